@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vault-decrypt: the custodian side. Unwraps the session key with the
+ * custodian's identity, checks it against the key commitment, and decrypts
+ * media records in order into a file descriptor. Use as the on_record hook
+ * of hv_vault_verify() on a session that already verified intact.
+ */
+#pragma once
+
+#include "vault-keys.h"
+#include "vault-verify.h"
+
+G_BEGIN_DECLS
+
+typedef struct _HvDecryptor HvDecryptor;
+
+HvDecryptor *hv_decryptor_new(const HvHeader *header, const HvIdentity *identity, int out_fd,
+                              GError **error) G_GNUC_WARN_UNUSED_RESULT;
+void hv_decryptor_free(HvDecryptor *d);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HvDecryptor, hv_decryptor_free)
+
+/* An HvRecordFunc: pass the decryptor as user_data. */
+gboolean hv_decryptor_on_record(const HvRecordHeader *rh, const guint8 *payload, gpointer decryptor,
+                                GError **error);
+gboolean hv_decryptor_saw_final(HvDecryptor *d);
+guint64  hv_decryptor_plain_bytes(HvDecryptor *d);
+
+G_END_DECLS

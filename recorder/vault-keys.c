@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#define G_LOG_DOMAIN "haven-vault"
+#include "vault-keys.h"
+#include "vault-file.h"
+
+#include <string.h>
+
+#define LABEL_DEVICE_SECRET "haven-device-secret-v1"
+#define LABEL_DEVICE_PUBLIC "haven-device-public-v1"
+#define LABEL_RECIPIENT     "haven-recipient-v1"
+#define LABEL_IDENTITY      "haven-identity-v1"
+#define KEYFILE_MAX 512
+
+void
+hv_device_key_free(HvDeviceKey *key)
+{
+  if (!key)
+    return;
+  sodium_free(key->sk);
+  g_free(key);
+}
+
+void
+hv_identity_free(HvIdentity *id)
+{
+  if (!id)
+    return;
+  sodium_free(id->sk);
+  g_free(id);
+}
+
+static char *
+encode_line(const char *label, const guint8 *bin, gsize len)
+{
+  gsize b64len = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+  char *b64 = sodium_malloc(b64len);
+  sodium_bin2base64(b64, b64len, bin, len, sodium_base64_VARIANT_ORIGINAL);
+  char *line = g_strdup_printf("%s %s\n", label, b64);
+  sodium_free(b64);
+  return line;
+}
+
+static void
+free_secret_line(char *line)
+{
+  if (line) {
+    sodium_memzero(line, strlen(line));
+    g_free(line);
+  }
+}
+
+/* Parse "LABEL BASE64\n" into out (exactly len bytes). out may be secure memory. */
+static gboolean
+read_key_file(const char *path, const char *label, guint8 *out, gsize len, GError **error)
+{
+  g_autoptr(GBytes) bytes = hv_file_read_bounded(path, KEYFILE_MAX, error);
+  if (!bytes)
+    return FALSE;
+  gsize n;
+  const char *data = g_bytes_get_data(bytes, &n);
+  gsize llen = strlen(label);
+  if (n < llen + 1 || memcmp(data, label, llen) != 0 || data[llen] != ' ') {
+    g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_KEY, "%s: not a %s file", path, label);
+    return FALSE;
+  }
+  const char *b64 = data + llen + 1;
+  gsize b64len = n - llen - 1;
+  while (b64len && (b64[b64len - 1] == '\n' || b64[b64len - 1] == '\r'))
+    b64len--;
+  size_t bin_len = 0;
+  const char *end = NULL;
+  int r = sodium_base642bin(out, len, b64, b64len, NULL, &bin_len, &end,
+                            sodium_base64_VARIANT_ORIGINAL);
+  /* wipe our copy of a secret's text */
+  sodium_memzero((void *) data, n);
+  if (r != 0 || bin_len != len || end != b64 + b64len) {
+    g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_KEY,
+                "%s: key is damaged (expected %zu bytes of base64 after '%s')", path, len, label);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+HvDeviceKey *
+hv_device_key_generate(const char *path, GError **error)
+{
+  g_autoptr(HvDeviceKey) key = g_new0(HvDeviceKey, 1);
+  key->sk = sodium_malloc(HV_DEVICE_SK_SIZE);
+  crypto_sign_keypair(key->pk, key->sk);
+
+  g_autofree char *pub_path = g_strdup_printf("%s.pub", path);
+  if (g_file_test(pub_path, G_FILE_TEST_EXISTS)) {
+    g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_EXISTS, "%s: already exists, refusing to overwrite",
+                pub_path);
+    return NULL;
+  }
+  char *secret = encode_line(LABEL_DEVICE_SECRET, key->sk, HV_DEVICE_SK_SIZE);
+  gboolean ok = hv_file_create_exclusive(path, secret, strlen(secret), 0600, error);
+  free_secret_line(secret);
+  if (!ok)
+    return NULL;
+  g_autofree char *pub = encode_line(LABEL_DEVICE_PUBLIC, key->pk, HV_DEVICE_PK_SIZE);
+  if (!hv_file_create_exclusive(pub_path, pub, strlen(pub), 0644, error))
+    return NULL;
+  return g_steal_pointer(&key);
+}
+
+HvDeviceKey *
+hv_device_key_load(const char *path, GError **error)
+{
+  g_autoptr(HvDeviceKey) key = g_new0(HvDeviceKey, 1);
+  key->sk = sodium_malloc(HV_DEVICE_SK_SIZE);
+  if (!read_key_file(path, LABEL_DEVICE_SECRET, key->sk, HV_DEVICE_SK_SIZE, error))
+    return NULL;
+  crypto_sign_ed25519_sk_to_pk(key->pk, key->sk);
+  return g_steal_pointer(&key);
+}
+
+gboolean
+hv_device_pubkey_load(const char *path, guint8 ret_pk[HV_DEVICE_PK_SIZE], GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  if (read_key_file(path, LABEL_DEVICE_PUBLIC, ret_pk, HV_DEVICE_PK_SIZE, &local))
+    return TRUE;
+  g_autoptr(HvDeviceKey) key = hv_device_key_load(path, NULL);
+  if (key) {
+    memcpy(ret_pk, key->pk, HV_DEVICE_PK_SIZE);
+    return TRUE;
+  }
+  g_propagate_error(error, g_steal_pointer(&local));
+  return FALSE;
+}
+
+gboolean
+hv_custodian_keygen(const char *prefix, char **ret_pub_path, char **ret_key_path, GError **error)
+{
+  g_autofree char *pub_path = g_strdup_printf("%s.pub", prefix);
+  g_autofree char *key_path = g_strdup_printf("%s.key", prefix);
+  guint8 pk[HV_RECIPIENT_PK_SIZE];
+  guint8 *sk = sodium_malloc(HV_RECIPIENT_SK_SIZE);
+
+  if (g_file_test(pub_path, G_FILE_TEST_EXISTS) || g_file_test(key_path, G_FILE_TEST_EXISTS)) {
+    g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_EXISTS,
+                "%s: already exists, refusing to overwrite",
+                g_file_test(key_path, G_FILE_TEST_EXISTS) ? key_path : pub_path);
+    sodium_free(sk);
+    return FALSE;
+  }
+  crypto_box_keypair(pk, sk);
+  char *secret = encode_line(LABEL_IDENTITY, sk, HV_RECIPIENT_SK_SIZE);
+  sodium_free(sk);
+  gboolean ok = hv_file_create_exclusive(key_path, secret, strlen(secret), 0600, error);
+  free_secret_line(secret);
+  if (!ok)
+    return FALSE;
+  g_autofree char *pub = encode_line(LABEL_RECIPIENT, pk, HV_RECIPIENT_PK_SIZE);
+  if (!hv_file_create_exclusive(pub_path, pub, strlen(pub), 0644, error))
+    return FALSE;
+  if (ret_pub_path)
+    *ret_pub_path = g_steal_pointer(&pub_path);
+  if (ret_key_path)
+    *ret_key_path = g_steal_pointer(&key_path);
+  return TRUE;
+}
+
+gboolean
+hv_recipient_load(const char *path, guint8 ret_pk[HV_RECIPIENT_PK_SIZE], GError **error)
+{
+  return read_key_file(path, LABEL_RECIPIENT, ret_pk, HV_RECIPIENT_PK_SIZE, error);
+}
+
+HvIdentity *
+hv_identity_load(const char *path, GError **error)
+{
+  g_autoptr(HvIdentity) id = g_new0(HvIdentity, 1);
+  id->sk = sodium_malloc(HV_RECIPIENT_SK_SIZE);
+  if (!read_key_file(path, LABEL_IDENTITY, id->sk, HV_RECIPIENT_SK_SIZE, error))
+    return NULL;
+  crypto_scalarmult_base(id->pk, id->sk);
+  return g_steal_pointer(&id);
+}
+
+char *
+hv_key_id(const guint8 *pk, gsize len)
+{
+  guint8 h[8];
+  crypto_generichash(h, sizeof h, pk, len, NULL, 0);
+  return hv_hex(h, sizeof h);
+}

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#define G_LOG_DOMAIN "haven-vault"
+#include "vault-recover.h"
+#include "vault-file.h"
+#include "vault-verify.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static gboolean
+truncate_durably(const char *dir, const char *name, guint64 size, guint64 *ret_dropped, GError **error)
+{
+  g_autofree char *path = g_build_filename(dir, name, NULL);
+  int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0 && errno == ENOENT) {
+    /* a session that died before its first checkpoint may lack the file */
+    fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+  }
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) < 0 || ftruncate(fd, (off_t) size) < 0 || fsync(fd) < 0) {
+    g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_IO, "%s: cannot cut back to %" G_GUINT64_FORMAT
+                " bytes: %s", path, size, g_strerror(errno));
+    if (fd >= 0)
+      close(fd);
+    return FALSE;
+  }
+  if (ret_dropped)
+    *ret_dropped = (guint64) st.st_size > size ? (guint64) st.st_size - size : 0;
+  close(fd);
+  return TRUE;
+}
+
+gboolean
+hv_vault_recover(const char *dir, const HvDeviceKey *key, HvRecoverResult *ret_result, GError **error)
+{
+  HvRecoverResult res = { 0 };
+  g_autofree char *seal_path = g_build_filename(dir, HV_FILE_SEAL, NULL);
+  if (g_file_test(seal_path, G_FILE_TEST_EXISTS)) {
+    *ret_result = res;
+    return TRUE;
+  }
+  HvVerifyOptions opts = { .expected_device_pk = key->pk };
+  g_autoptr(HvVerdict) v = hv_vault_verify(dir, &opts, error);
+  if (!v)
+    return FALSE;
+  if (!v->have_header) {
+    g_set_error(error, HV_VAULT_ERROR, v->problem_code, "%s: cannot recover: %s", dir, v->problem);
+    return FALSE;
+  }
+
+  const HvGoodPrefix *g = &v->good;
+  if (!truncate_durably(dir, HV_FILE_RECORDS, g->data_end, &res.dropped_bytes, error) ||
+      !truncate_durably(dir, HV_FILE_INDEX, g->checkpoints * HV_CHECKPOINT_SIZE, NULL, error))
+    return FALSE;
+
+  guint8 header_hash[HV_HASH_SIZE];
+  g_autofree char *hpath = g_build_filename(dir, HV_FILE_HEADER, NULL);
+  g_autoptr(GBytes) hbytes = hv_file_read_bounded(hpath, HV_HEADER_MAX_SIZE, error);
+  if (!hbytes)
+    return FALSE;
+  hv_hash(g_bytes_get_data(hbytes, NULL), g_bytes_get_size(hbytes), header_hash);
+
+  HvSeal s = {
+    .version = HV_FORMAT_VERSION, .status = HV_STATUS_INTERRUPTED,
+    .device_seq = v->header.device_seq, .record_count = g->count, .media_count = g->media_count,
+    .marker_count = g->marker_count, .data_end = g->data_end,
+    .start_wall_us = g->count ? g->first_wall_us : 0, .end_wall_us = g->last_wall_us,
+    .end_mono_us = g->last_mono_us, .sealed_wall_us = g_get_real_time(),
+  };
+  memcpy(s.session_id, v->header.session_id, HV_SESSION_ID_SIZE);
+  memcpy(s.header_hash, header_hash, HV_HASH_SIZE);
+  memcpy(s.head, g->head, HV_HASH_SIZE);
+  g_strlcpy(s.reason, "recovered after an unclean stop (crash or power loss); "
+            "records after the last signed checkpoint were dropped", sizeof s.reason);
+
+  g_autoptr(GBytes) enc = hv_seal_encode(&s);
+  gsize len;
+  guint8 *data = (guint8 *) g_bytes_get_data(enc, &len);
+  hv_seal_sign(data, len, key->sk);
+  if (!hv_file_write_atomic(dir, HV_FILE_SEAL, data, len, 0640, error))
+    return FALSE;
+  hv_hash(data, len, res.seal_hash);
+  res.recovered = TRUE;
+  res.kept_records = g->count;
+  *ret_result = res;
+  return TRUE;
+}

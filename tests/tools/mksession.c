@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * hv-mksession: test helper that seals a synthetic (or given) media stream
+ * into a session with the real vault writer. Used by the black-box tamper,
+ * crash and ledger tests and by the vault benchmark.
+ */
+#include "vault-writer.h"
+#include "vault-file.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int
+main(int argc, char **argv)
+{
+  g_autofree char *key_path = NULL, *media = NULL, *prev = NULL, *room = NULL, *status = NULL;
+  g_auto(GStrv) recipients = NULL, outs = NULL;
+  gint64 bytes = 300000, seq = 1, commit_every = 200000, kill_after = -1;
+  gint markers = 1;
+  gboolean no_seal = FALSE, no_sync = FALSE;
+  GOptionEntry entries[] = {
+    { "device-key", 0, 0, G_OPTION_ARG_FILENAME, &key_path, "Device secret key (created if missing)", "F" },
+    { "recipient", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &recipients, "Recipient .pub (repeatable)", "F" },
+    { "out", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &outs, "Session directory (repeatable)", "DIR" },
+    { "media", 0, 0, G_OPTION_ARG_FILENAME, &media, "Media file to seal (default: pseudo-random)", "F" },
+    { "bytes", 0, 0, G_OPTION_ARG_INT64, &bytes, "Synthetic media size", "N" },
+    { "seq", 0, 0, G_OPTION_ARG_INT64, &seq, "Device sequence", "N" },
+    { "prev", 0, 0, G_OPTION_ARG_FILENAME, &prev, "Previous session (for the ledger link)", "DIR" },
+    { "room", 0, 0, G_OPTION_ARG_STRING, &room, "Room name", "S" },
+    { "markers", 0, 0, G_OPTION_ARG_INT, &markers, "Marker events", "N" },
+    { "commit-every", 0, 0, G_OPTION_ARG_INT64, &commit_every, "Commit every N media bytes", "N" },
+    { "no-seal", 0, 0, G_OPTION_ARG_NONE, &no_seal, "Leave the session unsealed (crash)", NULL },
+    { "no-sync", 0, 0, G_OPTION_ARG_NONE, &no_sync, "Skip fsync (benchmark)", NULL },
+    { "status", 0, 0, G_OPTION_ARG_STRING, &status, "complete|io-failed", "S" },
+    { "kill-after", 0, 0, G_OPTION_ARG_INT64, &kill_after, "SIGKILL self after N media bytes", "N" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new("- write a test session");
+  g_option_context_add_main_entries(ctx, entries, NULL);
+  g_autoptr(GError) err = NULL;
+  if (!g_option_context_parse(ctx, &argc, &argv, &err) || !key_path || !recipients || !outs) {
+    g_printerr("hv-mksession: %s\n", err ? err->message : "--device-key, --recipient, --out needed");
+    return 2;
+  }
+  if (sodium_init() < 0)
+    return 2;
+  g_autoptr(HvDeviceKey) key = g_file_test(key_path, G_FILE_TEST_EXISTS)
+                                   ? hv_device_key_load(key_path, &err)
+                                   : hv_device_key_generate(key_path, &err);
+  if (!key)
+    goto fail;
+  guint n = g_strv_length(recipients);
+  g_autofree guint8 *rpk = g_malloc(n * HV_RECIPIENT_PK_SIZE);
+  for (guint i = 0; i < n; i++)
+    if (!hv_recipient_load(recipients[i], rpk + i * HV_RECIPIENT_PK_SIZE, &err))
+      goto fail;
+  guint8 prev_hash[HV_HASH_SIZE];
+  if (prev) {
+    g_autofree char *p = g_build_filename(prev, HV_FILE_SEAL, NULL);
+    g_autoptr(GBytes) b = hv_file_read_bounded(p, HV_SEAL_MAX_SIZE, &err);
+    if (!b)
+      goto fail;
+    hv_hash(g_bytes_get_data(b, NULL), g_bytes_get_size(b), prev_hash);
+  }
+  HvWriterParams params = {
+    .room = room ? room : "Test room", .device_seq = (guint64) seq,
+    .prev_seal_hash = prev ? prev_hash : NULL, .device_key = key, .recipients = rpk,
+    .n_recipients = n, .no_sync = no_sync,
+  };
+  g_autoptr(HvVaultWriter) w = hv_vault_writer_new((const char *const *) outs, &params, &err);
+  if (!w || !hv_vault_writer_append_event(w, HV_EVENT_START, "recording started", &err))
+    goto fail;
+
+  g_autoptr(GBytes) data = NULL;
+  if (media && !(data = hv_file_read_bounded(media, G_MAXSIZE, &err)))
+    goto fail;
+  gsize total = data ? g_bytes_get_size(data) : (gsize) bytes;
+  g_autofree guint8 *buf = g_malloc(8192);
+  gsize done = 0, since_commit = 0;
+  gint marked = 0;
+  while (done < total) {
+    gsize k = MIN(8192, total - done);
+    if (data)
+      memcpy(buf, (const guint8 *) g_bytes_get_data(data, NULL) + done, k);
+    else
+      randombytes_buf_deterministic(buf, k, (const guint8 *) "haven-test-media-seed-0123456789");
+    if (!hv_vault_writer_append_media(w, buf, k, &err))
+      goto fail;
+    done += k;
+    since_commit += k;
+    if (markers > marked && done >= total * (guint64) (marked + 1) / (guint64) (markers + 1)) {
+      marked++;
+      g_autofree char *t = g_strdup_printf("marker %d", marked);
+      if (!hv_vault_writer_append_event(w, HV_EVENT_MARKER, t, &err))
+        goto fail;
+    }
+    if (since_commit >= (gsize) commit_every) {
+      since_commit = 0;
+      if (!hv_vault_writer_commit(w, &err))
+        goto fail;
+    }
+    if (kill_after >= 0 && done >= (gsize) kill_after)
+      raise(SIGKILL);
+  }
+  if (!hv_vault_writer_append_event(w, HV_EVENT_STOP, "recording stopped", &err))
+    goto fail;
+  if (no_seal) {
+    if (!hv_vault_writer_commit(w, &err))
+      goto fail;
+    return 0;
+  }
+  HvSealStatus st = g_strcmp0(status, "io-failed") == 0 ? HV_STATUS_IO_FAILED : HV_STATUS_COMPLETE;
+  if (!hv_vault_writer_finish(w, st, st == HV_STATUS_COMPLETE ? "stopped by investigator" : "test",
+                              &err))
+    goto fail;
+  printf("%s\n", hv_vault_writer_fingerprint(w));
+  return 0;
+fail:
+  g_printerr("hv-mksession: %s\n", err->message);
+  return 1;
+}

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* haven: the custodian and technician command line. */
+#include "cli.h"
+
+#include <locale.h>
+#include <sodium.h>
+#include <string.h>
+
+static const struct {
+  const char   *name;
+  HvCommandFunc run;
+  const char   *summary;
+} commands[] = {
+  { "keygen",  hv_cmd_keygen,  "create a custodian key pair (recipient + identity)" },
+  { "verify",  hv_cmd_verify,  "verify sessions without any decryption key" },
+  { "info",    hv_cmd_info,    "show what a session holds, without any key" },
+  { "export",  hv_cmd_export,  "verify, decrypt and export a session for court" },
+  { "recover", hv_cmd_recover, "seal sessions left open by a crash (device key needed)" },
+};
+
+static void
+usage(FILE *out)
+{
+  fprintf(out, "Usage: haven COMMAND [OPTION...]\n\nCommands:\n");
+  for (guint i = 0; i < G_N_ELEMENTS(commands); i++)
+    fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+  fprintf(out, "\nRun 'haven COMMAND --help' for a command's options.\n"
+               "Exit status: 0 intact, 1 integrity failure, 2 usage or I/O error.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+  setlocale(LC_ALL, "");
+  if (sodium_init() < 0) {
+    g_printerr("haven: libsodium failed to initialise\n");
+    return HV_EXIT_USAGE;
+  }
+  if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? HV_EXIT_USAGE : HV_EXIT_OK;
+  }
+  if (!strcmp(argv[1], "--version")) {
+    printf("haven %s\n", HAVEN_VERSION);
+    return HV_EXIT_OK;
+  }
+  for (guint i = 0; i < G_N_ELEMENTS(commands); i++) {
+    if (strcmp(argv[1], commands[i].name) == 0) {
+      g_autofree char *prg = g_strdup_printf("haven %s", commands[i].name);
+      g_set_prgname(prg);
+      return commands[i].run(argc - 1, argv + 1);
+    }
+  }
+  g_printerr("haven: unknown command '%s'\n\n", argv[1]);
+  usage(stderr);
+  return HV_EXIT_USAGE;
+}
