@@ -154,7 +154,8 @@ check_seal(HvVerdict *v, const guint8 header_hash[HV_HASH_SIZE])
     return problem(v, HV_VAULT_ERROR_SIGNATURE, "%s: device signature does not verify (seal altered "
                    "or signed by another device)", HV_FILE_SEAL);
   if (memcmp(v->seal.session_id, v->header.session_id, HV_SESSION_ID_SIZE) != 0)
-    return problem(v, HV_VAULT_ERROR_MISMATCH, "%s: belongs to another session", HV_FILE_SEAL);
+    return problem(v, HV_VAULT_ERROR_MISMATCH, "%s and %s belong to different sessions (one was swapped)",
+                   HV_FILE_SEAL, HV_FILE_HEADER);
   if (memcmp(v->seal.header_hash, header_hash, HV_HASH_SIZE) != 0 ||
       v->seal.device_seq != v->header.device_seq)
     return problem(v, HV_VAULT_ERROR_MISMATCH, "%s: does not match this session's header",

@@ -144,6 +144,98 @@ apply_expect(GPtrArray *verdicts, const char *want)
   }
 }
 
+static void
+print_json(GPtrArray *verdicts, GPtrArray *ledger, gboolean bad)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "intact");
+  json_builder_add_boolean_value(b, !bad);
+  json_builder_set_member_name(b, "sessions");
+  json_builder_begin_array(b);
+  for (guint i = 0; i < verdicts->len; i++)
+    json_builder_add_value(b, verdict_json(verdicts->pdata[i]));
+  json_builder_end_array(b);
+  json_builder_set_member_name(b, "devices");
+  json_builder_begin_array(b);
+  for (guint i = 0; i < ledger->len; i++) {
+    HvLedgerDevice *d = ledger->pdata[i];
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "device");
+    json_builder_add_string_value(b, d->device_id);
+    json_builder_set_member_name(b, "verifiable_up_to_sequence");
+    json_builder_add_int_value(b, (gint64) d->verified_to);
+    json_builder_set_member_name(b, "problems");
+    json_builder_begin_array(b);
+    for (guint k = 0; k < d->problems->len; k++)
+      json_builder_add_string_value(b, d->problems->pdata[k]);
+    json_builder_end_array(b);
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
+  json_builder_end_object(b);
+  g_autoptr(JsonNode) root = json_builder_get_root(b);
+  g_autofree char *text = json_to_string(root, TRUE);
+  printf("%s\n", text);
+}
+
+static void
+print_text(GPtrArray *verdicts, GPtrArray *ledger)
+{
+  guint counts[4] = { 0 }; /* COMPLETE, INTERRUPTED, IO_FAILED, INVALID */
+  for (guint i = 0; i < verdicts->len; i++) {
+    HvVerdict *v = verdicts->pdata[i];
+    counts[v->intact ? v->seal.status - 1 : 3]++;
+    print_line(v);
+  }
+  for (guint i = 0; i < ledger->len; i++) {
+    HvLedgerDevice *d = ledger->pdata[i];
+    for (guint k = 0; k < d->problems->len; k++)
+      printf("%-11s device %s: %s\n", "LEDGER", d->device_id, (char *) d->problems->pdata[k]);
+  }
+  printf("summary: %u session%s: %u COMPLETE, %u INTERRUPTED, %u IO_FAILED, %u INVALID\n",
+         verdicts->len, verdicts->len == 1 ? "" : "s", counts[0], counts[1], counts[2], counts[3]);
+  for (guint i = 0; i < ledger->len; i++) {
+    HvLedgerDevice *d = ledger->pdata[i];
+    printf("device %s: %u session%s, sequence %" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT
+           ", ledger %s, verifiable up to sequence %" G_GUINT64_FORMAT "\n",
+           d->device_id, d->sessions, d->sessions == 1 ? "" : "s", d->first_seq, d->last_seq,
+           d->problems->len ? "BROKEN" : "intact", d->verified_to);
+  }
+}
+
+static int
+run_verify(char **paths, const Options *o)
+{
+  g_autofree char *want = NULL;
+  if (o->expect && !(want = hv_fingerprint_normalise(o->expect))) {
+    hv_cli_error("verify", "--expect: '%s' is not a fingerprint (20 letters A-Z and digits 2-7, "
+                 "grouped by 4)", o->expect);
+    return HV_EXIT_USAGE;
+  }
+  g_autoptr(GPtrArray) verdicts = g_ptr_array_new_with_free_func((GDestroyNotify) hv_verdict_free);
+  if (!collect(paths, o, verdicts))
+    return HV_EXIT_USAGE;
+  if (want && verdicts->len != 1) {
+    hv_cli_error("verify", "--expect checks one session, but %u were found", verdicts->len);
+    return HV_EXIT_USAGE;
+  }
+  if (want)
+    apply_expect(verdicts, want);
+
+  g_autoptr(GPtrArray) ledger = hv_ledger_check((HvVerdict *const *) verdicts->pdata, verdicts->len);
+  gboolean bad = FALSE;
+  for (guint i = 0; i < verdicts->len; i++)
+    bad |= !((HvVerdict *) verdicts->pdata[i])->intact;
+  for (guint i = 0; i < ledger->len; i++)
+    bad |= ((HvLedgerDevice *) ledger->pdata[i])->problems->len > 0;
+  if (o->json)
+    print_json(verdicts, ledger, bad);
+  else
+    print_text(verdicts, ledger);
+  return bad ? HV_EXIT_INTEGRITY : HV_EXIT_OK;
+}
+
 int
 hv_cmd_verify(int argc, char **argv)
 {
@@ -164,90 +256,12 @@ hv_cmd_verify(int argc, char **argv)
     "IO_FAILED, or INVALID with the first problem found; then the device ledger.\n"
     "Exit status: 0 all intact, 1 any integrity failure, 2 usage or I/O error.");
   int ret = HV_EXIT_USAGE;
-  if (!hv_cli_parse(ctx, &argc, &argv))
-    goto out;
-  if (argc < 2) {
-    hv_cli_error("verify", "no PATH given; see 'haven verify --help'");
-    goto out;
+  if (hv_cli_parse(ctx, &argc, &argv)) {
+    if (argc < 2)
+      hv_cli_error("verify", "no PATH given; see 'haven verify --help'");
+    else
+      ret = run_verify(argv + 1, &o);
   }
-  g_autofree char *want = NULL;
-  if (o.expect && !(want = hv_fingerprint_normalise(o.expect))) {
-    hv_cli_error("verify", "--expect: '%s' is not a fingerprint (20 letters A-Z and digits 2-7, "
-                 "grouped by 4)", o.expect);
-    goto out;
-  }
-  g_autoptr(GPtrArray) verdicts = g_ptr_array_new_with_free_func((GDestroyNotify) hv_verdict_free);
-  if (!collect(argv + 1, &o, verdicts))
-    goto out;
-  if (want && verdicts->len != 1) {
-    hv_cli_error("verify", "--expect checks one session, but %u were found", verdicts->len);
-    goto out;
-  }
-  if (want)
-    apply_expect(verdicts, want);
-
-  g_autoptr(GPtrArray) ledger = hv_ledger_check((HvVerdict *const *) verdicts->pdata, verdicts->len);
-  guint counts[4] = { 0 }; /* COMPLETE, INTERRUPTED, IO_FAILED, INVALID */
-  gboolean bad = FALSE;
-  for (guint i = 0; i < verdicts->len; i++) {
-    HvVerdict *v = verdicts->pdata[i];
-    counts[v->intact ? v->seal.status - 1 : 3]++;
-    bad |= !v->intact;
-  }
-  for (guint i = 0; i < ledger->len; i++)
-    bad |= ((HvLedgerDevice *) ledger->pdata[i])->problems->len > 0;
-
-  if (o.json) {
-    g_autoptr(JsonBuilder) b = json_builder_new();
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "intact");
-    json_builder_add_boolean_value(b, !bad);
-    json_builder_set_member_name(b, "sessions");
-    json_builder_begin_array(b);
-    for (guint i = 0; i < verdicts->len; i++)
-      json_builder_add_value(b, verdict_json(verdicts->pdata[i]));
-    json_builder_end_array(b);
-    json_builder_set_member_name(b, "devices");
-    json_builder_begin_array(b);
-    for (guint i = 0; i < ledger->len; i++) {
-      HvLedgerDevice *d = ledger->pdata[i];
-      json_builder_begin_object(b);
-      json_builder_set_member_name(b, "device");
-      json_builder_add_string_value(b, d->device_id);
-      json_builder_set_member_name(b, "verifiable_up_to_sequence");
-      json_builder_add_int_value(b, (gint64) d->verified_to);
-      json_builder_set_member_name(b, "problems");
-      json_builder_begin_array(b);
-      for (guint k = 0; k < d->problems->len; k++)
-        json_builder_add_string_value(b, d->problems->pdata[k]);
-      json_builder_end_array(b);
-      json_builder_end_object(b);
-    }
-    json_builder_end_array(b);
-    json_builder_end_object(b);
-    g_autoptr(JsonNode) root = json_builder_get_root(b);
-    g_autofree char *text = json_to_string(root, TRUE);
-    printf("%s\n", text);
-  } else {
-    for (guint i = 0; i < verdicts->len; i++)
-      print_line(verdicts->pdata[i]);
-    for (guint i = 0; i < ledger->len; i++) {
-      HvLedgerDevice *d = ledger->pdata[i];
-      for (guint k = 0; k < d->problems->len; k++)
-        printf("%-11s device %s: %s\n", "LEDGER", d->device_id, (char *) d->problems->pdata[k]);
-    }
-    printf("summary: %u session%s: %u COMPLETE, %u INTERRUPTED, %u IO_FAILED, %u INVALID\n",
-           verdicts->len, verdicts->len == 1 ? "" : "s", counts[0], counts[1], counts[2], counts[3]);
-    for (guint i = 0; i < ledger->len; i++) {
-      HvLedgerDevice *d = ledger->pdata[i];
-      printf("device %s: %u session%s, sequence %" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT
-             ", ledger %s, verifiable up to sequence %" G_GUINT64_FORMAT "\n",
-             d->device_id, d->sessions, d->sessions == 1 ? "" : "s", d->first_seq, d->last_seq,
-             d->problems->len ? "BROKEN" : "intact", d->verified_to);
-    }
-  }
-  ret = bad ? HV_EXIT_INTEGRITY : HV_EXIT_OK;
-out:
   g_free(o.device_key);
   g_free(o.expect);
   return ret;

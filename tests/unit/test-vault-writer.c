@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "test-helpers.h"
+#include "vault-verify.h"
+
+#include <string.h>
+#include <sys/stat.h>
+
+static void
+test_roundtrip(Fixture *f, gconstpointer data)
+{
+  g_autofree char *dir = fixture_session(f, "s", 300000, TRUE);
+  g_autoptr(GError) err = NULL;
+  g_autoptr(HvVerdict) v = hv_vault_verify(dir, NULL, &err);
+  g_assert_no_error(err);
+  g_assert_true(v->intact);
+  g_assert_null(v->problem);
+  g_assert_cmpuint(v->seal.status, ==, HV_STATUS_COMPLETE);
+  /* 300000 bytes in 64 KiB chunks, cut at each commit, plus an empty final chunk */
+  g_assert_cmpuint(v->media_records, >=, 5);
+  g_assert_cmpuint(v->events, ==, 2);
+  g_assert_cmpuint(v->media_bytes, ==, 300000 + v->media_records * HV_SS_ABYTES);
+  g_assert_cmpstr(v->header.room, ==, "Room 1");
+  g_assert_nonnull(v->fingerprint);
+  g_assert_cmpuint(strlen(v->fingerprint), ==, 24);
+  struct stat st;
+  g_autofree char *rec = g_build_filename(dir, HV_FILE_RECORDS, NULL);
+  g_assert_cmpint(stat(rec, &st), ==, 0);
+  g_assert_cmpuint((guint64) st.st_size, ==, v->seal.data_end);
+}
+
+static void
+test_event_orders_media(Fixture *f, gconstpointer data)
+{
+  g_autofree char *dir = g_build_filename(f->dir, "o", NULL);
+  const char *dirs[] = { dir, NULL };
+  HvWriterParams p = { .device_seq = 1, .device_key = f->device, .recipients = f->recipient,
+                       .n_recipients = 1 };
+  g_autoptr(GError) err = NULL;
+  g_autoptr(HvVaultWriter) w = hv_vault_writer_new(dirs, &p, &err);
+  g_assert_no_error(err);
+  guint8 buf[100] = { 0 };
+  g_assert_true(hv_vault_writer_append_media(w, buf, sizeof buf, &err));
+  g_assert_cmpuint(hv_vault_writer_record_count(w), ==, 0); /* still pending */
+  g_assert_true(hv_vault_writer_append_event(w, HV_EVENT_MARKER, "m", &err));
+  g_assert_cmpuint(hv_vault_writer_record_count(w), ==, 2); /* media flushed first */
+  g_assert_true(hv_vault_writer_commit(w, &err));
+  g_assert_cmpuint(hv_vault_writer_committed_count(w), ==, 2);
+  g_assert_true(hv_vault_writer_commit(w, &err)); /* nothing new: no checkpoint */
+  g_autofree char *idx = g_build_filename(dir, HV_FILE_INDEX, NULL);
+  struct stat st;
+  g_assert_cmpint(stat(idx, &st), ==, 0);
+  g_assert_cmpint(st.st_size, ==, HV_CHECKPOINT_SIZE);
+}
+
+static void
+test_two_roots_identical(Fixture *f, gconstpointer data)
+{
+  g_autofree char *a = g_build_filename(f->dir, "a", "s", NULL);
+  g_autofree char *b = g_build_filename(f->dir, "b", "s", NULL);
+  const char *dirs[] = { a, b, NULL };
+  HvWriterParams p = { .device_seq = 4, .device_key = f->device, .recipients = f->recipient,
+                       .n_recipients = 1 };
+  g_autoptr(GError) err = NULL;
+  g_autoptr(HvVaultWriter) w = hv_vault_writer_new(dirs, &p, &err);
+  g_assert_no_error(err);
+  guint8 buf[70000];
+  randombytes_buf(buf, sizeof buf);
+  g_assert_true(hv_vault_writer_append_media(w, buf, sizeof buf, &err));
+  g_assert_true(hv_vault_writer_finish(w, HV_STATUS_COMPLETE, "", &err));
+  const char *files[] = { HV_FILE_HEADER, HV_FILE_RECORDS, HV_FILE_INDEX, HV_FILE_SEAL };
+  for (guint i = 0; i < G_N_ELEMENTS(files); i++) {
+    g_autofree char *pa = g_build_filename(a, files[i], NULL), *pb = g_build_filename(b, files[i], NULL);
+    g_autofree char *da = NULL, *db = NULL;
+    gsize la, lb;
+    g_assert_true(g_file_get_contents(pa, &da, &la, NULL));
+    g_assert_true(g_file_get_contents(pb, &db, &lb, NULL));
+    g_assert_cmpmem(da, la, db, lb);
+  }
+}
+
+static void
+test_refuses_existing(Fixture *f, gconstpointer data)
+{
+  g_autofree char *dir = fixture_session(f, "x", 10, TRUE);
+  const char *dirs[] = { dir, NULL };
+  HvWriterParams p = { .device_seq = 1, .device_key = f->device, .recipients = f->recipient,
+                       .n_recipients = 1 };
+  g_autoptr(GError) err = NULL;
+  g_autoptr(HvVaultWriter) w = hv_vault_writer_new(dirs, &p, &err);
+  g_assert_null(w);
+  g_assert_error(err, HV_VAULT_ERROR, HV_VAULT_ERROR_EXISTS);
+}
+
+static void
+test_bad_params(Fixture *f, gconstpointer data)
+{
+  g_autofree char *dir = g_build_filename(f->dir, "bad", NULL);
+  const char *dirs[] = { dir, NULL };
+  HvWriterParams p = { .device_seq = 1, .device_key = f->device, .recipients = f->recipient,
+                       .n_recipients = 0 };
+  g_autoptr(GError) err = NULL;
+  g_assert_null(hv_vault_writer_new(dirs, &p, &err));
+  g_assert_error(err, HV_VAULT_ERROR, HV_VAULT_ERROR_KEY);
+  g_clear_error(&err);
+  p.n_recipients = 1;
+  p.device_seq = 0;
+  g_assert_null(hv_vault_writer_new(dirs, &p, &err));
+  g_assert_error(err, HV_VAULT_ERROR, HV_VAULT_ERROR_MALFORMED);
+  g_assert_false(g_file_test(dir, G_FILE_TEST_EXISTS));
+}
+
+static void
+test_unsealed_is_reported(Fixture *f, gconstpointer data)
+{
+  g_autofree char *dir = fixture_session(f, "u", 200000, FALSE);
+  g_autoptr(HvVerdict) v = hv_vault_verify(dir, NULL, NULL);
+  g_assert_false(v->intact);
+  g_assert_cmpint(v->problem_code, ==, HV_VAULT_ERROR_UNSEALED);
+  g_assert_cmpuint(v->good.count, ==, v->records); /* all committed */
+}
+
+int
+main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+#define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+  ADD("/vault-writer/roundtrip", test_roundtrip);
+  ADD("/vault-writer/event-orders-media", test_event_orders_media);
+  ADD("/vault-writer/two-roots-identical", test_two_roots_identical);
+  ADD("/vault-writer/refuses-existing", test_refuses_existing);
+  ADD("/vault-writer/bad-params", test_bad_params);
+  ADD("/vault-writer/unsealed", test_unsealed_is_reported);
+  return g_test_run();
+}
