@@ -423,6 +423,7 @@ hv_vault_writer_finish(HvVaultWriter *w, HvSealStatus status, const char *reason
 
 guint64 hv_vault_writer_record_count(HvVaultWriter *w) { return w->cur.count; }
 guint64 hv_vault_writer_committed_count(HvVaultWriter *w) { return w->committed.count; }
+guint64 hv_vault_writer_committed_media(HvVaultWriter *w) { return w->committed.media_count; }
 guint64 hv_vault_writer_bytes(HvVaultWriter *w) { return w->cur.data_end; }
 const guint8 *hv_vault_writer_session_id(HvVaultWriter *w) { return w->session_id; }
 const guint8 *hv_vault_writer_seal_hash(HvVaultWriter *w) { return w->fingerprint ? w->seal_hash : NULL; }

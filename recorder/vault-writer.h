@@ -60,6 +60,7 @@ gboolean hv_vault_writer_pop_failure(HvVaultWriter *w, char **ret_dir, GError **
 guint   hv_vault_writer_healthy_sinks(HvVaultWriter *w);
 guint64 hv_vault_writer_record_count(HvVaultWriter *w);
 guint64 hv_vault_writer_committed_count(HvVaultWriter *w);
+guint64 hv_vault_writer_committed_media(HvVaultWriter *w);
 guint64 hv_vault_writer_bytes(HvVaultWriter *w);
 const guint8 *hv_vault_writer_session_id(HvVaultWriter *w);
 /* Seal hash and fingerprint, valid after a successful finish. */

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * recorder: one interview session at a time, from pre-flight to seal.
+ * Wires capture (GStreamer) to the seal worker (vault writer thread), keeps
+ * the health picture (every source delivering, microphone not silent, first
+ * sealed chunk durable) and turns what happens into signed chain events.
+ * Driven from one GMainContext (the daemon's); callbacks run there.
+ */
+#pragma once
+
+#include "recorder-config.h"
+#include "vault-keys.h"
+
+G_BEGIN_DECLS
+
+typedef struct _HvRecorder HvRecorder;
+
+typedef enum {
+  HV_FAULT_NONE,
+  HV_FAULT_STORAGE,
+  HV_FAULT_SOURCE,
+  HV_FAULT_CLOCK,
+  HV_FAULT_KEYS,
+} HvFaultClass;
+
+const char *hv_fault_class_name(HvFaultClass cls);
+
+#define HV_RECORDER_ERROR (hv_recorder_error_quark())
+GQuark hv_recorder_error_quark(void);
+typedef enum {
+  HV_RECORDER_ERROR_BUSY,
+  HV_RECORDER_ERROR_PREFLIGHT,  /* refusing to start; the message says why */
+  HV_RECORDER_ERROR_SOURCE,
+  HV_RECORDER_ERROR_STORAGE,
+} HvRecorderError;
+
+typedef struct {
+  char        *dirs[3];          /* session directories, NULL-terminated */
+  guint64      seq;
+  HvSealStatus status;
+  gboolean     sealed;           /* FALSE: sealing failed, recovery will seal it */
+  char        *fingerprint;      /* NULL when not sealed */
+  guint8       seal_hash[HV_HASH_SIZE];
+  char        *reason;
+  guint64      bytes;
+} HvSessionResult;
+
+typedef struct {
+  guint64 bytes_sealed;
+  guint64 records_committed;
+  gint64  start_latency_us;      /* start call to first media chunk durable; -1 not yet */
+  gsize   backlog;
+} HvRecorderStats;
+
+typedef struct {
+  void (*on_health)(HvRecorder *r, gboolean healthy, const char *why, gpointer user_data);
+  void (*on_fault)(HvRecorder *r, HvFaultClass cls, gboolean active, const char *why,
+                   gpointer user_data);
+  void (*on_finished)(HvRecorder *r, const HvSessionResult *result, gpointer user_data);
+} HvRecorderCallbacks;
+
+/* cfg and key are borrowed and must outlive the recorder. */
+HvRecorder *hv_recorder_new(const HvRecorderConfig *cfg, const HvDeviceKey *key,
+                            const HvRecorderCallbacks *cb, gpointer user_data);
+void hv_recorder_free(HvRecorder *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HvRecorder, hv_recorder_free)
+
+/* Storage space, clock, recipients: HV_RECORDER_ERROR_PREFLIGHT with the reason. */
+gboolean hv_recorder_preflight(HvRecorder *r, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+/* Pre-flight, open sources, create the session and start. seq/prev_seal_hash
+ * come from the device ledger (prev NULL for the first session). */
+gboolean hv_recorder_start(HvRecorder *r, guint64 seq, const guint8 *prev_seal_hash,
+                           const char *start_text, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+/* Add an event to the open session's chain (no-op when idle). */
+void hv_recorder_event(HvRecorder *r, HvRecordType type, const char *text);
+/* Stop: flush the pipeline, write the stop event, seal COMPLETE. on_finished follows. */
+void hv_recorder_stop(HvRecorder *r, const char *reason);
+gboolean hv_recorder_is_active(HvRecorder *r);
+gboolean hv_recorder_is_healthy(HvRecorder *r);
+void hv_recorder_get_stats(HvRecorder *r, HvRecorderStats *ret_stats);
+void hv_session_result_clear(HvSessionResult *res);
+
+G_END_DECLS
