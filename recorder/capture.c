@@ -13,7 +13,7 @@ typedef struct {
   HvCapture  *capture;
   guint       index;
   GstElement *bin;        /* NULL while lost */
-  GstPad     *sink_pad;   /* request pad on compositor or mux */
+  GstPad     *sink_pad;   /* request pad on compositor or audiomixer */
   gboolean    delivering;
   guint       reopen_id;
 } Source;
@@ -25,7 +25,7 @@ struct _HvCapture {
   GMainContext      *context;
   GstElement        *pipeline;
   GstElement        *comp;
-  GstElement        *mux;
+  GstElement        *amix;
   guint              bus_watch;
   Source             sources[N_SOURCES];
   const char        *encoder;
@@ -104,10 +104,8 @@ audio_description(const HvCapture *c)
   }
   g_autofree char *inject = a->fail_after
       ? g_strdup_printf(" ! identity error-after=%u", a->fail_after) : g_strdup("");
-  const char *aac = have_element("avenc_aac") ? "avenc_aac" : "voaacenc";
   return g_strdup_printf("%s%s ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=1 ! "
-                         "level name=level interval=500000000 post-messages=true ! "
-                         "%s bitrate=%u ! aacparse ! queue", src, inject, aac, c->cfg.audio_kbps * 1000);
+                         "level name=level interval=500000000 post-messages=true ! queue", src, inject);
 }
 
 static GstPadProbeReturn
@@ -161,8 +159,8 @@ add_source(HvCapture *c, guint i, GError **error)
   g_autofree char *name = g_strdup_printf("source%u", i);
   gst_element_set_name(bin, name);
   gst_bin_add(GST_BIN(c->pipeline), bin);
-  GstElement *target = i == HV_CAPTURE_AUDIO_INDEX ? c->mux : c->comp;
-  s->sink_pad = gst_element_request_pad_simple(target, i == HV_CAPTURE_AUDIO_INDEX ? "sink_%d" : "sink_%u");
+  GstElement *target = i == HV_CAPTURE_AUDIO_INDEX ? c->amix : c->comp;
+  s->sink_pad = gst_element_request_pad_simple(target, "sink_%u");
   if (!s->sink_pad) {
     g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_PAD, "%s: no input pad available",
                 hv_capture_source_name(i));
@@ -189,7 +187,7 @@ remove_source(HvCapture *c, guint i)
   if (!s->bin)
     return;
   gst_element_set_state(s->bin, GST_STATE_NULL);
-  GstElement *target = i == HV_CAPTURE_AUDIO_INDEX ? c->mux : c->comp;
+  GstElement *target = i == HV_CAPTURE_AUDIO_INDEX ? c->amix : c->comp;
   gst_bin_remove(GST_BIN(c->pipeline), s->bin); /* unlinks */
   gst_element_release_request_pad(target, s->sink_pad);
   gst_object_unref(s->sink_pad);
@@ -381,16 +379,19 @@ hv_capture_new(const HvRecorderConfig *cfg, const char *label, const HvCaptureCa
       "videoconvert ! video/x-raw,format=I420 ! %s ! h264parse config-interval=-1 ! queue ! "
       "mpegtsmux name=mux alignment=7 ! appsink name=sink sync=false "
       "videotestsrc is-live=true pattern=black ! video/x-raw,width=16,height=16,framerate=%u/1 ! "
-      "comp.sink_0", enc, cfg->fps);
+      "comp.sink_0 "
+      "audiomixer name=amix ! audio/x-raw,rate=48000,channels=1 ! %s bitrate=%u ! aacparse ! queue ! mux. "
+      "audiotestsrc is-live=true wave=silence ! audio/x-raw,rate=48000,channels=1 ! amix.sink_0",
+      enc, cfg->fps, have_element("avenc_aac") ? "avenc_aac" : "voaacenc", cfg->audio_kbps * 1000);
   c->pipeline = gst_parse_launch(desc, error);
   if (!c->pipeline) {
     g_prefix_error(error, "building the capture pipeline: ");
     return NULL;
   }
   c->comp = gst_bin_get_by_name(GST_BIN(c->pipeline), "comp");
-  c->mux = gst_bin_get_by_name(GST_BIN(c->pipeline), "mux");
+  c->amix = gst_bin_get_by_name(GST_BIN(c->pipeline), "amix");
   gst_object_unref(c->comp); /* the pipeline keeps them alive */
-  gst_object_unref(c->mux);
+  gst_object_unref(c->amix);
   /* the keep-alive layer drives the compositor when every camera is lost; invisible */
   g_autoptr(GstPad) base = gst_element_get_static_pad(c->comp, "sink_0");
   g_object_set(base, "alpha", 0.0, "zorder", 0u, NULL);

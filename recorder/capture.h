@@ -5,7 +5,9 @@
  * muxed to MPEG-TS and handed to the caller in memory through appsink:
  * there is no filesink anywhere.
  *
- * Each source lives in its own bin. A source that errors is removed, reported
+ * Each source lives in its own bin feeding a compositor or audiomixer that a
+ * keep-alive source drives, so the output streams never stop or change while
+ * a source is lost. A source that errors is removed, reported
  * and reopened every reopen_seconds while the rest keeps recording. Any other
  * pipeline error is fatal and reported, never silent.
  *

@@ -5,6 +5,8 @@
 #include <gst/gst.h>
 #include <string.h>
 
+#define STALL_SECONDS 10
+
 typedef struct {
   GstElement *pipeline;
   GstElement *mux;
@@ -31,6 +33,9 @@ on_pad_added(GstElement *demux, GstPad *pad, gpointer user_data)
     return;
   }
   GstElement *queue = gst_element_factory_make("queue", NULL);
+  /* streams may have gaps: let one run ahead by up to 64 MiB rather than stall */
+  g_object_set(queue, "max-size-time", (guint64) 0, "max-size-buffers", 0u,
+               "max-size-bytes", 64u << 20, NULL);
   GstElement *parser = gst_element_factory_make(parser_name, NULL);
   gst_bin_add_many(GST_BIN(r->pipeline), queue, parser, NULL);
   gst_element_link(queue, parser);
@@ -72,9 +77,21 @@ hv_ts_remux_to_mp4(const char *ts_path, const char *mp4_path, GError **error)
     g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_STATE_CHANGE, "remux pipeline did not start");
   } else {
     g_autoptr(GstBus) bus = gst_element_get_bus(r.pipeline);
-    g_autoptr(GstMessage) msg = gst_bus_timed_pop_filtered(bus, GST_CLOCK_TIME_NONE,
-                                                           GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
+    g_autoptr(GstMessage) msg = NULL;
+    gint64 last = -1;
+    /* A stream the muxer cannot interleave would stall forever: watch progress. */
+    while (!(msg = gst_bus_timed_pop_filtered(bus, STALL_SECONDS * GST_SECOND,
+                                              GST_MESSAGE_EOS | GST_MESSAGE_ERROR))) {
+      gint64 pos = -1;
+      if (!gst_element_query_position(src, GST_FORMAT_BYTES, &pos) || pos == last)
+        break;
+      last = pos;
+    }
+    if (!msg) {
+      g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
+                  "remuxing to MP4 made no progress for %d s (stream cannot be interleaved)",
+                  STALL_SECONDS);
+    } else if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
       g_autoptr(GError) gerr = NULL;
       g_autofree char *dbg = NULL;
       gst_message_parse_error(msg, &gerr, &dbg);

@@ -72,7 +72,7 @@ int
 main(int argc, char **argv)
 {
   g_auto(GStrv) roots = NULL, recipients = NULL;
-  g_autofree char *key_path = NULL, *video = NULL, *video2 = NULL, *audio = NULL, *layout = NULL, *encoder = NULL;
+  g_autofree char *key_path = NULL, *video = NULL, *pattern = NULL, *audio = NULL, *layout = NULL, *encoder = NULL;
   gdouble seconds = 5;
   gint cameras = 1, fail_video = 0, fail_audio = 0, width = 1280, height = 720, fps = 25, kbps = 3000;
   gint min_free = 0, silence_s = 10;
@@ -85,6 +85,7 @@ main(int argc, char **argv)
     { "cameras", 0, 0, G_OPTION_ARG_INT, &cameras, "1 or 2", "N" },
     { "video", 0, 0, G_OPTION_ARG_STRING, &video, "test or /dev/videoN for camera 1", "SRC" },
     { "audio", 0, 0, G_OPTION_ARG_STRING, &audio, "test or an ALSA device", "SRC" },
+    { "pattern", 0, 0, G_OPTION_ARG_STRING, &pattern, "videotestsrc pattern for camera 1", "P" },
     { "layout", 0, 0, G_OPTION_ARG_STRING, &layout, "pip or side-by-side", "L" },
     { "encoder", 0, 0, G_OPTION_ARG_STRING, &encoder, "auto, x264, v4l2", "E" },
     { "width", 0, 0, G_OPTION_ARG_INT, &width, "", "N" },
@@ -124,6 +125,10 @@ main(int argc, char **argv)
     cfg.video[0].device = g_strdup(video);
   }
   cfg.video[0].fail_after = (guint) fail_video;
+  if (pattern) {
+    g_free(cfg.video[0].pattern);
+    cfg.video[0].pattern = g_strdup(pattern);
+  }
   if (cameras == 2)
     cfg.video[1].pattern = g_strdup("smpte");
   if (audio && g_strcmp0(audio, "test")) {
