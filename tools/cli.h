@@ -20,6 +20,12 @@ int hv_cmd_verify(int argc, char **argv);
 int hv_cmd_info(int argc, char **argv);
 int hv_cmd_export(int argc, char **argv);
 int hv_cmd_recover(int argc, char **argv);
+int hv_cmd_status(int argc, char **argv);
+int hv_cmd_start(int argc, char **argv);
+int hv_cmd_stop(int argc, char **argv);
+int hv_cmd_mark(int argc, char **argv);
+int hv_cmd_sim(int argc, char **argv);
+int hv_cmd_catalog(int argc, char **argv);
 
 /* Parse argv with an option context built by the caller; prints the error
  * and returns FALSE on bad usage. */

@@ -16,6 +16,12 @@ static const struct {
   { "info",    hv_cmd_info,    "show what a session holds, without any key" },
   { "export",  hv_cmd_export,  "verify, decrypt and export a session for court" },
   { "recover", hv_cmd_recover, "seal sessions left open by a crash (device key needed)" },
+  { "status",  hv_cmd_status,  "show the running havend's state, lights and last session" },
+  { "start",   hv_cmd_start,   "start recording (like a short press of the record button)" },
+  { "stop",    hv_cmd_stop,    "stop recording and seal (like holding the record button)" },
+  { "mark",    hv_cmd_mark,    "add a marker to the session being recorded" },
+  { "sim",     hv_cmd_sim,     "press/release buttons and read lights of a simulated board" },
+  { "catalog", hv_cmd_catalog, "rebuild havend's SQLite catalog from the sessions on disk" },
 };
 
 static void

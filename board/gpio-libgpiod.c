@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* gpio-libgpiod: the kernel GPIO character device through libgpiod 1.6.
+ * Input edges are watched through each line's event fd in the main loop. */
+#define G_LOG_DOMAIN "haven-board"
+#include "gpio.h"
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <gpiod.h>
+
+typedef struct {
+  struct gpiod_chip *chips[HV_SIGNAL_COUNT];
+  struct gpiod_line *lines[HV_SIGNAL_COUNT];
+  guint              watches[HV_SIGNAL_COUNT];
+} Priv;
+
+typedef struct {
+  HvGpio  *gpio;
+  HvSignal signal;
+} Watch;
+
+static int
+request_flags(const HvLineSpec *l)
+{
+  int f = l->active_low ? GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW : 0;
+  switch (l->bias) {
+  case HV_BIAS_DISABLE:   f |= GPIOD_LINE_REQUEST_FLAG_BIAS_DISABLE; break;
+  case HV_BIAS_PULL_UP:   f |= GPIOD_LINE_REQUEST_FLAG_BIAS_PULL_UP; break;
+  case HV_BIAS_PULL_DOWN: f |= GPIOD_LINE_REQUEST_FLAG_BIAS_PULL_DOWN; break;
+  default: break;
+  }
+  return f;
+}
+
+static gboolean
+on_event(gint fd, GIOCondition cond, gpointer user_data)
+{
+  Watch *w = user_data;
+  Priv *p = w->gpio->priv;
+  struct gpiod_line_event ev[16];
+  int n = gpiod_line_event_read_fd_multiple(fd, ev, G_N_ELEMENTS(ev));
+  if (n < 0) {
+    g_warning("%s: reading line events: %s", hv_signal_name(w->signal), g_strerror(errno));
+    return G_SOURCE_CONTINUE;
+  }
+  /* Report the settled logical level: the button logic debounces. */
+  int v = gpiod_line_get_value(p->lines[w->signal]);
+  if (v >= 0)
+    w->gpio->on_input(w->signal, v == 1, g_get_monotonic_time(), w->gpio->user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+open_line(HvGpio *g, Priv *p, HvSignal s, GError **error)
+{
+  const HvLineSpec *l = &g->board->lines[s];
+  p->chips[s] = gpiod_chip_open_lookup(l->chip);
+  if (!p->chips[s]) {
+    g_set_error(error, HV_GPIO_ERROR, HV_GPIO_ERROR_CHIP, "signal %s: GPIO chip '%s' not found (%s)",
+                hv_signal_name(s), l->chip, g_strerror(errno));
+    return FALSE;
+  }
+  p->lines[s] = l->line_name ? gpiod_chip_find_line(p->chips[s], l->line_name)
+                             : gpiod_chip_get_line(p->chips[s], l->offset);
+  if (!p->lines[s]) {
+    g_autofree char *which = l->line_name ? g_strdup_printf("'%s'", l->line_name)
+                                          : g_strdup_printf("%u", l->offset);
+    g_set_error(error, HV_GPIO_ERROR, HV_GPIO_ERROR_LINE, "signal %s: line %s not found on chip '%s'",
+                hv_signal_name(s), which, l->chip);
+    return FALSE;
+  }
+  int r = HV_SIGNAL_IS_INPUT(s)
+              ? gpiod_line_request_both_edges_events_flags(p->lines[s], "havend", request_flags(l))
+              : gpiod_line_request_output_flags(p->lines[s], "havend", request_flags(l), 0);
+  if (r < 0) {
+    g_set_error(error, HV_GPIO_ERROR, HV_GPIO_ERROR_LINE, "signal %s: cannot request line %u of '%s': %s",
+                hv_signal_name(s), gpiod_line_offset(p->lines[s]), l->chip, g_strerror(errno));
+    p->lines[s] = NULL;
+    return FALSE;
+  }
+  if (HV_SIGNAL_IS_INPUT(s)) {
+    Watch *w = g_new0(Watch, 1);
+    w->gpio = g;
+    w->signal = s;
+    p->watches[s] = g_unix_fd_add_full(G_PRIORITY_HIGH, gpiod_line_event_get_fd(p->lines[s]), G_IO_IN,
+                                       on_event, w, g_free);
+  }
+  return TRUE;
+}
+
+static void
+gpiod_close(HvGpio *g)
+{
+  Priv *p = g->priv;
+  if (!p)
+    return;
+  for (guint s = 0; s < HV_SIGNAL_COUNT; s++) {
+    if (p->watches[s])
+      g_source_remove(p->watches[s]);
+    if (p->lines[s])
+      gpiod_line_release(p->lines[s]);
+    if (p->chips[s])
+      gpiod_chip_close(p->chips[s]);
+  }
+  g_free(p);
+  g->priv = NULL;
+}
+
+static gboolean
+gpiod_open(HvGpio *g, GError **error)
+{
+  Priv *p = g_new0(Priv, 1);
+  g->priv = p;
+  for (guint s = 0; s < HV_SIGNAL_COUNT; s++) {
+    if (g->board->lines[s].present && !open_line(g, p, (HvSignal) s, error)) {
+      gpiod_close(g);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+static gboolean
+gpiod_set(HvGpio *g, HvSignal s, gboolean on, GError **error)
+{
+  Priv *p = g->priv;
+  if (gpiod_line_set_value(p->lines[s], on ? 1 : 0) < 0) {
+    g_set_error(error, HV_GPIO_ERROR, HV_GPIO_ERROR_IO, "signal %s: %s", hv_signal_name(s),
+                g_strerror(errno));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+const HvGpioOps hv_gpio_libgpiod_ops = { gpiod_open, gpiod_set, gpiod_close };

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* gpio-sim: an in-process board for tests and the demo. Inputs are driven
+ * through hv_gpio_sim_set_input() (the control socket's "sim" commands);
+ * outputs are just remembered, and read back through the status. */
+#define G_LOG_DOMAIN "haven-board"
+#include "gpio.h"
+
+static gboolean
+sim_open(HvGpio *g, GError **error)
+{
+  g_message("board %s: simulated GPIO", g->board->name);
+  return TRUE;
+}
+
+static gboolean
+sim_set(HvGpio *g, HvSignal s, gboolean on, GError **error)
+{
+  return TRUE;
+}
+
+static void
+sim_close(HvGpio *g)
+{
+}
+
+const HvGpioOps hv_gpio_sim_ops = { sim_open, sim_set, sim_close };
+
+gboolean
+hv_gpio_sim_set_input(HvGpio *g, HvSignal s, gboolean active, GError **error)
+{
+  if (g->ops != &hv_gpio_sim_ops) {
+    g_set_error(error, HV_GPIO_ERROR, HV_GPIO_ERROR_BOARD, "board %s is not simulated", g->board->name);
+    return FALSE;
+  }
+  if (!HV_SIGNAL_IS_INPUT(s) || !g->board->lines[s].present) {
+    g_set_error(error, HV_GPIO_ERROR, HV_GPIO_ERROR_LINE, "%s is not an input of board %s",
+                hv_signal_name(s), g->board->name);
+    return FALSE;
+  }
+  g->on_input(s, active, g_get_monotonic_time(), g->user_data);
+  return TRUE;
+}

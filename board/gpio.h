@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * gpio: the small hardware interface the daemon sees. Logical signals
+ * (buttons in, lights and door sign out) mapped by a board description to
+ * GPIO lines. Two backends: libgpiod (kernel GPIO character device, line
+ * events watched through their fd in the main loop) and sim (in-process,
+ * driven by the control socket for tests and the demo).
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  HV_SIGNAL_RECORD,        /* input: start/stop button */
+  HV_SIGNAL_MARKER,        /* input: marker button (optional) */
+  HV_SIGNAL_LED_READY,     /* output: green */
+  HV_SIGNAL_LED_RECORDING, /* output: red */
+  HV_SIGNAL_LED_FAULT,     /* output: amber */
+  HV_SIGNAL_DOOR_SIGN,     /* output: relay of the "interview in progress" sign */
+  HV_SIGNAL_COUNT
+} HvSignal;
+
+#define HV_SIGNAL_IS_INPUT(s) ((s) <= HV_SIGNAL_MARKER)
+
+const char *hv_signal_name(HvSignal s);
+gboolean    hv_signal_from_name(const char *name, HvSignal *ret_signal);
+
+typedef enum { HV_BIAS_AS_IS, HV_BIAS_DISABLE, HV_BIAS_PULL_UP, HV_BIAS_PULL_DOWN } HvBias;
+
+typedef struct {
+  gboolean present;
+  char    *chip;          /* label ("pinctrl-bcm2711"), name ("gpiochip0") or path */
+  char    *line_name;     /* line name, or NULL to use offset */
+  guint    offset;
+  gboolean active_low;
+  HvBias   bias;
+  guint    debounce_ms;   /* inputs */
+} HvLineSpec;
+
+typedef struct {
+  char      *name;
+  char      *backend;     /* "libgpiod" or "sim" */
+  HvLineSpec lines[HV_SIGNAL_COUNT];
+} HvBoard;
+
+#define HV_GPIO_ERROR (hv_gpio_error_quark())
+GQuark hv_gpio_error_quark(void);
+typedef enum {
+  HV_GPIO_ERROR_BOARD,     /* board description invalid */
+  HV_GPIO_ERROR_CHIP,      /* chip not found */
+  HV_GPIO_ERROR_LINE,      /* line not found or busy */
+  HV_GPIO_ERROR_IO,
+} HvGpioError;
+
+/* Board description file (GKeyFile). Unknown groups/keys are errors. */
+HvBoard *hv_board_load(const char *path, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+void     hv_board_free(HvBoard *b);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HvBoard, hv_board_free)
+
+typedef struct _HvGpio HvGpio;
+
+/* An input changed; active = logical level after active-low; timestamp in
+ * monotonic microseconds (from the kernel event where available). */
+typedef void (*HvGpioInputFunc)(HvSignal signal, gboolean active, gint64 time_us, gpointer user_data);
+
+typedef struct {
+  gboolean (*open)(HvGpio *g, GError **error);
+  gboolean (*set)(HvGpio *g, HvSignal s, gboolean on, GError **error);
+  void     (*close)(HvGpio *g);
+} HvGpioOps;
+
+struct _HvGpio {
+  const HvGpioOps *ops;
+  HvBoard         *board;           /* owned */
+  HvGpioInputFunc  on_input;
+  gpointer         user_data;
+  gboolean         outputs[HV_SIGNAL_COUNT];  /* last value set, for status */
+  gpointer         priv;
+};
+
+/* Create the backend named by the board; inputs are delivered on the thread
+ * default main context. Takes ownership of board. */
+HvGpio  *hv_gpio_new(HvBoard *board, HvGpioInputFunc on_input, gpointer user_data, GError **error)
+    G_GNUC_WARN_UNUSED_RESULT;
+gboolean hv_gpio_set(HvGpio *g, HvSignal s, gboolean on, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+/* Drive every output off (safe state) and release the lines. */
+void     hv_gpio_free(HvGpio *g);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HvGpio, hv_gpio_free)
+
+/* Backends. */
+extern const HvGpioOps hv_gpio_libgpiod_ops;
+extern const HvGpioOps hv_gpio_sim_ops;
+
+/* Sim backend only: drive an input as a person would. */
+gboolean hv_gpio_sim_set_input(HvGpio *g, HvSignal s, gboolean active, GError **error);
+
+G_END_DECLS

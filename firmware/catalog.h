@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * catalog: the SQLite index of sessions, their events, and an audit of every
+ * control action. WAL, synchronous=FULL, schema version in user_version.
+ * The vault files are the truth: the catalog can always be rebuilt from them,
+ * and a missing or corrupt catalog never blocks recording.
+ */
+#pragma once
+
+#include "vault-verify.h"
+
+G_BEGIN_DECLS
+
+typedef struct _HvCatalog HvCatalog;
+
+#define HV_CATALOG_ERROR (hv_catalog_error_quark())
+GQuark hv_catalog_error_quark(void);
+typedef enum { HV_CATALOG_ERROR_SQLITE, HV_CATALOG_ERROR_CORRUPT } HvCatalogError;
+
+#define HV_CATALOG_SCHEMA_VERSION 1
+
+/* Open (creating and migrating as needed). A file that is not a healthy
+ * catalog gives HV_CATALOG_ERROR_CORRUPT. */
+HvCatalog *hv_catalog_open(const char *path, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+/* Open; if corrupt, move it aside (path.corrupt-TIME), recreate and rebuild
+ * from the storage roots. */
+HvCatalog *hv_catalog_open_or_rebuild(const char *path, char *const *roots, GError **error)
+    G_GNUC_WARN_UNUSED_RESULT;
+void hv_catalog_free(HvCatalog *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HvCatalog, hv_catalog_free)
+
+/* Insert or replace a session from its verdict (the vault is the truth). */
+gboolean hv_catalog_put_session(HvCatalog *c, const HvVerdict *v, GError **error)
+    G_GNUC_WARN_UNUSED_RESULT;
+gboolean hv_catalog_audit(HvCatalog *c, const char *actor, const char *action, const char *result,
+                          GError **error) G_GNUC_WARN_UNUSED_RESULT;
+/* Drop the session tables and re-read every session under the roots.
+ * Returns the number of sessions indexed. */
+gint hv_catalog_rebuild(HvCatalog *c, char *const *roots, GError **error);
+gint64 hv_catalog_count(HvCatalog *c, const char *table);
+
+G_END_DECLS

@@ -1,0 +1,650 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#define G_LOG_DOMAIN "havend"
+#include "daemon.h"
+#include "button.h"
+#include "catalog.h"
+#include "control.h"
+#include "gpio.h"
+#include "journal.h"
+#include "lights.h"
+#include "machine.h"
+#include "recorder.h"
+#include "storage.h"
+#include "vault-keys.h"
+
+#include <glib-unix.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#define IDLE_CHECK_S 60
+
+struct _HvDaemon {
+  HvConfig    *cfg;
+  HvDeviceKey *key;
+  char        *key_id;
+  HvGpio      *gpio;
+  HvRecorder  *rec;
+  HvCatalog   *catalog;
+  HvControl   *control;
+  GMainLoop   *loop;
+
+  HvState      state;
+  HvButton     buttons[2];           /* record, marker */
+  guint        button_timer;
+  HvFaultClass fault;
+  char        *fault_reason;
+  gboolean     low_space;
+  guint        blink_timer;
+  gint64       blink_epoch;
+  guint        idle_timer;
+  guint        watchdog_timer;
+  gboolean     shutting_down;
+  int          exit_code;
+
+  HvLedgerPosition ledger;
+  guint64      session_seq;
+  char        *session_dir;
+  GPtrArray   *recovered;            /* char*: "dir: INTERRUPTED, fingerprint ..." */
+  char        *last_status, *last_fingerprint, *last_dir, *last_reason;
+
+  gint64       press_at;             /* for the latency figures */
+  gint64       press_to_blink_us, press_to_steady_us;
+};
+
+static void update_lights(HvDaemon *d);
+static void apply(HvDaemon *d, HvInput in, const char *actor);
+
+/* ---- faults ---- */
+
+static void
+set_fault(HvDaemon *d, HvFaultClass cls, const char *why)
+{
+  if (d->fault == cls && g_strcmp0(d->fault_reason, why) == 0)
+    return;
+  d->fault = cls;
+  g_free(d->fault_reason);
+  d->fault_reason = g_strdup(why);
+  if (cls != HV_FAULT_NONE)
+    hv_journal(G_LOG_LEVEL_WARNING, HV_MSGID_FAULT, "fault (%s): %s", hv_fault_class_name(cls), why);
+  else
+    hv_journal(G_LOG_LEVEL_MESSAGE, HV_MSGID_FAULT, "fault cleared");
+  update_lights(d);
+}
+
+static HvFaultClass
+classify(const GError *err)
+{
+  if (g_error_matches(err, HV_RECORDER_ERROR, HV_RECORDER_ERROR_SOURCE))
+    return HV_FAULT_SOURCE;
+  if (g_str_has_prefix(err->message, "clock"))
+    return HV_FAULT_CLOCK;
+  if (g_str_has_prefix(err->message, "keys"))
+    return HV_FAULT_KEYS;
+  return HV_FAULT_STORAGE;
+}
+
+/* ---- lights ---- */
+
+static gboolean
+on_blink(gpointer user_data)
+{
+  update_lights(user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+update_lights(HvDaemon *d)
+{
+  if (!d->gpio)
+    return;
+  HvLightsInput in = { .state = d->state, .fault = d->fault, .low_space = d->low_space };
+  gboolean blinking;
+  guint phase = (guint) ((g_get_monotonic_time() - d->blink_epoch) / 1000);
+  guint out = hv_lights_at(&in, phase, &blinking);
+  static const struct { guint bit; HvSignal sig; } map[] = {
+    { HV_LIGHT_READY, HV_SIGNAL_LED_READY }, { HV_LIGHT_RECORDING, HV_SIGNAL_LED_RECORDING },
+    { HV_LIGHT_FAULT, HV_SIGNAL_LED_FAULT }, { HV_LIGHT_DOOR, HV_SIGNAL_DOOR_SIGN },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS(map); i++) {
+    g_autoptr(GError) err = NULL;
+    if (!hv_gpio_set(d->gpio, map[i].sig, (out & map[i].bit) != 0, &err))
+      g_warning("%s", err->message);
+  }
+  if (d->press_at && (out & HV_LIGHT_RECORDING) && !d->press_to_blink_us)
+    d->press_to_blink_us = g_get_monotonic_time() - d->press_at;
+  if (blinking && !d->blink_timer) {
+    d->blink_epoch = g_get_monotonic_time();
+    d->blink_timer = g_timeout_add(HV_LIGHTS_TICK_MS, on_blink, d);
+  } else if (!blinking && d->blink_timer) {
+    g_source_remove(d->blink_timer);
+    d->blink_timer = 0;
+  }
+}
+
+/* ---- sessions ---- */
+
+static void
+record_recovered(const char *dir, guint64 seq, const char *fp, guint64 kept, const char *error, gpointer ud)
+{
+  HvDaemon *d = ud;
+  g_autofree char *line = error ? g_strdup_printf("%s: recovery FAILED: %s", dir, error)
+                                : g_strdup_printf("%s: sequence %" G_GUINT64_FORMAT " sealed INTERRUPTED "
+                                                  "(%" G_GUINT64_FORMAT " records kept), fingerprint %s",
+                                                  dir, seq, kept, fp);
+  hv_journal(error ? G_LOG_LEVEL_WARNING : G_LOG_LEVEL_MESSAGE, HV_MSGID_RECOVERED, "recovered %s", line);
+  g_ptr_array_add(d->recovered, g_steal_pointer(&line));
+  if (d->catalog) {
+    g_autoptr(HvVerdict) v = hv_vault_verify(dir, NULL, NULL);
+    g_autoptr(GError) err = NULL;
+    if (v && !hv_catalog_put_session(d->catalog, v, &err))
+      g_warning("%s", err->message);
+  }
+}
+
+static void
+audit(HvDaemon *d, const char *actor, const char *action, const char *result)
+{
+  hv_journal(G_LOG_LEVEL_MESSAGE, HV_MSGID_CONTROL, "%s: %s: %s", actor, action, result);
+  g_autoptr(GError) err = NULL;
+  if (d->catalog && !hv_catalog_audit(d->catalog, actor, action, result, &err))
+    g_warning("audit not stored (catalog): %s", err->message);
+}
+
+static gboolean
+do_start(gpointer user_data)
+{
+  HvDaemon *d = user_data;
+  g_autoptr(GError) err = NULL;
+  HvLedgerPosition pos;
+  if (!hv_storage_ledger_position(d->cfg->rec.roots, d->cfg->state_dir, d->key->pk, &pos, &err)) {
+    set_fault(d, HV_FAULT_STORAGE, err->message);
+    apply(d, HV_INPUT_START_FAILED, "recorder");
+    return G_SOURCE_REMOVE;
+  }
+  d->ledger = pos;
+  d->session_seq = pos.seq + 1;
+  g_autofree char *text = g_strdup_printf("recording started in room '%s' (device %s)", d->cfg->rec.room,
+                                          d->key_id);
+  if (!hv_recorder_start(d->rec, d->session_seq, pos.seq ? pos.seal_hash : NULL, text, &err)) {
+    hv_journal(G_LOG_LEVEL_WARNING, HV_MSGID_STARTED, "start refused: %s", err->message);
+    set_fault(d, classify(err), err->message);
+    if (!hv_recorder_is_active(d->rec))
+      apply(d, HV_INPUT_START_FAILED, "recorder");
+    return G_SOURCE_REMOVE; /* else the session is being sealed: on_finished follows */
+  }
+  if (d->fault != HV_FAULT_NONE)
+    set_fault(d, HV_FAULT_NONE, NULL);
+  hv_journal(G_LOG_LEVEL_MESSAGE, HV_MSGID_STARTED, "session sequence %" G_GUINT64_FORMAT " started",
+             d->session_seq);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+transition(HvDaemon *d, HvState next, HvInput in, const char *actor)
+{
+  HvState prev = d->state;
+  d->state = next;
+  g_autofree char *text = g_strdup_printf("state %s -> %s (%s by %s)", hv_state_name(prev), hv_state_name(next),
+                                          hv_input_name(in), actor);
+  g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MESSAGE_ID", HV_MSGID_STATE, "HAVEN_STATE",
+                   hv_state_name(next), "MESSAGE", "%s", text);
+  hv_recorder_event(d->rec, HV_EVENT_NOTE, text);
+  sd_notifyf(0, "STATUS=%s", hv_state_name(next));
+  update_lights(d);
+}
+
+static void
+apply(HvDaemon *d, HvInput in, const char *actor)
+{
+  HvAction action;
+  HvState next = hv_machine_next(d->state, in, &action);
+  if (action == HV_ACTION_IGNORED) {
+    g_autofree char *t = g_strdup_printf("%s by %s ignored while %s", hv_input_name(in), actor,
+                                         hv_state_name(d->state));
+    hv_journal(G_LOG_LEVEL_MESSAGE, HV_MSGID_IGNORED, "%s", t);
+    hv_recorder_event(d->rec, HV_EVENT_NOTE, t);
+    return;
+  }
+  if (next != d->state)
+    transition(d, next, in, actor);
+  if (action == HV_ACTION_START) {
+    /* the lights already blink red; open the session right after this dispatch */
+    g_idle_add_full(G_PRIORITY_HIGH_IDLE, do_start, d, NULL);
+  } else if (action == HV_ACTION_STOP) {
+    g_autofree char *reason = d->shutting_down ? g_strdup("stopped by shutdown")
+                                               : g_strdup_printf("stopped by %s", actor);
+    hv_recorder_stop(d->rec, reason);
+  }
+}
+
+/* ---- recorder callbacks ---- */
+
+static void
+on_health(HvRecorder *r, gboolean healthy, const char *why, gpointer ud)
+{
+  HvDaemon *d = ud;
+  if (healthy) {
+    if (d->press_at && !d->press_to_steady_us)
+      d->press_to_steady_us = g_get_monotonic_time() - d->press_at;
+    if (d->fault == HV_FAULT_SOURCE)
+      set_fault(d, HV_FAULT_NONE, NULL);
+    apply(d, HV_INPUT_HEALTHY, "recorder");
+  } else if (why && d->state == HV_STATE_RECORDING) {
+    set_fault(d, HV_FAULT_SOURCE, why);
+  }
+}
+
+static void
+on_fault(HvRecorder *r, HvFaultClass cls, gboolean active, const char *why, gpointer ud)
+{
+  HvDaemon *d = ud;
+  if (active)
+    set_fault(d, cls, why);
+  else if (d->fault == cls && hv_recorder_is_healthy(r))
+    set_fault(d, HV_FAULT_NONE, NULL);
+}
+
+static void
+on_finished(HvRecorder *r, const HvSessionResult *res, gpointer ud)
+{
+  HvDaemon *d = ud;
+  g_free(d->last_status);
+  g_free(d->last_fingerprint);
+  g_free(d->last_dir);
+  g_free(d->last_reason);
+  d->last_status = g_strdup(res->sealed ? hv_status_name(res->status) : "UNSEALED");
+  d->last_fingerprint = g_strdup(res->fingerprint);
+  d->last_dir = g_strdup(res->dirs[0]);
+  d->last_reason = g_strdup(res->reason);
+  hv_journal(G_LOG_LEVEL_MESSAGE, HV_MSGID_SEALED, "session sequence %" G_GUINT64_FORMAT " %s%s%s: %s",
+             res->seq, d->last_status, res->fingerprint ? ", fingerprint " : "",
+             res->fingerprint ? res->fingerprint : "", res->reason ? res->reason : "");
+  if (res->sealed) {
+    HvLedgerPosition pos = { .seq = res->seq };
+    memcpy(pos.seal_hash, res->seal_hash, HV_HASH_SIZE);
+    g_autoptr(GError) err = NULL;
+    if (!hv_storage_ledger_save(d->cfg->state_dir, &pos, &err))
+      g_warning("ledger state not saved (the archive still carries it): %s", err->message);
+  }
+  for (guint i = 0; d->catalog && res->dirs[i]; i++) {
+    g_autoptr(HvVerdict) v = hv_vault_verify(res->dirs[i], NULL, NULL);
+    g_autoptr(GError) err = NULL;
+    if (v && !hv_catalog_put_session(d->catalog, v, &err))
+      g_warning("%s", err->message);
+  }
+  gboolean ok = res->sealed && res->status == HV_STATUS_COMPLETE;
+  if (!ok && d->fault == HV_FAULT_NONE)
+    set_fault(d, HV_FAULT_STORAGE, res->reason ? res->reason : "session not sealed COMPLETE");
+  apply(d, ok ? HV_INPUT_FINISHED : HV_INPUT_FINISHED_FAULT, "recorder");
+  if (d->shutting_down)
+    g_main_loop_quit(d->loop);
+}
+
+/* ---- buttons ---- */
+
+static gboolean on_button_timer(gpointer ud);
+
+static void
+button_event(HvDaemon *d, guint which, HvButtonEvent ev)
+{
+  if (which == 0 && ev == HV_BUTTON_DOWN) {
+    if (d->state == HV_STATE_IDLE || d->state == HV_STATE_FAULT) {
+      d->press_at = g_get_monotonic_time();
+      d->press_to_blink_us = d->press_to_steady_us = 0;
+    }
+    apply(d, HV_INPUT_PRESS, "record button");
+  } else if (which == 0 && ev == HV_BUTTON_HOLD) {
+    apply(d, HV_INPUT_HOLD, "record button");
+  } else if (which == 1 && ev == HV_BUTTON_DOWN) {
+    if (d->state == HV_STATE_RECORDING || d->state == HV_STATE_STARTING) {
+      hv_recorder_event(d->rec, HV_EVENT_MARKER, "marker button");
+      audit(d, "marker button", "mark", "marker added");
+    } else {
+      hv_journal(G_LOG_LEVEL_MESSAGE, HV_MSGID_IGNORED, "marker press ignored while %s",
+                 hv_state_name(d->state));
+    }
+  }
+}
+
+static void
+schedule_buttons(HvDaemon *d)
+{
+  if (d->button_timer) {
+    g_source_remove(d->button_timer);
+    d->button_timer = 0;
+  }
+  gint64 next = -1;
+  for (guint i = 0; i < 2; i++) {
+    gint64 t = hv_button_next_deadline(&d->buttons[i]);
+    if (t >= 0)
+      next = next < 0 ? t : MIN(next, t);
+  }
+  if (next >= 0) {
+    gint64 ms = (next - g_get_monotonic_time() + 999) / 1000;
+    d->button_timer = g_timeout_add((guint) MAX(ms, 0), on_button_timer, d);
+  }
+}
+
+static gboolean
+on_button_timer(gpointer ud)
+{
+  HvDaemon *d = ud;
+  d->button_timer = 0;
+  gint64 now = g_get_monotonic_time();
+  for (guint i = 0; i < 2; i++) {
+    HvButtonEvent ev;
+    while ((ev = hv_button_tick(&d->buttons[i], now)) != HV_BUTTON_NONE)
+      button_event(d, i, ev);
+  }
+  schedule_buttons(d);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_input(HvSignal s, gboolean active, gint64 time_us, gpointer ud)
+{
+  HvDaemon *d = ud;
+  guint which = s == HV_SIGNAL_RECORD ? 0 : 1;
+  HvButtonEvent ev = hv_button_feed(&d->buttons[which], active, time_us);
+  if (ev != HV_BUTTON_NONE)
+    button_event(d, which, ev);
+  schedule_buttons(d);
+}
+
+/* ---- idle checks, signals, watchdog ---- */
+
+static gboolean
+idle_check(gpointer ud)
+{
+  HvDaemon *d = ud;
+  if (d->state != HV_STATE_IDLE && d->state != HV_STATE_FAULT)
+    return G_SOURCE_CONTINUE;
+  g_autoptr(GError) err = NULL;
+  if (!hv_recorder_preflight(d->rec, &err)) {
+    set_fault(d, classify(err), err->message);
+    apply(d, HV_INPUT_FAULT, "self-check");
+  } else {
+    if (d->fault != HV_FAULT_NONE && d->fault != HV_FAULT_SOURCE)
+      set_fault(d, HV_FAULT_NONE, NULL);
+    if (d->fault == HV_FAULT_NONE)
+      apply(d, HV_INPUT_FAULT_CLEARED, "self-check");
+  }
+  guint64 need = hv_recorder_config_byte_rate(&d->cfg->rec) * 60 * d->cfg->low_space_minutes, avail;
+  gboolean low = FALSE;
+  for (guint i = 0; d->cfg->rec.roots[i]; i++)
+    if (hv_storage_free_bytes(d->cfg->rec.roots[i], &avail, NULL) && avail < need)
+      low = TRUE;
+  if (low != d->low_space) {
+    d->low_space = low;
+    update_lights(d);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_terminate(gpointer ud)
+{
+  HvDaemon *d = ud;
+  if (d->shutting_down)
+    return G_SOURCE_CONTINUE;
+  d->shutting_down = TRUE;
+  sd_notify(0, "STOPPING=1");
+  if (hv_recorder_is_active(d->rec)) {
+    g_message("shutdown requested: sealing the open session first");
+    hv_recorder_event(d->rec, HV_EVENT_NOTE, "stopped by shutdown");
+    if (d->state == HV_STATE_STOPPING)
+      return G_SOURCE_CONTINUE; /* already sealing */
+    apply(d, HV_INPUT_STOP_REQUEST, "shutdown");
+  } else {
+    g_main_loop_quit(d->loop);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_watchdog(gpointer ud)
+{
+  sd_notify(0, "WATCHDOG=1");
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- control API ---- */
+
+static void
+add_str(JsonBuilder *b, const char *name, const char *value)
+{
+  json_builder_set_member_name(b, name);
+  if (value)
+    json_builder_add_string_value(b, value);
+  else
+    json_builder_add_null_value(b);
+}
+
+static JsonNode *
+status_reply(HvDaemon *d)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "ok");
+  json_builder_add_boolean_value(b, TRUE);
+  add_str(b, "state", hv_state_name(d->state));
+  add_str(b, "room", d->cfg->rec.room);
+  add_str(b, "device", d->key_id);
+  add_str(b, "board", d->gpio->board->name);
+  add_str(b, "fault", d->fault == HV_FAULT_NONE ? NULL : hv_fault_class_name(d->fault));
+  add_str(b, "fault_reason", d->fault_reason);
+  json_builder_set_member_name(b, "low_space");
+  json_builder_add_boolean_value(b, d->low_space);
+  json_builder_set_member_name(b, "healthy");
+  json_builder_add_boolean_value(b, hv_recorder_is_healthy(d->rec));
+  json_builder_set_member_name(b, "lights");
+  json_builder_begin_object(b);
+  for (guint s = HV_SIGNAL_LED_READY; s < HV_SIGNAL_COUNT; s++) {
+    json_builder_set_member_name(b, hv_signal_name((HvSignal) s));
+    json_builder_add_boolean_value(b, d->gpio->outputs[s]);
+  }
+  json_builder_end_object(b);
+  if (hv_recorder_is_active(d->rec)) {
+    HvRecorderStats st;
+    hv_recorder_get_stats(d->rec, &st);
+    json_builder_set_member_name(b, "session");
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "sequence");
+    json_builder_add_int_value(b, (gint64) d->session_seq);
+    json_builder_set_member_name(b, "bytes_sealed");
+    json_builder_add_int_value(b, (gint64) st.bytes_sealed);
+    json_builder_set_member_name(b, "start_latency_ms");
+    json_builder_add_double_value(b, st.start_latency_us / 1000.0);
+    json_builder_end_object(b);
+  }
+  json_builder_set_member_name(b, "last_session");
+  json_builder_begin_object(b);
+  add_str(b, "status", d->last_status);
+  add_str(b, "fingerprint", d->last_fingerprint);
+  add_str(b, "dir", d->last_dir);
+  add_str(b, "reason", d->last_reason);
+  json_builder_end_object(b);
+  json_builder_set_member_name(b, "recovered");
+  json_builder_begin_array(b);
+  for (guint i = 0; i < d->recovered->len; i++)
+    json_builder_add_string_value(b, d->recovered->pdata[i]);
+  json_builder_end_array(b);
+  json_builder_set_member_name(b, "press_to_blink_ms");
+  json_builder_add_double_value(b, d->press_to_blink_us / 1000.0);
+  json_builder_set_member_name(b, "press_to_steady_ms");
+  json_builder_add_double_value(b, d->press_to_steady_us / 1000.0);
+  json_builder_end_object(b);
+  return json_builder_get_root(b);
+}
+
+static JsonNode *
+ok_reply(const char *message)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "ok");
+  json_builder_add_boolean_value(b, TRUE);
+  add_str(b, "message", message);
+  json_builder_end_object(b);
+  return json_builder_get_root(b);
+}
+
+static JsonNode *
+handle_sim(HvDaemon *d, JsonObject *req, const char *actor)
+{
+  const char *action = json_object_get_string_member_with_default(req, "action", "");
+  const char *signal = json_object_get_string_member_with_default(req, "signal", "record");
+  HvSignal s;
+  if (!hv_signal_from_name(signal, &s) || !HV_SIGNAL_IS_INPUT(s))
+    return hv_control_reply_error("'%s' is not an input (record, marker)", signal);
+  if (!g_str_equal(action, "press") && !g_str_equal(action, "release"))
+    return hv_control_reply_error("sim action must be press or release");
+  g_autoptr(GError) err = NULL;
+  if (!hv_gpio_sim_set_input(d->gpio, s, g_str_equal(action, "press"), &err))
+    return hv_control_reply_error("%s", err->message);
+  g_autofree char *what = g_strdup_printf("sim %s %s", action, signal);
+  audit(d, actor, what, "done");
+  return ok_reply(what);
+}
+
+static JsonNode *
+on_control(JsonObject *req, const char *actor, gpointer ud)
+{
+  HvDaemon *d = ud;
+  const char *cmd = json_object_get_string_member_with_default(req, "command", "");
+  if (g_str_equal(cmd, "status"))
+    return status_reply(d);
+  if (g_str_equal(cmd, "sim"))
+    return handle_sim(d, req, actor);
+  if (g_str_equal(cmd, "start") || g_str_equal(cmd, "stop")) {
+    HvState before = d->state;
+    apply(d, g_str_equal(cmd, "start") ? HV_INPUT_START_REQUEST : HV_INPUT_STOP_REQUEST, actor);
+    gboolean moved = d->state != before;
+    g_autofree char *result = moved ? g_strdup_printf("%s -> %s", hv_state_name(before), hv_state_name(d->state))
+                                    : g_strdup_printf("ignored while %s", hv_state_name(before));
+    audit(d, actor, cmd, result);
+    return moved ? ok_reply(result) : hv_control_reply_error("%s", result);
+  }
+  if (g_str_equal(cmd, "mark")) {
+    const char *text = json_object_get_string_member_with_default(req, "text", "");
+    if (d->state != HV_STATE_RECORDING && d->state != HV_STATE_STARTING) {
+      audit(d, actor, "mark", "refused: not recording");
+      return hv_control_reply_error("not recording (state %s)", hv_state_name(d->state));
+    }
+    if (strlen(text) > 200)
+      return hv_control_reply_error("marker text is limited to 200 bytes");
+    g_autofree char *t = g_strdup_printf("marker by %s%s%s", actor, *text ? ": " : "", text);
+    hv_recorder_event(d->rec, HV_EVENT_MARKER, t);
+    audit(d, actor, "mark", t);
+    return ok_reply("marker added");
+  }
+  audit(d, actor, cmd, "unknown command");
+  return hv_control_reply_error("unknown command '%s' (status, start, stop, mark, sim)", cmd);
+}
+
+/* ---- life cycle ---- */
+
+static HvDeviceKey *
+device_key(const HvConfig *cfg, GError **error)
+{
+  if (g_file_test(cfg->device_key_path, G_FILE_TEST_EXISTS))
+    return hv_device_key_load(cfg->device_key_path, error);
+  g_autofree char *dir = g_path_get_dirname(cfg->device_key_path);
+  g_mkdir_with_parents(dir, 0750);
+  HvDeviceKey *key = hv_device_key_generate(cfg->device_key_path, error);
+  if (key) {
+    g_autofree char *id = hv_key_id(key->pk, HV_DEVICE_PK_SIZE);
+    g_autofree char *hex = hv_hex(key->pk, HV_DEVICE_PK_SIZE);
+    hv_journal(G_LOG_LEVEL_MESSAGE, HV_MSGID_DEVICEKEY, "created device key %s (id %s, public key %s); "
+               "give %s.pub to the custodians", cfg->device_key_path, id, hex, cfg->device_key_path);
+  }
+  return key;
+}
+
+HvDaemon *
+hv_daemon_new(HvConfig *cfg, GError **error)
+{
+  HvDaemon *d = g_new0(HvDaemon, 1);
+  d->cfg = cfg;
+  d->recovered = g_ptr_array_new_with_free_func(g_free);
+  d->loop = g_main_loop_new(NULL, FALSE);
+  if (g_mkdir_with_parents(cfg->state_dir, 0750) < 0) {
+    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_ACCES, "state directory %s cannot be created", cfg->state_dir);
+    goto fail;
+  }
+  if (!(d->key = device_key(cfg, error))) {
+    g_prefix_error(error, "device key: ");
+    goto fail;
+  }
+  d->key_id = hv_key_id(d->key->pk, HV_DEVICE_PK_SIZE);
+
+  g_autoptr(GError) cerr = NULL;
+  d->catalog = hv_catalog_open_or_rebuild(cfg->catalog_path, cfg->rec.roots, &cerr);
+  if (!d->catalog)
+    g_warning("running without a catalog (recording is not affected): %s", cerr->message);
+  /* Before any light turns green: seal what a crash left open. */
+  hv_storage_recover_all(cfg->rec.roots, d->key, record_recovered, d);
+
+  HvBoard *board = hv_board_load(cfg->board_path, error);
+  if (!board || !(d->gpio = hv_gpio_new(board, on_input, d, error)))
+    goto fail;
+  hv_button_init(&d->buttons[0], d->gpio->board->lines[HV_SIGNAL_RECORD].debounce_ms, cfg->hold_to_stop_ms);
+  hv_button_init(&d->buttons[1], d->gpio->board->lines[HV_SIGNAL_MARKER].debounce_ms, 60000);
+
+  HvRecorderCallbacks rcb = { on_health, on_fault, on_finished };
+  d->rec = hv_recorder_new(&cfg->rec, d->key, &rcb, d);
+  if (!(d->control = hv_control_new(cfg->control_socket, cfg->control_group, on_control, d, error)))
+    goto fail;
+  return d;
+fail:
+  hv_daemon_free(d);
+  return NULL;
+}
+
+int
+hv_daemon_run(HvDaemon *d)
+{
+  g_unix_signal_add(SIGTERM, on_terminate, d);
+  g_unix_signal_add(SIGINT, on_terminate, d);
+  idle_check(d);
+  update_lights(d);
+  d->idle_timer = g_timeout_add_seconds(IDLE_CHECK_S, idle_check, d);
+  guint64 wd_us = 0;
+  if (sd_watchdog_enabled(0, &wd_us) > 0)
+    d->watchdog_timer = g_timeout_add((guint) (wd_us / 2000), on_watchdog, d);
+  hv_journal(G_LOG_LEVEL_MESSAGE, HV_MSGID_STATE, "havend ready: room '%s', device %s, board %s, state %s",
+             d->cfg->rec.room, d->key_id, d->gpio->board->name, hv_state_name(d->state));
+  sd_notifyf(0, "READY=1\nSTATUS=%s", hv_state_name(d->state));
+  g_main_loop_run(d->loop);
+  return d->exit_code;
+}
+
+void
+hv_daemon_free(HvDaemon *d)
+{
+  if (!d)
+    return;
+  if (d->button_timer)
+    g_source_remove(d->button_timer);
+  if (d->blink_timer)
+    g_source_remove(d->blink_timer);
+  if (d->idle_timer)
+    g_source_remove(d->idle_timer);
+  if (d->watchdog_timer)
+    g_source_remove(d->watchdog_timer);
+  hv_control_free(d->control);
+  hv_recorder_free(d->rec);
+  hv_gpio_free(d->gpio); /* every output off: safe state */
+  hv_catalog_free(d->catalog);
+  hv_device_key_free(d->key);
+  g_free(d->key_id);
+  g_free(d->fault_reason);
+  g_free(d->session_dir);
+  g_free(d->last_status);
+  g_free(d->last_fingerprint);
+  g_free(d->last_dir);
+  g_free(d->last_reason);
+  g_ptr_array_unref(d->recovered);
+  g_main_loop_unref(d->loop);
+  g_free(d);
+}

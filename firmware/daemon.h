@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * daemon: havend's wiring. Buttons (board GPIO) and control requests feed
+ * the state machine; its actions drive the recorder; recorder health and
+ * faults drive the lights; every transition goes to the journal with a
+ * stable MESSAGE_ID and, while a session is open, into its signed chain;
+ * every control action is audited in the catalog.
+ */
+#pragma once
+
+#include "config.h"
+
+G_BEGIN_DECLS
+
+typedef struct _HvDaemon HvDaemon;
+
+/* Recover unsealed sessions, open the catalog, the board and the control
+ * socket. Errors name what is wrong (chip, line, socket, key). */
+HvDaemon *hv_daemon_new(HvConfig *cfg, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+/* Run until SIGTERM/SIGINT; a session in progress is sealed first. */
+int  hv_daemon_run(HvDaemon *d);
+void hv_daemon_free(HvDaemon *d);
+
+G_END_DECLS

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* havend: the recording appliance daemon. */
+#define G_LOG_DOMAIN "havend"
+#include "config.h"
+#include "daemon.h"
+#include "gpio.h"
+
+#include <locale.h>
+#include <sodium.h>
+#include <stdio.h>
+
+int
+main(int argc, char **argv)
+{
+  g_autofree char *config_path = NULL;
+  gboolean check = FALSE, version = FALSE;
+  GOptionEntry entries[] = {
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Configuration file (default /etc/haven/haven.conf)", "FILE" },
+    { "check-config", 0, 0, G_OPTION_ARG_NONE, &check, "Check the configuration and board file, then exit", NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
+    { NULL }
+  };
+  setlocale(LC_ALL, "");
+  g_autoptr(GOptionContext) ctx = g_option_context_new("- Haven interview-room recorder daemon");
+  g_option_context_add_main_entries(ctx, entries, NULL);
+  g_option_context_set_description(ctx,
+    "Records interviews from the configured cameras and microphone, sealed in memory\n"
+    "to the custodians' keys. Buttons and lights through the board's GPIO; local\n"
+    "control with 'haven status|start|stop|mark'. Exit status: 0 clean stop, 1 runtime\n"
+    "error, 2 bad configuration or usage.");
+  g_autoptr(GError) err = NULL;
+  if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+    g_printerr("havend: %s\n", err->message);
+    return 2;
+  }
+  if (version) {
+    printf("havend %s\n", HAVEN_VERSION);
+    return 0;
+  }
+  if (sodium_init() < 0) {
+    g_printerr("havend: libsodium failed to initialise\n");
+    return 1;
+  }
+  g_autoptr(HvConfig) cfg = hv_config_load(config_path ? config_path : "/etc/haven/haven.conf", &err);
+  if (!cfg) {
+    g_printerr("havend: %s\n", err->message);
+    return 2;
+  }
+  g_autoptr(HvBoard) board = hv_board_load(cfg->board_path, &err);
+  if (!board) {
+    g_printerr("havend: %s\n", err->message);
+    return 2;
+  }
+  if (check) {
+    printf("%s: OK (board %s, %u recipient%s, %u storage root%s)\n", cfg->path, board->name,
+           cfg->rec.n_recipients, cfg->rec.n_recipients == 1 ? "" : "s", g_strv_length(cfg->rec.roots),
+           g_strv_length(cfg->rec.roots) == 1 ? "" : "s");
+    return 0;
+  }
+  HvDaemon *d = hv_daemon_new(cfg, &err);
+  if (!d) {
+    g_printerr("havend: %s\n", err->message);
+    return 1;
+  }
+  int rc = hv_daemon_run(d);
+  hv_daemon_free(d);
+  return rc;
+}

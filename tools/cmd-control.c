@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* haven status | start | stop | mark | sim: talk to the running havend. */
+#include "cli.h"
+#include "control-client.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static char *socket_path;
+
+static GOptionEntry socket_entries[] = {
+  { "socket", 0, 0, G_OPTION_ARG_FILENAME, &socket_path, "havend's control socket (default "
+    HV_DEFAULT_SOCKET ", or $HAVEN_SOCKET)", "PATH" },
+  { NULL }
+};
+
+/* Send, print, map the reply to an exit status. */
+static int
+call(const char *cmd, JsonNode *req, gboolean json_out)
+{
+  g_autoptr(JsonNode) request = req;
+  g_autoptr(GError) err = NULL;
+  g_autoptr(JsonNode) reply = hv_control_call(socket_path, request, &err);
+  if (!reply || !JSON_NODE_HOLDS_OBJECT(reply)) {
+    hv_cli_error(cmd, "%s", err ? err->message : "malformed reply");
+    return HV_EXIT_USAGE;
+  }
+  JsonObject *o = json_node_get_object(reply);
+  gboolean ok = json_object_get_boolean_member_with_default(o, "ok", FALSE);
+  if (json_out) {
+    g_autofree char *text = json_to_string(reply, TRUE);
+    printf("%s\n", text);
+  } else if (!ok) {
+    hv_cli_error(cmd, "%s", json_object_get_string_member_with_default(o, "error", "failed"));
+  } else if (json_object_has_member(o, "message")) {
+    printf("%s\n", json_object_get_string_member(o, "message"));
+  }
+  return ok ? HV_EXIT_OK : HV_EXIT_INTEGRITY;
+}
+
+static void
+print_status(JsonObject *o)
+{
+  printf("state:        %s\n", json_object_get_string_member_with_default(o, "state", "?"));
+  printf("room:         %s\n", json_object_get_string_member_with_default(o, "room", ""));
+  printf("device:       %s (board %s)\n", json_object_get_string_member_with_default(o, "device", "?"),
+         json_object_get_string_member_with_default(o, "board", "?"));
+  const char *fault = json_object_get_string_member_with_default(o, "fault", NULL);
+  if (fault)
+    printf("fault:        %s: %s\n", fault, json_object_get_string_member_with_default(o, "fault_reason", ""));
+  if (json_object_get_boolean_member_with_default(o, "low_space", FALSE))
+    printf("storage:      running low\n");
+  JsonObject *l = json_object_get_object_member(o, "lights");
+  if (l)
+    printf("lights:       green %s, red %s, amber %s, door sign %s\n",
+           json_object_get_boolean_member(l, "led-ready") ? "on" : "off",
+           json_object_get_boolean_member(l, "led-recording") ? "on" : "off",
+           json_object_get_boolean_member(l, "led-fault") ? "on" : "off",
+           json_object_get_boolean_member(l, "door-sign") ? "on" : "off");
+  JsonObject *s = json_object_has_member(o, "session") ? json_object_get_object_member(o, "session") : NULL;
+  if (s)
+    printf("session:      sequence %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT " bytes sealed\n",
+           json_object_get_int_member(s, "sequence"), json_object_get_int_member(s, "bytes_sealed"));
+  JsonObject *last = json_object_get_object_member(o, "last_session");
+  if (last && !json_object_get_null_member(last, "status"))
+    printf("last session: %s, fingerprint %s\n              %s\n",
+           json_object_get_string_member_with_default(last, "status", "?"),
+           json_object_get_string_member_with_default(last, "fingerprint", "-"),
+           json_object_get_string_member_with_default(last, "dir", ""));
+  JsonArray *rec = json_object_get_array_member(o, "recovered");
+  for (guint i = 0; rec && i < json_array_get_length(rec); i++)
+    printf("recovered:    %s\n", json_array_get_string_element(rec, i));
+}
+
+static int
+run(const char *cmd, int argc, char **argv, const char *params, const char *summary)
+{
+  gboolean json_out = FALSE;
+  GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json_out, "Print havend's JSON reply", NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new(params);
+  g_option_context_set_summary(ctx, summary);
+  g_option_context_add_main_entries(ctx, entries, NULL);
+  g_option_context_add_main_entries(ctx, socket_entries, NULL);
+  if (!hv_cli_parse(ctx, &argc, &argv))
+    return HV_EXIT_USAGE;
+  JsonNode *req = NULL;
+  if (g_str_equal(cmd, "mark")) {
+    g_autofree char *text = argc > 1 ? g_strjoinv(" ", argv + 1) : g_strdup("");
+    req = hv_control_request("mark", "text", text, NULL);
+  } else if (g_str_equal(cmd, "sim")) {
+    if (argc < 2 || (!g_str_equal(argv[1], "press") && !g_str_equal(argv[1], "release") &&
+                     !g_str_equal(argv[1], "lights"))) {
+      hv_cli_error("sim", "usage: haven sim press|release [record|marker] | haven sim lights");
+      return HV_EXIT_USAGE;
+    }
+    if (g_str_equal(argv[1], "lights")) {
+      g_autoptr(GError) err = NULL;
+      g_autoptr(JsonNode) status = hv_control_request("status", NULL);
+      g_autoptr(JsonNode) reply = hv_control_call(socket_path, status, &err);
+      if (!reply) {
+        hv_cli_error("sim", "%s", err->message);
+        return HV_EXIT_USAGE;
+      }
+      JsonObject *l = json_object_get_object_member(json_node_get_object(reply), "lights");
+      g_autofree char *text = json_to_string(json_object_get_member(json_node_get_object(reply), "lights"), FALSE);
+      printf("%s\n", l ? text : "{}");
+      return HV_EXIT_OK;
+    }
+    req = hv_control_request("sim", "action", argv[1], "signal", argc > 2 ? argv[2] : "record", NULL);
+  } else {
+    if (argc != 1) {
+      hv_cli_error(cmd, "takes no arguments");
+      return HV_EXIT_USAGE;
+    }
+    req = hv_control_request(cmd, NULL);
+  }
+  if (g_str_equal(cmd, "status") && !json_out) {
+    g_autoptr(JsonNode) request = req;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(JsonNode) reply = hv_control_call(socket_path, request, &err);
+    if (!reply) {
+      hv_cli_error(cmd, "%s", err->message);
+      return HV_EXIT_USAGE;
+    }
+    print_status(json_node_get_object(reply));
+    return HV_EXIT_OK;
+  }
+  return call(cmd, req, json_out);
+}
+
+int hv_cmd_status(int argc, char **argv)
+{ return run("status", argc, argv, "- show havend's state, lights, faults, last session", "Ask the running havend."); }
+int hv_cmd_start(int argc, char **argv)
+{ return run("start", argc, argv, "- start recording (as a short press)", "Audited with your user name."); }
+int hv_cmd_stop(int argc, char **argv)
+{ return run("stop", argc, argv, "- stop recording and seal (as a hold)", "Audited with your user name."); }
+int hv_cmd_mark(int argc, char **argv)
+{ return run("mark", argc, argv, "[TEXT] - add a marker to the open session", "Audited with your user name."); }
+int hv_cmd_sim(int argc, char **argv)
+{ return run("sim", argc, argv, "press|release [record|marker] | lights - drive the simulated board",
+             "Only for a board with backend=sim (tests, demo)."); }
