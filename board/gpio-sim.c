@@ -25,8 +25,8 @@ sim_close(HvGpio *g)
 
 const HvGpioOps hv_gpio_sim_ops = { sim_open, sim_set, sim_close };
 
-gboolean
-hv_gpio_sim_set_input(HvGpio *g, HvSignal s, gboolean active, GError **error)
+static gboolean
+check_input(HvGpio *g, HvSignal s, GError **error)
 {
   if (g->ops != &hv_gpio_sim_ops) {
     g_set_error(error, HV_GPIO_ERROR, HV_GPIO_ERROR_BOARD, "board %s is not simulated", g->board->name);
@@ -37,6 +37,49 @@ hv_gpio_sim_set_input(HvGpio *g, HvSignal s, gboolean active, GError **error)
                 hv_signal_name(s), g->board->name);
     return FALSE;
   }
+  return TRUE;
+}
+
+gboolean
+hv_gpio_sim_set_input(HvGpio *g, HvSignal s, gboolean active, GError **error)
+{
+  if (!check_input(g, s, error))
+    return FALSE;
   g->on_input(s, active, g_get_monotonic_time(), g->user_data);
+  return TRUE;
+}
+
+typedef struct {
+  HvGpio  *gpio;
+  HvSignal signal;
+  guint    left;
+  gboolean level;
+} Storm;
+
+static gboolean
+storm_step(gpointer user_data)
+{
+  Storm *st = user_data;
+  st->level = !st->level;
+  st->gpio->on_input(st->signal, st->level, g_get_monotonic_time(), st->gpio->user_data);
+  if (--st->left > 0)
+    return G_SOURCE_CONTINUE;
+  if (st->level) /* always end released */
+    st->gpio->on_input(st->signal, FALSE, g_get_monotonic_time(), st->gpio->user_data);
+  return G_SOURCE_REMOVE;
+}
+
+gboolean
+hv_gpio_sim_storm(HvGpio *g, HvSignal s, guint edges, guint interval_ms, GError **error)
+{
+  if (!check_input(g, s, error))
+    return FALSE;
+  if (edges == 0)
+    return TRUE;
+  Storm *st = g_new0(Storm, 1);
+  st->gpio = g;
+  st->signal = s;
+  st->left = edges;
+  g_timeout_add_full(G_PRIORITY_DEFAULT, interval_ms, storm_step, st, g_free);
   return TRUE;
 }

@@ -95,5 +95,8 @@ extern const HvGpioOps hv_gpio_sim_ops;
 
 /* Sim backend only: drive an input as a person would. */
 gboolean hv_gpio_sim_set_input(HvGpio *g, HvSignal s, gboolean active, GError **error);
+/* Sim backend only: a bouncing contact or a child hammering the button:
+ * `edges` level changes, one every interval_ms, ending released. */
+gboolean hv_gpio_sim_storm(HvGpio *g, HvSignal s, guint edges, guint interval_ms, GError **error);
 
 G_END_DECLS

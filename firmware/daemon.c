@@ -497,11 +497,20 @@ handle_sim(HvDaemon *d, JsonObject *req, const char *actor)
   HvSignal s;
   if (!hv_signal_from_name(signal, &s) || !HV_SIGNAL_IS_INPUT(s))
     return hv_control_reply_error("'%s' is not an input (record, marker)", signal);
-  if (!g_str_equal(action, "press") && !g_str_equal(action, "release"))
-    return hv_control_reply_error("sim action must be press or release");
   g_autoptr(GError) err = NULL;
-  if (!hv_gpio_sim_set_input(d->gpio, s, g_str_equal(action, "press"), &err))
-    return hv_control_reply_error("%s", err->message);
+  if (g_str_equal(action, "storm")) {
+    guint64 edges = 0;
+    const char *n = json_object_get_string_member_with_default(req, "edges", "");
+    if (!g_ascii_string_to_unsigned(n, 10, 1, 100000, &edges, NULL))
+      return hv_control_reply_error("storm needs edges from 1 to 100000");
+    if (!hv_gpio_sim_storm(d->gpio, s, (guint) edges, 1, &err))
+      return hv_control_reply_error("%s", err->message);
+  } else if (g_str_equal(action, "press") || g_str_equal(action, "release")) {
+    if (!hv_gpio_sim_set_input(d->gpio, s, g_str_equal(action, "press"), &err))
+      return hv_control_reply_error("%s", err->message);
+  } else {
+    return hv_control_reply_error("sim action must be press, release or storm");
+  }
   g_autofree char *what = g_strdup_printf("sim %s %s", action, signal);
   audit(d, actor, what, "done");
   return ok_reply(what);

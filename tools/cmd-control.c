@@ -92,9 +92,18 @@ run(const char *cmd, int argc, char **argv, const char *params, const char *summ
     req = hv_control_request("mark", "text", text, NULL);
   } else if (g_str_equal(cmd, "sim")) {
     if (argc < 2 || (!g_str_equal(argv[1], "press") && !g_str_equal(argv[1], "release") &&
-                     !g_str_equal(argv[1], "lights"))) {
-      hv_cli_error("sim", "usage: haven sim press|release [record|marker] | haven sim lights");
+                     !g_str_equal(argv[1], "lights") && !g_str_equal(argv[1], "storm"))) {
+      hv_cli_error("sim", "usage: haven sim press|release [record|marker] | haven sim storm EDGES "
+                   "[record|marker] | haven sim lights");
       return HV_EXIT_USAGE;
+    }
+    if (g_str_equal(argv[1], "storm")) {
+      if (argc < 3) {
+        hv_cli_error("sim", "storm needs a number of edges");
+        return HV_EXIT_USAGE;
+      }
+      return call(cmd, hv_control_request("sim", "action", "storm", "edges", argv[2], "signal",
+                                          argc > 3 ? argv[3] : "record", NULL), FALSE);
     }
     if (g_str_equal(argv[1], "lights")) {
       g_autoptr(GError) err = NULL;
@@ -140,5 +149,5 @@ int hv_cmd_stop(int argc, char **argv)
 int hv_cmd_mark(int argc, char **argv)
 { return run("mark", argc, argv, "[TEXT] - add a marker to the open session", "Audited with your user name."); }
 int hv_cmd_sim(int argc, char **argv)
-{ return run("sim", argc, argv, "press|release [record|marker] | lights - drive the simulated board",
+{ return run("sim", argc, argv, "press|release [SIGNAL] | storm EDGES [SIGNAL] | lights - drive the simulated board",
              "Only for a board with backend=sim (tests, demo)."); }

@@ -1,0 +1,272 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""havend on the sim board: buttons, lights, state machine, control, crash
+recovery, configuration errors, catalog rebuild, button storms."""
+import os
+import signal
+import sqlite3
+import time
+
+from daemontest import HAVEND, Daemon
+from vaulttest import HAVEN, Runner, Workspace, run
+
+R = Runner("daemon")
+
+
+def green(l):
+    return l["led-ready"] and not l["led-recording"] and not l["door-sign"]
+
+
+def full_session():
+    ws = Workspace()
+    d = Daemon(ws).start()
+    try:
+        assert green(d.lights()), d.lights()
+        d.press()
+        s = d.status()
+        assert s["state"] in ("STARTING", "RECORDING"), s
+        assert s["lights"]["door-sign"], s
+        s = d.wait(lambda s: s["state"] == "RECORDING", 20, "RECORDING")
+        assert s["lights"]["led-recording"] and s["lights"]["door-sign"] and not s["lights"]["led-ready"]
+        time.sleep(1)
+        d.press(signal_name="marker")
+        d.press()                       # a short press while recording does not stop
+        time.sleep(1.5)
+        assert d.status()["state"] == "RECORDING"
+        d.press(hold=2.4)               # a hold stops
+        s = d.wait(lambda s: s["state"] == "IDLE", 20, "IDLE")
+        assert green(s["lights"]), s
+        assert s["last_session"]["status"] == "COMPLETE", s
+        sess = d.sessions()[0]
+        v = d.haven("verify", "--expect", s["last_session"]["fingerprint"], sess, check=0)
+        i = d.haven("info", sess, check=0).stdout
+        assert "marker button" in i, i
+        assert "ignored while RECORDING" in i, i
+        assert "RECORDING -> STOPPING (hold by record button)" in i, i
+    finally:
+        d.stop()
+        ws.cleanup()
+
+
+R.case("press starts, lights as specified, short press ignored, hold stops, marker in chain", full_session)
+
+
+def kill9_recovery():
+    ws = Workspace()
+    d = Daemon(ws).start()
+    try:
+        d.haven("start", check=0)
+        d.wait(lambda s: s["state"] == "RECORDING", 20, "RECORDING")
+        time.sleep(2)
+        d.stop(signal.SIGKILL)
+        sess = d.sessions()[0]
+        v = run(HAVEN, "verify", sess)
+        assert v.returncode == 1 and "never sealed" in v.stdout, v.stdout
+        d.start()
+        s = d.status()
+        assert s["recovered"] and "INTERRUPTED" in s["recovered"][0], s
+        assert green(s["lights"]), s
+        v = run(HAVEN, "verify", sess, check=0)
+        assert v.stdout.startswith("INTERRUPTED"), v.stdout
+        # and the ledger goes on
+        d.haven("start", check=0)
+        d.wait(lambda s: s["state"] == "RECORDING", 20, "RECORDING")
+        d.haven("stop", check=0)
+        d.wait(lambda s: s["state"] == "IDLE", 20, "IDLE")
+        v = run(HAVEN, "verify", ws.path("storage"), check=0)
+        assert "sequence 1..2, ledger intact" in v.stdout, v.stdout
+    finally:
+        d.stop()
+        ws.cleanup()
+
+
+R.case("kill -9 while recording: restart seals INTERRUPTED before green, ledger continues", kill9_recovery)
+
+
+def sigterm_seals():
+    ws = Workspace()
+    d = Daemon(ws).start()
+    try:
+        d.haven("start", check=0)
+        d.wait(lambda s: s["state"] == "RECORDING", 20, "RECORDING")
+        time.sleep(1)
+        assert d.stop(signal.SIGTERM) == 0
+        sess = d.sessions()[0]
+        v = run(HAVEN, "verify", sess, check=0)
+        assert v.stdout.startswith("COMPLETE"), v.stdout
+        assert "stopped by shutdown" in run(HAVEN, "info", sess).stdout
+    finally:
+        d.stop()
+        ws.cleanup()
+
+
+R.case("SIGTERM while recording: sealed COMPLETE with a shutdown event", sigterm_seals)
+
+
+def button_storm():
+    ws = Workspace()
+    d = Daemon(ws).start()
+    try:
+        # 600 edges, one per millisecond, while idle: one session starts, never two
+        d.haven("sim", "storm", "600", check=0)
+        d.wait(lambda s: s["state"] == "RECORDING", 20, "RECORDING")
+        # another storm while recording: short presses never stop, nothing crashes
+        d.haven("sim", "storm", "600", check=0)
+        time.sleep(1.5)
+        assert d.status()["state"] == "RECORDING"
+        d.haven("sim", "storm", "300", "marker", check=0)
+        time.sleep(1)
+        d.haven("stop", check=0)
+        d.wait(lambda s: s["state"] == "IDLE", 20, "IDLE")
+        assert len(d.sessions()) == 1, d.sessions()
+        run(HAVEN, "verify", d.sessions()[0], check=0)
+        info = run(HAVEN, "info", d.sessions()[0]).stdout
+        markers = info.count("marker button")
+        assert 1 <= markers <= 300 // 2, info
+    finally:
+        d.stop()
+        ws.cleanup()
+
+
+R.case("button storm: debounced, one session, no crash", button_storm)
+
+
+def config_errors():
+    ws = Workspace()
+    cases = [
+        ("[video]\nfps=1000\n", "[video] fps"),
+        ("[nonsense]\nx=1\n", "[nonsense]"),
+        ("[video]\nbogus=1\n", "[video] bogus: unknown key"),
+        ("[audio]\nmicrophone=spdif\n", "[audio] microphone"),
+    ]
+    for extra, want in cases:
+        d = Daemon(ws, extra=extra, name="bad.conf")
+        p = run(HAVEND, "--config", d.conf, "--check-config")
+        assert p.returncode == 2 and want in p.stderr and "bad.conf" in p.stderr, (want, p.stderr)
+        p = run(HAVEND, "--config", d.conf)
+        assert p.returncode == 2 and want in p.stderr, p.stderr
+        assert not os.path.exists(ws.path("state")), "touched state before validating"
+    p = run(HAVEND, "--config", ws.path("missing.conf"))
+    assert p.returncode == 2 and "missing.conf" in p.stderr
+    # recipient file missing: named
+    d = Daemon(ws, name="norecip.conf")
+    os.rename(ws.path("cust.pub"), ws.path("cust.pub.away"))
+    p = run(HAVEND, "--config", d.conf, "--check-config")
+    os.rename(ws.path("cust.pub.away"), ws.path("cust.pub"))
+    assert p.returncode == 2 and "[custodians] recipients" in p.stderr, p.stderr
+    ws.cleanup()
+
+
+R.case("configuration errors name file, group and key; nothing touched", config_errors)
+
+
+def missing_gpio():
+    ws = Workspace()
+    board = ws.path("bad.board")
+    with open(board, "w") as f:
+        f.write("[board]\nbackend=libgpiod\n")
+        for s in ("record", "led-ready", "led-recording", "led-fault"):
+            f.write(f"[signal.{s}]\nchip=gpiochip-that-does-not-exist\nline=3\n")
+    d = Daemon(ws)
+    with open(d.conf) as f:
+        text = f.read().replace(os.path.abspath(os.path.join(os.path.dirname(__file__), "../../board/boards/sim.board")), board)
+    with open(d.conf, "w") as f:
+        f.write(text)
+    p = run(HAVEND, "--config", d.conf, timeout=30)
+    assert p.returncode == 1 and "gpiochip-that-does-not-exist" in p.stderr and "record" in p.stderr, p.stderr
+    ws.cleanup()
+
+
+R.case("missing GPIO chip: clear error naming chip and signal", missing_gpio)
+
+
+def refused_start():
+    ws = Workspace()
+    d = Daemon(ws, extra="[testing]\nreopen-seconds=1\n")
+    with open(d.conf) as f:
+        text = f.read().replace("min-free-minutes=1", "min-free-minutes=100000")
+    with open(d.conf, "w") as f:
+        f.write(text)
+    d.start()
+    try:
+        s = d.status()
+        assert s["state"] == "FAULT" and s["fault"] == "storage", s
+        assert "storage" in s["fault_reason"] and "free" in s["fault_reason"], s
+        d.press()
+        s = d.wait(lambda s: s["state"] == "FAULT", 10, "FAULT again")
+        assert not s["lights"]["led-ready"] and not s["lights"]["led-recording"], s
+        assert d.sessions() == [], d.sessions()
+        st = d.haven("status", check=0).stdout
+        assert "fault:" in st and "storage" in st, st
+    finally:
+        d.stop()
+        ws.cleanup()
+
+
+R.case("start with storage short: refused, fault light, reason in status", refused_start)
+
+
+def catalog_rebuilt():
+    ws = Workspace()
+    d = Daemon(ws).start()
+    try:
+        d.haven("start", check=0)
+        d.wait(lambda s: s["state"] == "RECORDING", 20, "RECORDING")
+        d.haven("stop", check=0)
+        d.wait(lambda s: s["state"] == "IDLE", 20, "IDLE")
+        d.stop()
+        db = ws.path("state", "catalog.db")
+        con = sqlite3.connect(db)
+        assert con.execute("select count(*) from sessions").fetchone()[0] == 1
+        assert con.execute("select count(*) from audit where action='start'").fetchone()[0] == 1
+        assert con.execute("pragma journal_mode").fetchone()[0] == "wal"
+        con.close()
+        for f in os.listdir(ws.path("state")):
+            if f.startswith("catalog.db"):
+                os.unlink(ws.path("state", f))
+        d.start()
+        con = sqlite3.connect(db)
+        assert con.execute("select count(*) from sessions").fetchone()[0] == 1
+        assert con.execute("select status from sessions").fetchone()[0] == "COMPLETE"
+        con.close()
+        d.stop()
+        with open(db, "wb") as f:
+            f.write(b"this is not a database" * 100)
+        d.start()  # a corrupt catalog never blocks recording
+        d.haven("start", check=0)
+        d.wait(lambda s: s["state"] == "RECORDING", 20, "RECORDING")
+        d.haven("stop", check=0)
+        d.wait(lambda s: s["state"] == "IDLE", 20, "IDLE")
+        con = sqlite3.connect(db)
+        assert con.execute("select count(*) from sessions").fetchone()[0] == 2
+        con.close()
+        assert [f for f in os.listdir(ws.path("state")) if ".corrupt-" in f]
+        p = run(HAVEN, "catalog", "rebuild", "--config", d.conf, check=0)
+        assert "2 sessions" in p.stdout, p.stdout
+    finally:
+        d.stop()
+        ws.cleanup()
+
+
+R.case("catalog deleted or corrupt: rebuilt from the vault, recording unaffected", catalog_rebuilt)
+
+
+def control_errors():
+    ws = Workspace()
+    d = Daemon(ws).start()
+    try:
+        p = d.haven("stop")
+        assert p.returncode == 1 and "ignored while IDLE" in p.stderr, p.stderr
+        p = d.haven("mark", "x")
+        assert p.returncode == 1 and "not recording" in p.stderr, p.stderr
+        p = d.haven("sim", "press", "led-ready")
+        assert p.returncode == 1 and "not an input" in p.stderr, p.stderr
+        p = run(HAVEN, "status", "--socket", ws.path("nope.sock"))
+        assert p.returncode == 2 and "cannot reach havend" in p.stderr, p.stderr
+    finally:
+        d.stop()
+        ws.cleanup()
+
+
+R.case("control errors are clear", control_errors)
+
+R.finish()

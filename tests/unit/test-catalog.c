@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "catalog.h"
+#include "test-helpers.h"
+
+static void
+test_rebuild(Fixture *f, gconstpointer data)
+{
+  g_autofree char *root = g_build_filename(f->dir, "root", NULL);
+  g_mkdir(root, 0700);
+  g_autofree char *s1 = fixture_session(f, "root/s1", 1000, TRUE);
+  g_autofree char *db = g_build_filename(f->dir, "catalog.db", NULL);
+  char *roots[] = { root, NULL };
+  g_autoptr(GError) err = NULL;
+  g_autoptr(HvCatalog) c = hv_catalog_open_or_rebuild(db, roots, &err);
+  g_assert_no_error(err);
+  g_assert_cmpint(hv_catalog_count(c, "sessions"), ==, 1);
+  g_assert_cmpint(hv_catalog_count(c, "events"), ==, 2);
+  g_assert_true(hv_catalog_audit(c, "tester", "start", "ok", &err));
+  g_assert_cmpint(hv_catalog_count(c, "audit"), ==, 1);
+  g_assert_cmpint(hv_catalog_rebuild(c, roots, &err), ==, 1);
+  g_assert_cmpint(hv_catalog_count(c, "sessions"), ==, 1);
+}
+
+static void
+test_corrupt(Fixture *f, gconstpointer data)
+{
+  g_autofree char *db = g_build_filename(f->dir, "catalog.db", NULL);
+  g_assert_true(g_file_set_contents(db, "garbage garbage garbage garbage garbage garbage garbage", -1, NULL));
+  g_autoptr(GError) err = NULL;
+  g_autoptr(HvCatalog) bad = hv_catalog_open(db, &err);
+  g_assert_null(bad);
+  g_assert_error(err, HV_CATALOG_ERROR, HV_CATALOG_ERROR_CORRUPT);
+  g_clear_error(&err);
+  char *roots[] = { f->dir, NULL };
+  g_test_expect_message("havend", G_LOG_LEVEL_WARNING, "*not a database*moving it to*rebuilding*");
+  g_autoptr(HvCatalog) c = hv_catalog_open_or_rebuild(db, roots, &err);
+  g_test_assert_expected_messages();
+  g_assert_no_error(err);
+  g_assert_cmpint(hv_catalog_count(c, "sessions"), ==, 0);
+}
+
+int
+main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+  g_test_add("/catalog/rebuild", Fixture, NULL, fixture_setup, test_rebuild, fixture_teardown);
+  g_test_add("/catalog/corrupt", Fixture, NULL, fixture_setup, test_corrupt, fixture_teardown);
+  return g_test_run();
+}
