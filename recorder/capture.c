@@ -375,7 +375,7 @@ hv_capture_new(const HvRecorderConfig *cfg, const char *label, const HvCaptureCa
       "compositor name=comp background=black ! capsfilter name=vcaps ! "
       "clockoverlay name=clock time-format=\"%%Y-%%m-%%d %%H:%%M:%%S\" halignment=right valignment=top "
       "shaded-background=true font-desc=\"Sans 18\" ! "
-      "textoverlay name=label halignment=left valignment=top shaded-background=true font-desc=\"Sans 18\" ! "
+      "textoverlay name=label halignment=left valignment=bottom shaded-background=true font-desc=\"Sans 16\" ! "
       "videoconvert ! video/x-raw,format=I420 ! %s ! h264parse config-interval=-1 ! queue ! "
       "mpegtsmux name=mux alignment=7 ! appsink name=sink sync=false "
       "videotestsrc is-live=true pattern=black ! video/x-raw,width=16,height=16,framerate=%u/1 ! "
