@@ -81,7 +81,7 @@ video_description(const HvCapture *c, guint i)
     h = c->cfg.height / 2 & ~1u;
   }
   return g_strdup_printf("%s%s ! videoconvert ! videoscale ! videorate ! "
-                         "video/x-raw,width=%u,height=%u,framerate=%u/1,pixel-aspect-ratio=1/1 ! "
+                         "video/x-raw,format=I420,width=%u,height=%u,framerate=%u/1,pixel-aspect-ratio=1/1 ! "
                          "queue max-size-buffers=4 leaky=downstream", src, inject, w, h, c->cfg.fps);
 }
 
@@ -378,7 +378,7 @@ hv_capture_new(const HvRecorderConfig *cfg, const char *label, const HvCaptureCa
       "textoverlay name=label halignment=left valignment=bottom shaded-background=true font-desc=\"Sans 16\" ! "
       "videoconvert ! video/x-raw,format=I420 ! %s ! h264parse config-interval=-1 ! queue ! "
       "mpegtsmux name=mux alignment=7 ! appsink name=sink sync=false "
-      "videotestsrc is-live=true pattern=black ! video/x-raw,width=16,height=16,framerate=%u/1 ! "
+      "videotestsrc is-live=true pattern=black ! video/x-raw,format=I420,width=16,height=16,framerate=%u/1 ! "
       "comp.sink_0 "
       "audiomixer name=amix ! audio/x-raw,rate=48000,channels=1 ! %s bitrate=%u ! aacparse ! queue ! mux. "
       "audiotestsrc is-live=true wave=silence ! audio/x-raw,rate=48000,channels=1 ! amix.sink_0",
@@ -397,7 +397,10 @@ hv_capture_new(const HvRecorderConfig *cfg, const char *label, const HvCaptureCa
   g_object_set(base, "alpha", 0.0, "zorder", 0u, NULL);
 
   g_autoptr(GstElement) vcaps = gst_bin_get_by_name(GST_BIN(c->pipeline), "vcaps");
-  g_autoptr(GstCaps) caps = gst_caps_new_simple("video/x-raw", "width", G_TYPE_INT, (gint) cfg->width,
+  /* I420 end to end: blending in the encoder's format saves ~35 MB of
+   * AYUV frames and a conversion per frame */
+  g_autoptr(GstCaps) caps = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "I420",
+                                                "width", G_TYPE_INT, (gint) cfg->width,
                                                 "height", G_TYPE_INT, (gint) cfg->height, "framerate",
                                                 GST_TYPE_FRACTION, (gint) cfg->fps, 1, NULL);
   g_object_set(vcaps, "caps", caps, NULL);
