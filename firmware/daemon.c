@@ -13,6 +13,7 @@
 #include "vault-keys.h"
 
 #include <glib-unix.h>
+#include <malloc.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
@@ -113,7 +114,6 @@ update_lights(HvDaemon *d)
   if (d->press_at && (out & HV_LIGHT_RECORDING) && !d->press_to_blink_us)
     d->press_to_blink_us = g_get_monotonic_time() - d->press_at;
   if (blinking && !d->blink_timer) {
-    d->blink_epoch = g_get_monotonic_time();
     d->blink_timer = g_timeout_add(HV_LIGHTS_TICK_MS, on_blink, d);
   } else if (!blinking && d->blink_timer) {
     g_source_remove(d->blink_timer);
@@ -190,6 +190,7 @@ transition(HvDaemon *d, HvState next, HvInput in, const char *actor)
                    hv_state_name(next), "MESSAGE", "%s", text);
   hv_recorder_event(d->rec, HV_EVENT_NOTE, text);
   sd_notifyf(0, "STATUS=%s", hv_state_name(next));
+  d->blink_epoch = g_get_monotonic_time(); /* every pattern starts at its "on" phase */
   update_lights(d);
 }
 
@@ -272,6 +273,8 @@ on_finished(HvRecorder *r, const HvSessionResult *res, gpointer ud)
     if (v && !hv_catalog_put_session(d->catalog, v, &err))
       g_warning("%s", err->message);
   }
+  /* hand the pipeline's freed frames back to the system: idle RSS matters on the board */
+  malloc_trim(0);
   gboolean ok = res->sealed && res->status == HV_STATUS_COMPLETE;
   if (!ok && d->fault == HV_FAULT_NONE)
     set_fault(d, HV_FAULT_STORAGE, res->reason ? res->reason : "session not sealed COMPLETE");
