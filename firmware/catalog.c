@@ -125,7 +125,7 @@ hv_catalog_open(const char *path, GError **error)
 }
 
 HvCatalog *
-hv_catalog_open_or_rebuild(const char *path, char *const *roots, GError **error)
+hv_catalog_open_or_recreate(const char *path, gboolean *ret_fresh, GError **error)
 {
   g_autoptr(GError) err = NULL;
   gboolean existed = g_file_test(path, G_FILE_TEST_EXISTS);
@@ -134,7 +134,7 @@ hv_catalog_open_or_rebuild(const char *path, char *const *roots, GError **error)
     g_autoptr(GDateTime) now = g_date_time_new_now_utc();
     g_autofree char *stamp = g_date_time_format(now, "%Y%m%dT%H%M%SZ");
     g_autofree char *aside = g_strdup_printf("%s.corrupt-%s", path, stamp);
-    g_warning("%s; moving it to %s and rebuilding from the vault", err->message, aside);
+    g_warning("%s; moving it to %s and rebuilding it from the vault", err->message, aside);
     (void) g_rename(path, aside);
     g_autofree char *wal = g_strdup_printf("%s-wal", path), *shm = g_strdup_printf("%s-shm", path);
     (void) g_unlink(wal);
@@ -147,13 +147,7 @@ hv_catalog_open_or_rebuild(const char *path, char *const *roots, GError **error)
     g_propagate_error(error, g_steal_pointer(&err));
     return NULL;
   }
-  if (!existed) {
-    gint n = hv_catalog_rebuild(c, roots, &err);
-    if (n < 0)
-      g_warning("catalog rebuild: %s", err->message);
-    else
-      g_message("catalog %s rebuilt from the vault: %d sessions", path, n);
-  }
+  *ret_fresh = !existed;
   return c;
 }
 

@@ -22,9 +22,10 @@ typedef enum { HV_CATALOG_ERROR_SQLITE, HV_CATALOG_ERROR_CORRUPT } HvCatalogErro
 /* Open (creating and migrating as needed). A file that is not a healthy
  * catalog gives HV_CATALOG_ERROR_CORRUPT. */
 HvCatalog *hv_catalog_open(const char *path, GError **error) G_GNUC_WARN_UNUSED_RESULT;
-/* Open; if corrupt, move it aside (path.corrupt-TIME), recreate and rebuild
- * from the storage roots. */
-HvCatalog *hv_catalog_open_or_rebuild(const char *path, char *const *roots, GError **error)
+/* Open; if corrupt, move it aside (path.corrupt-TIME) and recreate it.
+ * *ret_fresh says whether it is new (missing or recreated) and so needs a
+ * rebuild from the vault. */
+HvCatalog *hv_catalog_open_or_recreate(const char *path, gboolean *ret_fresh, GError **error)
     G_GNUC_WARN_UNUSED_RESULT;
 void hv_catalog_free(HvCatalog *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HvCatalog, hv_catalog_free)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #define REQUEST_MAX 4096
+#define REQUEST_TIMEOUT_S 5
 
 struct _HvControl {
   GSocketService *service;
@@ -20,6 +21,16 @@ struct _HvControl {
   HvControlFunc   handler;
   gpointer        user_data;
 };
+
+/* One client connection: read one line without ever blocking the main loop. */
+typedef struct {
+  HvControl         *control;
+  GSocketConnection *conn;
+  GCancellable      *cancel;
+  guint              timeout;
+  char               buf[REQUEST_MAX];
+  gsize              len;
+} Client;
 
 JsonNode *
 hv_control_reply_error(const char *fmt, ...)
@@ -50,34 +61,102 @@ peer_name(GSocketConnection *conn)
   return pw ? g_strdup_printf("%s (uid %u)", pw->pw_name, (guint) uid) : g_strdup_printf("uid %u", (guint) uid);
 }
 
+static void
+client_free(Client *c)
+{
+  if (c->timeout)
+    g_source_remove(c->timeout);
+  (void) g_io_stream_close(G_IO_STREAM(c->conn), NULL, NULL);
+  g_object_unref(c->conn);
+  g_object_unref(c->cancel);
+  g_free(c);
+}
+
+static JsonNode *
+handle_line(Client *c)
+{
+  g_autoptr(JsonParser) parser = json_parser_new();
+  g_autoptr(GError) err = NULL;
+  if (!g_utf8_validate(c->buf, (gssize) c->len, NULL) ||
+      !json_parser_load_from_data(parser, c->buf, (gssize) c->len, &err) ||
+      !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)))
+    return hv_control_reply_error("request is not a JSON object%s%s", err ? ": " : "", err ? err->message : "");
+  g_autofree char *actor = peer_name(c->conn);
+  return c->control->handler(json_node_get_object(json_parser_get_root(parser)), actor, c->control->user_data);
+}
+
+static void
+reply(Client *c, JsonNode *node)
+{
+  g_autofree char *text = json_to_string(node, FALSE);
+  g_autofree char *msg = g_strdup_printf("%s\n", text);
+  GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(c->conn));
+  g_autoptr(GError) err = NULL;
+  /* a reply of a few hundred bytes fits the socket buffer: this does not block */
+  if (!g_output_stream_write_all(out, msg, strlen(msg), NULL, NULL, &err))
+    g_debug("control reply not delivered: %s", err->message);
+}
+
+static void on_read(GObject *src, GAsyncResult *res, gpointer user_data);
+
+static void
+read_more(Client *c)
+{
+  GInputStream *in = g_io_stream_get_input_stream(G_IO_STREAM(c->conn));
+  g_input_stream_read_async(in, c->buf + c->len, sizeof c->buf - c->len - 1, G_PRIORITY_DEFAULT, c->cancel,
+                            on_read, c);
+}
+
+static void
+on_read(GObject *src, GAsyncResult *res, gpointer user_data)
+{
+  Client *c = user_data;
+  g_autoptr(GError) err = NULL;
+  gssize n = g_input_stream_read_finish(G_INPUT_STREAM(src), res, &err);
+  if (n <= 0) {
+    if (n == 0 && c->len == 0)
+      g_debug("control client left without a request");
+    else if (!g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED) && n == 0) {
+      g_autoptr(JsonNode) r = hv_control_reply_error("request must end with a newline");
+      reply(c, r);
+    }
+    client_free(c);
+    return;
+  }
+  char *nl = memchr(c->buf + c->len, '\n', (gsize) n);
+  c->len += (gsize) n;
+  if (nl) {
+    c->len = (gsize) (nl - c->buf);
+    g_autoptr(JsonNode) r = handle_line(c);
+    reply(c, r);
+    client_free(c);
+  } else if (c->len >= sizeof c->buf - 1) {
+    g_autoptr(JsonNode) r = hv_control_reply_error("request longer than %d bytes", REQUEST_MAX - 1);
+    reply(c, r);
+    client_free(c);
+  } else {
+    read_more(c);
+  }
+}
+
+static gboolean
+on_client_timeout(gpointer user_data)
+{
+  Client *c = user_data;
+  c->timeout = 0;
+  g_cancellable_cancel(c->cancel); /* on_read runs with CANCELLED and frees */
+  return G_SOURCE_REMOVE;
+}
+
 static gboolean
 on_incoming(GSocketService *service, GSocketConnection *conn, GObject *source, gpointer user_data)
 {
-  HvControl *c = user_data;
-  GInputStream *in = g_io_stream_get_input_stream(G_IO_STREAM(conn));
-  GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(conn));
-  g_autoptr(GDataInputStream) din = g_data_input_stream_new(in);
-  g_buffered_input_stream_set_buffer_size(G_BUFFERED_INPUT_STREAM(din), REQUEST_MAX);
-  g_autoptr(GError) err = NULL;
-  gsize len = 0;
-  /* Requests are tiny and come from local tools: a blocking read with a timeout. */
-  g_socket_set_timeout(g_socket_connection_get_socket(conn), 2);
-  g_autofree char *line = g_data_input_stream_read_line_utf8(din, &len, NULL, &err);
-  g_autoptr(JsonNode) reply = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new();
-  if (!line || len >= REQUEST_MAX) {
-    reply = hv_control_reply_error("request missing or too long");
-  } else if (!json_parser_load_from_data(parser, line, (gssize) len, &err) ||
-             !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
-    reply = hv_control_reply_error("request is not a JSON object: %s", err ? err->message : "");
-  } else {
-    g_autofree char *actor = peer_name(conn);
-    reply = c->handler(json_node_get_object(json_parser_get_root(parser)), actor, c->user_data);
-  }
-  g_autofree char *text = json_to_string(reply, FALSE);
-  g_autofree char *msg = g_strdup_printf("%s\n", text);
-  if (!g_output_stream_write_all(out, msg, strlen(msg), NULL, NULL, &err))
-    g_debug("control reply not delivered: %s", err->message);
+  Client *c = g_new0(Client, 1);
+  c->control = user_data;
+  c->conn = g_object_ref(conn);
+  c->cancel = g_cancellable_new();
+  c->timeout = g_timeout_add_seconds(REQUEST_TIMEOUT_S, on_client_timeout, c);
+  read_more(c);
   return TRUE;
 }
 

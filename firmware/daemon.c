@@ -3,6 +3,7 @@
 #include "daemon.h"
 #include "button.h"
 #include "catalog.h"
+#include "catalog-indexer.h"
 #include "control.h"
 #include "gpio.h"
 #include "journal.h"
@@ -25,7 +26,8 @@ struct _HvDaemon {
   char        *key_id;
   HvGpio      *gpio;
   HvRecorder  *rec;
-  HvCatalog   *catalog;
+  HvCatalog   *catalog;              /* main thread: audit */
+  HvCatalogIndexer *indexer;         /* background: sessions */
   HvControl   *control;
   GMainLoop   *loop;
 
@@ -133,12 +135,8 @@ record_recovered(const char *dir, guint64 seq, const char *fp, guint64 kept, con
                                                   dir, seq, kept, fp);
   hv_journal(error ? G_LOG_LEVEL_WARNING : G_LOG_LEVEL_MESSAGE, HV_MSGID_RECOVERED, "recovered %s", line);
   g_ptr_array_add(d->recovered, g_steal_pointer(&line));
-  if (d->catalog) {
-    g_autoptr(HvVerdict) v = hv_vault_verify(dir, NULL, NULL);
-    g_autoptr(GError) err = NULL;
-    if (v && !hv_catalog_put_session(d->catalog, v, &err))
-      g_warning("%s", err->message);
-  }
+  if (d->indexer)
+    hv_catalog_indexer_add(d->indexer, dir);
 }
 
 static void
@@ -267,12 +265,8 @@ on_finished(HvRecorder *r, const HvSessionResult *res, gpointer ud)
     if (!hv_storage_ledger_save(d->cfg->state_dir, &pos, &err))
       g_warning("ledger state not saved (the archive still carries it): %s", err->message);
   }
-  for (guint i = 0; d->catalog && res->dirs[i]; i++) {
-    g_autoptr(HvVerdict) v = hv_vault_verify(res->dirs[i], NULL, NULL);
-    g_autoptr(GError) err = NULL;
-    if (v && !hv_catalog_put_session(d->catalog, v, &err))
-      g_warning("%s", err->message);
-  }
+  for (guint i = 0; d->indexer && res->dirs[i]; i++)
+    hv_catalog_indexer_add(d->indexer, res->dirs[i]);
   /* hand the pipeline's freed frames back to the system: idle RSS matters on the board */
   malloc_trim(0);
   gboolean ok = res->sealed && res->status == HV_STATUS_COMPLETE;
@@ -591,9 +585,15 @@ hv_daemon_new(HvConfig *cfg, GError **error)
   d->key_id = hv_key_id(d->key->pk, HV_DEVICE_PK_SIZE);
 
   g_autoptr(GError) cerr = NULL;
-  d->catalog = hv_catalog_open_or_rebuild(cfg->catalog_path, cfg->rec.roots, &cerr);
-  if (!d->catalog)
+  gboolean fresh = FALSE;
+  d->catalog = hv_catalog_open_or_recreate(cfg->catalog_path, &fresh, &cerr);
+  if (d->catalog) {
+    d->indexer = hv_catalog_indexer_new(cfg->catalog_path);
+    if (fresh)
+      hv_catalog_indexer_rebuild(d->indexer, cfg->rec.roots);
+  } else {
     g_warning("running without a catalog (recording is not affected): %s", cerr->message);
+  }
   /* Before any light turns green: seal what a crash left open. */
   hv_storage_recover_all(cfg->rec.roots, d->key, record_recovered, d);
 
@@ -647,6 +647,7 @@ hv_daemon_free(HvDaemon *d)
   hv_control_free(d->control);
   hv_recorder_free(d->rec);
   hv_gpio_free(d->gpio); /* every output off: safe state */
+  hv_catalog_indexer_free(d->indexer);
   hv_catalog_free(d->catalog);
   hv_device_key_free(d->key);
   g_free(d->key_id);

@@ -29,7 +29,8 @@ hv_cmd_catalog(int argc, char **argv)
     hv_cli_error("catalog", "%s", err->message);
     return HV_EXIT_USAGE;
   }
-  g_autoptr(HvCatalog) cat = hv_catalog_open_or_rebuild(cfg->catalog_path, cfg->rec.roots, &err);
+  gboolean fresh;
+  g_autoptr(HvCatalog) cat = hv_catalog_open_or_recreate(cfg->catalog_path, &fresh, &err);
   gint n = cat ? hv_catalog_rebuild(cat, cfg->rec.roots, &err) : -1;
   if (n < 0) {
     hv_cli_error("catalog", "%s", err->message);

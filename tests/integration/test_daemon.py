@@ -205,6 +205,23 @@ def refused_start():
 R.case("start with storage short: refused, fault light, reason in status", refused_start)
 
 
+def wait_rows(db, sql, want, timeout=20):
+    """The catalog is indexed in the background: poll until it shows `want`."""
+    end = time.time() + timeout
+    got = None
+    while time.time() < end:
+        try:
+            con = sqlite3.connect(db)
+            got = con.execute(sql).fetchone()[0]
+            con.close()
+            if got == want:
+                return
+        except sqlite3.Error:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{sql}: {got}, expected {want}")
+
+
 def catalog_rebuilt():
     ws = Workspace()
     d = Daemon(ws).start()
@@ -213,10 +230,10 @@ def catalog_rebuilt():
         d.wait(lambda s: s["state"] == "RECORDING", 20, "RECORDING")
         d.haven("stop", check=0)
         d.wait(lambda s: s["state"] == "IDLE", 20, "IDLE")
-        d.stop()
         db = ws.path("state", "catalog.db")
+        wait_rows(db, "select count(*) from sessions", 1)
+        d.stop()
         con = sqlite3.connect(db)
-        assert con.execute("select count(*) from sessions").fetchone()[0] == 1
         assert con.execute("select count(*) from audit where action='start'").fetchone()[0] == 1
         assert con.execute("pragma journal_mode").fetchone()[0] == "wal"
         con.close()
@@ -224,10 +241,7 @@ def catalog_rebuilt():
             if f.startswith("catalog.db"):
                 os.unlink(ws.path("state", f))
         d.start()
-        con = sqlite3.connect(db)
-        assert con.execute("select count(*) from sessions").fetchone()[0] == 1
-        assert con.execute("select status from sessions").fetchone()[0] == "COMPLETE"
-        con.close()
+        wait_rows(db, "select count(*) from sessions where status='COMPLETE'", 1)
         d.stop()
         with open(db, "wb") as f:
             f.write(b"this is not a database" * 100)
@@ -236,9 +250,7 @@ def catalog_rebuilt():
         d.wait(lambda s: s["state"] == "RECORDING", 20, "RECORDING")
         d.haven("stop", check=0)
         d.wait(lambda s: s["state"] == "IDLE", 20, "IDLE")
-        con = sqlite3.connect(db)
-        assert con.execute("select count(*) from sessions").fetchone()[0] == 2
-        con.close()
+        wait_rows(db, "select count(*) from sessions", 2)
         assert [f for f in os.listdir(ws.path("state")) if ".corrupt-" in f]
         p = run(HAVEN, "catalog", "rebuild", "--config", d.conf, check=0)
         assert "2 sessions" in p.stdout, p.stdout

@@ -11,8 +11,11 @@ test_rebuild(Fixture *f, gconstpointer data)
   g_autofree char *db = g_build_filename(f->dir, "catalog.db", NULL);
   char *roots[] = { root, NULL };
   g_autoptr(GError) err = NULL;
-  g_autoptr(HvCatalog) c = hv_catalog_open_or_rebuild(db, roots, &err);
+  gboolean fresh = FALSE;
+  g_autoptr(HvCatalog) c = hv_catalog_open_or_recreate(db, &fresh, &err);
   g_assert_no_error(err);
+  g_assert_true(fresh);
+  g_assert_cmpint(hv_catalog_rebuild(c, roots, &err), ==, 1);
   g_assert_cmpint(hv_catalog_count(c, "sessions"), ==, 1);
   g_assert_cmpint(hv_catalog_count(c, "events"), ==, 2);
   g_assert_true(hv_catalog_audit(c, "tester", "start", "ok", &err));
@@ -31,11 +34,12 @@ test_corrupt(Fixture *f, gconstpointer data)
   g_assert_null(bad);
   g_assert_error(err, HV_CATALOG_ERROR, HV_CATALOG_ERROR_CORRUPT);
   g_clear_error(&err);
-  char *roots[] = { f->dir, NULL };
+  gboolean fresh = FALSE;
   g_test_expect_message("havend", G_LOG_LEVEL_WARNING, "*not a database*moving it to*rebuilding*");
-  g_autoptr(HvCatalog) c = hv_catalog_open_or_rebuild(db, roots, &err);
+  g_autoptr(HvCatalog) c = hv_catalog_open_or_recreate(db, &fresh, &err);
   g_test_assert_expected_messages();
   g_assert_no_error(err);
+  g_assert_true(fresh);
   g_assert_cmpint(hv_catalog_count(c, "sessions"), ==, 0);
 }
 
