@@ -222,6 +222,27 @@ def wait_rows(db, sql, want, timeout=20):
     raise AssertionError(f"{sql}: {got}, expected {want}")
 
 
+def missing_camera():
+    ws = Workspace()
+    d = Daemon(ws)
+    with open(d.conf) as f:
+        text = f.read().replace("camera1=test", "camera1=v4l2:/dev/video97")
+    with open(d.conf, "w") as f:
+        f.write(text)
+    d.start()
+    try:
+        d.press()
+        s = d.wait(lambda s: s["state"] == "FAULT", 20, "FAULT")
+        assert s["fault"] == "source" and "camera 1" in s["fault_reason"], s
+        assert d.sessions() == [], "a refused start must not leave a session"
+    finally:
+        d.stop()
+        ws.cleanup()
+
+
+R.case("start with a camera missing: refused, source fault naming the camera", missing_camera)
+
+
 def catalog_rebuilt():
     ws = Workspace()
     d = Daemon(ws).start()
