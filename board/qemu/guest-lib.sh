@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Helpers for scenarios running inside the virtual board (sourced, bash).
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build=${HAVEN_BUILD:-$repo/build}
+haven=$build/tools/haven
+havend=$build/firmware/havend
+out=/mnt
+export HAVEN_SOCKET=/tmp/haven/control.sock
+export ASAN_OPTIONS=detect_leaks=0   # leaks are the host suites' business; keep the guest fast
+failures=0
+
+pass() { echo "PASS $*"; }
+fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+
+vmod() { /usr/sbin/modprobe -d "$HAVEN_VM_ROOT" -S "$HAVEN_VM_ABI" "$@"; }
+
+# gpio-sim: one bank "haven-sim" with the six signal names.
+sim_setup() {
+  vmod configfs
+  insmod "$HAVEN_GPIO_SIM"
+  mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
+  local c=/sys/kernel/config/gpio-sim/haven names=(record marker led-ready led-recording led-fault door-sign)
+  mkdir -p "$c/bank0"
+  echo haven-sim > "$c/bank0/label"
+  echo 8 > "$c/bank0/num_lines"
+  for i in "${!names[@]}"; do
+    mkdir -p "$c/bank0/line$i"
+    echo "${names[$i]}" > "$c/bank0/line$i/name"
+  done
+  echo 1 > "$c/live"
+  sim=/sys/devices/platform/$(cat "$c/dev_name")/$(cat "$c/bank0/chip_name")
+  sim_pull 0 pull-up; sim_pull 1 pull-up   # buttons released
+}
+sim_pull() { echo "$2" > "$sim/sim_gpio$1/pull"; }
+sim_val() { cat "$sim/sim_gpio$1/value"; }
+# "ready recording fault door" as 0/1 digits, read from the lines themselves
+lights() { echo "$(sim_val 2)$(sim_val 3)$(sim_val 4)$(sim_val 5)"; }
+
+write_config() {  # $1 storage root, rest: extra config lines
+  local root=$1; shift
+  mkdir -p /tmp/haven
+  [ -f /tmp/haven/cust.pub ] || "$haven" keygen --out /tmp/haven/cust >/dev/null
+  cat > /tmp/haven/haven.conf <<CONF
+[device]
+room=Virtual board
+board=$repo/board/boards/vm-gpio-sim.board
+key=/tmp/haven/state/device.key
+state-dir=/tmp/haven/state
+control-socket=/tmp/haven/control.sock
+[storage]
+roots=$root
+min-free-minutes=1
+low-space-minutes=0
+[custodians]
+recipients=/tmp/haven/cust.pub
+$(printf '%s\n' "$@")
+CONF
+}
+
+state() { "$haven" status --json 2>/dev/null | sed -n 's/.*"state" *: *"\([A-Z]*\)".*/\1/p'; }
+wait_state() {  # state timeout_s
+  local end=$((SECONDS + $2))
+  while [ $SECONDS -lt $end ]; do
+    [ "$(state)" = "$1" ] && return 0
+    sleep 0.2
+  done
+  echo "timed out waiting for $1; status:"; "$haven" status || true
+  return 1
+}
+start_havend() {
+  "$havend" --config /tmp/haven/haven.conf >> "$out/havend.log" 2>&1 &
+  havend_pid=$!
+}

@@ -1,0 +1,31 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Scenario 1: buttons and lights through libgpiod against the kernel's gpio-sim.
+source "$(dirname "$0")/guest-lib.sh"
+sim_setup
+write_config /tmp/vault "[video]" "camera1=test" "width=320" "height=240" "fps=10" "bitrate-kbps=300"
+start_havend
+check "havend comes up IDLE on the libgpiod backend" wait_state IDLE 120
+check "idle lights: green only (got $(lights))" test "$(lights)" = 1000
+
+sim_pull 0 pull-down; sleep 0.2; sim_pull 0 pull-up           # short press
+check "a press starts recording" wait_state RECORDING 120
+check "recording lights: red + door sign (got $(lights))" test "$(lights)" = 0101
+
+sim_pull 1 pull-down; sleep 0.2; sim_pull 1 pull-up           # marker
+sim_pull 0 pull-down; sleep 0.3; sim_pull 0 pull-up           # short press while recording
+sleep 3
+check "a short press while recording does not stop" test "$(state)" = RECORDING
+check "still red + door sign (got $(lights))" test "$(lights)" = 0101
+
+sim_pull 0 pull-down; sleep 2.8; sim_pull 0 pull-up           # hold
+check "a 2.8 s hold stops" wait_state IDLE 120
+check "back to green only (got $(lights))" test "$(lights)" = 1000
+
+session=$(ls -d /tmp/vault/S* | head -n 1)
+check "session verifies COMPLETE" sh -c "'$haven' verify '$session' | grep -q ^COMPLETE"
+check "marker and ignored press are in the chain" sh -c \
+  "'$haven' info '$session' | grep -q 'marker button' && '$haven' info '$session' | grep -q 'ignored while RECORDING'"
+kill -TERM "$havend_pid"; wait "$havend_pid"
+check "outputs released on exit (got $(lights))" test "$(lights)" = 0000
+mkdir -p "$out/sessions" && cp -r "$session" "$out/sessions/"
+exit $failures
