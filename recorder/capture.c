@@ -481,6 +481,16 @@ hv_capture_start(HvCapture *c, GError **error)
   return TRUE;
 }
 
+/* Sending EOS walks the sources; one that is wedged (a device mid-failure)
+ * must not take the main loop, and with it the buttons, down as well. */
+static gpointer
+send_eos(gpointer pipeline)
+{
+  gst_element_send_event(pipeline, gst_event_new_eos());
+  gst_object_unref(pipeline);
+  return NULL;
+}
+
 void
 hv_capture_stop(HvCapture *c)
 {
@@ -490,7 +500,7 @@ hv_capture_stop(HvCapture *c)
       g_source_remove(c->sources[i].reopen_id);
       c->sources[i].reopen_id = 0;
     }
-  gst_element_send_event(c->pipeline, gst_event_new_eos());
+  g_thread_unref(g_thread_new("haven-eos", send_eos, gst_object_ref(c->pipeline)));
 }
 
 const char *

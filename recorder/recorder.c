@@ -148,6 +148,9 @@ on_source(guint index, gboolean ok, const char *why, gpointer user_data)
     g_message("%s", t);
     hv_seal_worker_push_event(r->worker, HV_EVENT_SOURCE_BACK, t);
     fault(r, HV_FAULT_SOURCE, FALSE, t);
+  } else if (!ok && r->lost[index]) {
+    /* a reopen that failed again: the loss is already in the chain */
+    g_debug("%s still unavailable: %s", name, why);
   } else if (!ok) {
     r->lost[index] = TRUE;
     g_autofree char *t = g_strdup_printf("%s lost: %s", name, why);
