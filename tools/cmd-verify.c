@@ -84,6 +84,10 @@ verdict_json(const HvVerdict *v)
   json_builder_add_int_value(b, (gint64) v->records);
   json_builder_set_member_name(b, "markers");
   json_builder_add_int_value(b, (gint64) v->markers);
+  json_builder_set_member_name(b, "first_wall_us");
+  json_builder_add_int_value(b, v->first_wall_us);
+  json_builder_set_member_name(b, "last_wall_us");
+  json_builder_add_int_value(b, v->last_wall_us);
   json_builder_set_member_name(b, "duration_us");
   json_builder_add_int_value(b, (gint64) (v->last_mono_us - v->first_mono_us));
   json_builder_end_object(b);

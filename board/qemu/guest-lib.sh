@@ -45,8 +45,8 @@ write_config() {  # $1 storage root, rest: extra config lines
 [device]
 room=Virtual board
 board=$repo/board/boards/vm-gpio-sim.board
-key=/tmp/haven/state/device.key
-state-dir=/tmp/haven/state
+key=${HAVEN_STATE:-/tmp/haven/state}/device.key
+state-dir=${HAVEN_STATE:-/tmp/haven/state}
 control-socket=/tmp/haven/control.sock
 [storage]
 roots=$root

@@ -87,7 +87,7 @@ run() {
   local drive=()
   [ -n "$disk" ] && drive=(-drive "file=$disk,format=raw,if=virtio,cache=${HAVEN_VM_CACHE:-writeback}")
   local accel=${HAVEN_VM_ACCEL:-tcg}
-  timeout "${HAVEN_VM_TIMEOUT:-300}" qemu-system-x86_64 -machine q35,accel="$accel" -cpu max -smp 2 -m 2048 \
+  timeout --foreground -s KILL "${HAVEN_VM_TIMEOUT:-300}" qemu-system-x86_64 -machine q35,accel="$accel" -cpu max -smp 2 -m 2048 \
     -nographic -no-reboot -nic none \
     -kernel "$cache/root-$abi/boot/vmlinuz-$abi" -initrd "$cache/initrd-$abi.img" \
     -append "console=ttyS0 quiet panic=-1 HAVEN_SCENARIO=$scenario HAVEN_VM_ROOT=$cache/root-$abi HAVEN_VM_ABI=$abi HAVEN_GPIO_SIM=$cache/gpio-sim-$abi/gpio-sim-ext.ko HAVEN_BUILD=${HAVEN_BUILD:-}" \
