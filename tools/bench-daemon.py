@@ -27,16 +27,25 @@ havend = os.path.join(build, "firmware", "havend")
 
 
 def ctxt_switches(pid):
-    total = 0
+    """Context switches per thread id (a thread that ends takes its count along)."""
+    per = {}
     for tid in os.listdir(f"/proc/{pid}/task"):
         try:
             with open(f"/proc/{pid}/task/{tid}/status") as f:
-                for line in f:
-                    if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
-                        total += int(line.split()[1])
+                per[tid] = sum(int(l.split()[1]) for l in f
+                               if l.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")))
         except FileNotFoundError:
             pass
-    return total
+    return per
+
+
+def wakeups(pid, seconds):
+    """Context switches per second over `seconds`, counting every thread that
+    existed at either end (new threads count in full)."""
+    a = ctxt_switches(pid)
+    time.sleep(seconds)
+    b = ctxt_switches(pid)
+    return sum(n - a.get(t, 0) for t, n in b.items()) / seconds
 
 
 def rss_mb(pid):
@@ -96,9 +105,7 @@ recipients={work}/c.pub
     try:
         wait(lambda s: s["state"] == "IDLE")
         time.sleep(1)
-        c0 = ctxt_switches(d.pid)
-        time.sleep(a.idle)
-        idle_before = (ctxt_switches(d.pid) - c0) / a.idle
+        idle_before = wakeups(d.pid, a.idle)
         rss_before = rss_mb(d.pid)
 
         inside_blink, client_blink, steady = [], [], []
@@ -115,9 +122,7 @@ recipients={work}/c.pub
             h("stop")
             wait(lambda s: s["state"] == "IDLE")
         time.sleep(2)
-        c0 = ctxt_switches(d.pid)
-        time.sleep(a.idle)
-        idle_after = (ctxt_switches(d.pid) - c0) / a.idle
+        idle_after = wakeups(d.pid, a.idle)
         rss_after = rss_mb(d.pid)
         print(f"== press -> red blinking, {a.presses} presses (goal median <= 20 ms)")
         print(f"inside havend (edge -> output): median {statistics.median(inside_blink):.3f} ms, "
