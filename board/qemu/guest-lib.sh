@@ -5,7 +5,7 @@ build=${HAVEN_BUILD:-$repo/build}
 haven=$build/tools/haven
 havend=$build/firmware/havend
 out=/mnt
-export HAVEN_SOCKET=/tmp/haven/control.sock
+export HAVEN_SOCKET=/run/hv/haven/control.sock
 export ASAN_OPTIONS=detect_leaks=0   # leaks are the host suites' business; keep the guest fast
 failures=0
 
@@ -39,21 +39,21 @@ lights() { echo "$(sim_val 2)$(sim_val 3)$(sim_val 4)$(sim_val 5)"; }
 
 write_config() {  # $1 storage root, rest: extra config lines
   local root=$1; shift
-  mkdir -p /tmp/haven
-  [ -f /tmp/haven/cust.pub ] || "$haven" keygen --out /tmp/haven/cust >/dev/null
-  cat > /tmp/haven/haven.conf <<CONF
+  mkdir -p /run/hv/haven
+  [ -f /run/hv/haven/cust.pub ] || "$haven" keygen --out /run/hv/haven/cust >/dev/null
+  cat > /run/hv/haven/haven.conf <<CONF
 [device]
 room=Virtual board
 board=$repo/board/boards/vm-gpio-sim.board
-key=${HAVEN_STATE:-/tmp/haven/state}/device.key
-state-dir=${HAVEN_STATE:-/tmp/haven/state}
-control-socket=/tmp/haven/control.sock
+key=${HAVEN_STATE:-/run/hv/haven/state}/device.key
+state-dir=${HAVEN_STATE:-/run/hv/haven/state}
+control-socket=/run/hv/haven/control.sock
 [storage]
 roots=$root
 min-free-minutes=1
 low-space-minutes=0
 [custodians]
-recipients=/tmp/haven/cust.pub
+recipients=/run/hv/haven/cust.pub
 $(printf '%s\n' "$@")
 CONF
 }
@@ -69,6 +69,6 @@ wait_state() {  # state timeout_s
   return 1
 }
 start_havend() {
-  "$havend" --config /tmp/haven/haven.conf >> "$out/havend.log" 2>&1 &
+  "$havend" --config /run/hv/haven/haven.conf >> "$out/havend.log" 2>&1 &
   havend_pid=$!
 }

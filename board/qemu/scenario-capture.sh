@@ -11,7 +11,7 @@ check "loopback sound card present" grep -q Loopback /proc/asound/cards
 gst-launch-1.0 -q audiotestsrc is-live=true wave=sine freq=440 volume=0.5 ! \
   audio/x-raw,rate=48000,channels=1 ! alsasink device=hw:Loopback,0,0 >> "$out/tone.log" 2>&1 &
 tone=$!
-write_config /tmp/vault "[video]" "camera1=v4l2:/dev/video0" "width=320" "height=240" "fps=10" \
+write_config /run/hv/vault "[video]" "camera1=v4l2:/dev/video0" "width=320" "height=240" "fps=10" \
   "bitrate-kbps=300" "[audio]" "microphone=alsa:hw:Loopback,1,0" "silence-seconds=3"
 start_havend
 check "havend comes up IDLE" wait_state IDLE 120
@@ -23,8 +23,8 @@ sleep 8
 check "stops" wait_state IDLE 120
 kill "$tone" 2>/dev/null
 kill -TERM "$havend_pid"; wait "$havend_pid"
-session=$(ls -d /tmp/vault/S* | head -n 1)
+session=$(ls -d /run/hv/vault/S* | head -n 1)
 check "session verifies COMPLETE" sh -c "'$haven' verify '$session' | grep -q ^COMPLETE"
 check "no source lost and microphone never silent" sh -c "! '$haven' info '$session' | grep -Eq 'source-lost|mic-silent'"
-mkdir -p "$out/sessions" && cp -r "$session" "$out/sessions/" && cp /tmp/haven/cust.key "$out/"
+mkdir -p "$out/sessions" && cp -r "$session" "$out/sessions/" && cp /run/hv/haven/cust.key "$out/"
 exit $failures

@@ -2,7 +2,7 @@
 # Scenario 1: buttons and lights through libgpiod against the kernel's gpio-sim.
 source "$(dirname "$0")/guest-lib.sh"
 sim_setup
-write_config /tmp/vault "[video]" "camera1=test" "width=320" "height=240" "fps=10" "bitrate-kbps=300"
+write_config /run/hv/vault "[video]" "camera1=test" "width=320" "height=240" "fps=10" "bitrate-kbps=300"
 start_havend
 check "havend comes up IDLE on the libgpiod backend" wait_state IDLE 120
 check "idle lights: green only (got $(lights))" test "$(lights)" = 1000
@@ -21,7 +21,7 @@ sim_pull 0 pull-down; sleep 2.8; sim_pull 0 pull-up           # hold
 check "a 2.8 s hold stops" wait_state IDLE 120
 check "back to green only (got $(lights))" test "$(lights)" = 1000
 
-session=$(ls -d /tmp/vault/S* | head -n 1)
+session=$(ls -d /run/hv/vault/S* | head -n 1)
 check "session verifies COMPLETE" sh -c "'$haven' verify '$session' | grep -q ^COMPLETE"
 check "marker and ignored press are in the chain" sh -c \
   "'$haven' info '$session' | grep -q 'marker button' && '$haven' info '$session' | grep -q 'ignored while RECORDING'"

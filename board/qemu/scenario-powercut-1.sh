@@ -5,10 +5,10 @@
 source "$(dirname "$0")/guest-lib.sh"
 sim_setup
 vmod ext4
-mkdir -p /tmp/disk && mount -t ext4 /dev/vda /tmp/disk
-export HAVEN_STATE=/tmp/disk/state
-write_config /tmp/disk/vault "[video]" "camera1=test" "width=320" "height=240" "fps=10" "bitrate-kbps=300"
-cp /tmp/haven/cust.key "$out/"
+mkdir -p /run/hv/disk && mount -t ext4 /dev/vda /run/hv/disk
+export HAVEN_STATE=/run/hv/disk/state
+write_config /run/hv/disk/vault "[video]" "camera1=test" "width=320" "height=240" "fps=10" "bitrate-kbps=300"
+cp /run/hv/haven/cust.key "$out/"
 start_havend
 check "havend comes up IDLE" wait_state IDLE 120
 "$haven" start >/dev/null

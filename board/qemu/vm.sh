@@ -64,7 +64,14 @@ prepare() {
     make -C "$root/usr/src/linux-headers-$abi" M="$src" modules
   rm -f "$root/usr/src/linux-source-6.1.tar.xz"
 
-  # initramfs: busybox, the modules to reach the host root, and init
+  touch "$cache/ready-$abi"
+  echo "$abi"
+}
+
+# initramfs: busybox, the modules to reach the host root, and init (rebuilt at
+# every run: it is small, and init is part of the checkout)
+make_initrd() {
+  local abi=$1 root="$cache/root-$1"
   local ird="$cache/initrd-$abi"; rm -rf "$ird"; mkdir -p "$ird"/{bin,lib,proc,sys,dev,host}
   cp /bin/busybox "$ird/bin/busybox"   # from busybox-static: no shared libraries needed
   : > "$ird/modules"
@@ -76,13 +83,12 @@ prepare() {
   done
   cp "$here/init" "$ird/init"; chmod +x "$ird/init"
   (cd "$ird" && find . | cpio -o -H newc --quiet | gzip -1) > "$cache/initrd-$abi.img"
-  touch "$cache/ready-$abi"
-  echo "$abi"
 }
 
 run() {
   local scenario=$1 out=$2 disk=${3:-}
   local abi; abi=$(prepare | tail -n 1)
+  make_initrd "$abi"
   mkdir -p "$out"
   local drive=()
   [ -n "$disk" ] && drive=(-drive "file=$disk,format=raw,if=virtio,cache=${HAVEN_VM_CACHE:-writeback}")
