@@ -106,7 +106,9 @@ def power_cut():
     p.wait()
     beats = [int(l) for l in open(os.path.join(out1, "heartbeats")).read().split() if l.strip()]
     alive_us = beats[-1]
-    gap_us = max(b - a for a, b in zip(beats[-20:], beats[-19:]))  # the cut came at most this long after the last beat
+    recent = beats[-20:]
+    assert len(recent) >= 2, "too few heartbeats"
+    gap_us = max(b - a for a, b in zip(recent, recent[1:]))  # the cut came at most this long after the last beat
     timings.append(("scenario-powercut-1.sh (until the cut)", time.monotonic() - t0))
     log, _ = boot("scenario-powercut-2.sh", out2, disk)
     guest_checks(log)
