@@ -6,6 +6,7 @@
 #include "gpio.h"
 
 #include <locale.h>
+#include <malloc.h>
 #include <sodium.h>
 #include <stdio.h>
 
@@ -21,6 +22,9 @@ main(int argc, char **argv)
     { NULL }
   };
   setlocale(LC_ALL, "");
+  /* Each session's GStreamer threads would otherwise leave a malloc arena
+   * apiece holding freed frames: idle memory grew by ~4 MB per session. */
+  mallopt(M_ARENA_MAX, 2);
   g_autoptr(GOptionContext) ctx = g_option_context_new("- Haven interview-room recorder daemon");
   g_option_context_add_main_entries(ctx, entries, NULL);
   g_option_context_set_description(ctx,
