@@ -110,8 +110,13 @@ hv_storage_recover_all(char *const *roots, const HvDeviceKey *key, HvRecoveredFu
       guint8 sh[HV_HASH_SIZE];
       gboolean sealed;
       const char *dir = dirs->pdata[i];
-      if (!read_ends(dir, &h, sh, &sealed) || sealed ||
-          memcmp(h.device_pk, key->pk, HV_DEVICE_PK_SIZE) != 0)
+      if (!read_ends(dir, &h, sh, &sealed)) {
+        g_autofree char *seal = g_build_filename(dir, HV_FILE_SEAL, NULL);
+        if (cb && !g_file_test(seal, G_FILE_TEST_EXISTS))
+          cb(dir, 0, NULL, 0, "no readable header: cannot be recovered, keep it for examination", user_data);
+        continue;
+      }
+      if (sealed || memcmp(h.device_pk, key->pk, HV_DEVICE_PK_SIZE) != 0)
         continue;
       HvRecoverResult res;
       g_autoptr(GError) err = NULL;

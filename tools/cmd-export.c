@@ -49,8 +49,7 @@ rm_rf(const char *dir)
 }
 
 static GString *
-custody_report(const HvVerdict *v, const HvIdentity *id, const char *base, gboolean mp4_ok,
-               const char *mp4_problem)
+custody_report(const HvVerdict *v, const HvIdentity *id, gboolean mp4_ok, const char *mp4_problem)
 {
   const HvHeader *h = &v->header;
   GString *r = g_string_new("HAVEN CUSTODY REPORT\n====================\n\n");
@@ -85,7 +84,6 @@ custody_report(const HvVerdict *v, const HvIdentity *id, const char *base, gbool
   if (!mp4_ok)
     g_string_append_printf(r, "\nMP4 working copy NOT produced: %s\n", mp4_problem);
   g_string_append_printf(r, "\nFiles (SHA-256):\n");
-  (void) base;
   return r;
 }
 
@@ -163,7 +161,7 @@ export_session(const char *session, const Options *o)
     (void) g_unlink(mp4_path);
     g_printerr("haven export: warning: %s; the MPEG-TS original is exported\n", remux_err->message);
   }
-  g_autoptr(GString) report = custody_report(v, id, base, mp4_ok, mp4_ok ? NULL : remux_err->message);
+  g_autoptr(GString) report = custody_report(v, id, mp4_ok, mp4_ok ? NULL : remux_err->message);
   const char *files[] = { ts_name, mp4_ok ? mp4_name : NULL };
   for (guint i = 0; i < G_N_ELEMENTS(files) && files[i]; i++) {
     g_autofree char *p = g_build_filename(tmpl, files[i], NULL);

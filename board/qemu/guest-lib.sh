@@ -72,3 +72,16 @@ start_havend() {
   "$havend" --config /run/hv/haven/haven.conf >> "$out/havend.log" 2>&1 &
   havend_pid=$!
 }
+
+# vivid (one progressive webcam input) and snd-aloop with a 440 Hz tone played
+# into the loopback; havend records from them. Sets $tone to the player's pid.
+real_sources() {
+  vmod vivid n_devs=1 node_types=0x1 num_inputs=1 input_types=0x0
+  vmod snd-aloop pcm_substreams=1
+  sleep 1
+  gst-launch-1.0 -q audiotestsrc is-live=true wave=sine freq=440 volume=0.5 ! \
+    audio/x-raw,rate=48000,channels=1 ! alsasink device=hw:Loopback,0,0 >> "$out/tone.log" 2>&1 &
+  tone=$!
+  write_config /run/hv/vault "[video]" "camera1=v4l2:/dev/video0" "width=320" "height=240" "fps=10" \
+    "bitrate-kbps=300" "[audio]" "microphone=alsa:hw:Loopback,1,0" "silence-seconds=3"
+}
