@@ -46,7 +46,6 @@ struct _HvDaemon {
 
   HvLedgerPosition ledger;
   guint64      session_seq;
-  char        *session_dir;
   GPtrArray   *recovered;            /* char*: "dir: INTERRUPTED, fingerprint ..." */
   char        *last_status, *last_fingerprint, *last_dir, *last_reason;
 
@@ -652,7 +651,6 @@ hv_daemon_free(HvDaemon *d)
   hv_device_key_free(d->key);
   g_free(d->key_id);
   g_free(d->fault_reason);
-  g_free(d->session_dir);
   g_free(d->last_status);
   g_free(d->last_fingerprint);
   g_free(d->last_dir);
