@@ -260,7 +260,7 @@ hv_config_load(const char *path, GError **error)
   c->rec.roots[0] = g_strdup("/srv/haven");
 
   g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
-  static const char *known[] = { "device", "storage", "custodians", "video", "audio", "buttons", "testing" };
+  static const char *const known[] = { "device", "storage", "custodians", "video", "audio", "buttons", "testing", NULL };
   for (guint i = 0; groups[i]; i++) {
     if (!g_strv_contains(known, groups[i])) {
       g_set_error(error, HV_CONFIG_ERROR, HV_CONFIG_ERROR_INVALID,
