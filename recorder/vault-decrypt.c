@@ -106,5 +106,6 @@ hv_decryptor_on_record(const HvRecordHeader *rh, const guint8 *payload, gpointer
   return TRUE;
 }
 
+void hv_decryptor_set_output(HvDecryptor *d, int out_fd) { d->out_fd = out_fd; }
 gboolean hv_decryptor_saw_final(HvDecryptor *d) { return d->final; }
 guint64 hv_decryptor_plain_bytes(HvDecryptor *d) { return d->plain_bytes; }

@@ -17,6 +17,8 @@ typedef struct _HvDecryptor HvDecryptor;
 HvDecryptor *hv_decryptor_new(const HvHeader *header, const HvIdentity *identity, int out_fd,
                               GError **error) G_GNUC_WARN_UNUSED_RESULT;
 void hv_decryptor_free(HvDecryptor *d);
+/* Where decrypted bytes go (an fd given to _new, or set later). */
+void hv_decryptor_set_output(HvDecryptor *d, int out_fd);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HvDecryptor, hv_decryptor_free)
 
 /* An HvRecordFunc: pass the decryptor as user_data. */

@@ -392,6 +392,21 @@ scan_records(HvVerdict *v, const HvVerifyOptions *opts, const guint8 header_hash
   return ok;
 }
 
+gboolean
+hv_vault_read_header(const char *dir, const guint8 *expected_device_pk, HvHeader *ret_header, GError **error)
+{
+  HvVerifyOptions opts = { .expected_device_pk = expected_device_pk };
+  g_autoptr(HvVerdict) v = g_new0(HvVerdict, 1);
+  v->dir = g_strdup(dir);
+  guint8 header_hash[HV_HASH_SIZE];
+  if (!check_header(v, &opts, header_hash)) {
+    g_set_error(error, HV_VAULT_ERROR, v->problem_code, "%s: %s", dir, v->problem);
+    return FALSE;
+  }
+  *ret_header = v->header;
+  return TRUE;
+}
+
 HvVerdict *
 hv_vault_verify(const char *dir, const HvVerifyOptions *opts, GError **error)
 {

@@ -70,6 +70,12 @@ typedef struct {
 HvVerdict *hv_vault_verify(const char *dir, const HvVerifyOptions *opts, GError **error)
     G_GNUC_WARN_UNUSED_RESULT;
 
+/* Read, parse and signature-check a session's header only (pinned to
+ * expected_device_pk when not NULL): what a decrypting reader needs before the
+ * single pass that verifies and decrypts. */
+gboolean hv_vault_read_header(const char *dir, const guint8 *expected_device_pk, HvHeader *ret_header,
+                              GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
 /* TRUE when dir holds any of the vault's file names (so is, or was, a session). */
 gboolean hv_vault_is_session_dir(const char *dir);
 

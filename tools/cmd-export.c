@@ -105,17 +105,17 @@ export_session(const char *session, const Options *o)
     hv_cli_error("export", "%s: already exists, refusing to overwrite", o->out);
     return HV_EXIT_USAGE;
   }
-  g_autoptr(HvVerdict) v = hv_vault_verify(session, NULL, &err);
-  if (!v) {
-    hv_cli_error("export", "%s", err->message);
-    return HV_EXIT_USAGE;
+  /* The key is checked against the header first, so a wrong key leaves nothing
+   * behind; then one pass verifies and decrypts, and an INVALID verdict
+   * discards everything decrypted. */
+  HvHeader header;
+  if (!hv_vault_read_header(session, NULL, &header, &err)) {
+    gboolean io = !g_file_test(session, G_FILE_TEST_IS_DIR);
+    hv_cli_error("export", "%s%s", io ? "" : "refusing to export an INVALID session: ", err->message);
+    return io ? HV_EXIT_USAGE : HV_EXIT_INTEGRITY;
   }
-  if (!v->intact) {
-    hv_cli_error("export", "refusing to export an INVALID session: %s: %s", session, v->problem);
-    return HV_EXIT_INTEGRITY;
-  }
-  g_autoptr(HvDecryptor) probe = hv_decryptor_new(&v->header, id, -1, &err);
-  if (!probe) {
+  g_autoptr(HvDecryptor) dec = hv_decryptor_new(&header, id, -1, &err);
+  if (!dec) {
     hv_cli_error("export", "%s: %s", session, err->message);
     return err->code == HV_VAULT_ERROR_KEY && strstr(err->message, "commitment")
              ? HV_EXIT_INTEGRITY : HV_EXIT_USAGE;
@@ -138,16 +138,18 @@ export_session(const char *session, const Options *o)
     rm_rf(tmpl);
     return HV_EXIT_USAGE;
   }
-  g_autoptr(HvDecryptor) dec = hv_decryptor_new(&v->header, id, fd, &err);
+  hv_decryptor_set_output(dec, fd);
   HvVerifyOptions vo = { .on_record = hv_decryptor_on_record, .user_data = dec };
-  g_autoptr(HvVerdict) second = hv_vault_verify(session, &vo, &err);
+  g_autoptr(HvVerdict) v = hv_vault_verify(session, &vo, &err);
   gboolean synced = fsync(fd) == 0;
   close(fd);
-  if (!second || !second->intact || !synced) {
-    hv_cli_error("export", "%s: decryption failed: %s", session,
-                 !second ? err->message : !second->intact ? second->problem : g_strerror(errno));
+  if (!v || !v->intact || !synced) {
+    if (v && !v->intact)
+      hv_cli_error("export", "refusing to export an INVALID session: %s: %s", session, v->problem);
+    else
+      hv_cli_error("export", "%s: %s", session, !v ? err->message : g_strerror(errno));
     rm_rf(tmpl);
-    return second && !second->intact ? HV_EXIT_INTEGRITY : HV_EXIT_USAGE;
+    return v && !v->intact ? HV_EXIT_INTEGRITY : HV_EXIT_USAGE;
   }
   if (v->seal.status == HV_STATUS_COMPLETE && !hv_decryptor_saw_final(dec)) {
     hv_cli_error("export", "%s: COMPLETE session without a final chunk", session);
