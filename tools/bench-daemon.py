@@ -20,9 +20,7 @@ import sys
 import tempfile
 import time
 
-top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-build = os.environ.get("HAVEN_BUILD", os.path.join(top, "build"))
-haven = os.path.join(build, "tools", "haven")
+from benchlib import build, build_release, haven, top
 havend = os.path.join(build, "firmware", "havend")
 
 
@@ -64,9 +62,7 @@ def main():
     ap.add_argument("--presses", type=int, default=10)
     ap.add_argument("--idle", type=int, default=20)
     a = ap.parse_args()
-    subprocess.run(["cmake", "-S", top, "-B", build, "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
-                    "-DHAVEN_SANITIZE=OFF"], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(["cmake", "--build", build, "-j2"], check=True, stdout=subprocess.DEVNULL)
+    build_release()
     work = tempfile.mkdtemp(prefix="haven-bench-d-", dir="/var/tmp")
     env = dict(os.environ, HAVEN_SOCKET=os.path.join(work, "control.sock"))
 

@@ -22,9 +22,7 @@ import subprocess
 import tempfile
 import time
 
-top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-build = os.environ.get("HAVEN_BUILD", os.path.join(top, "build"))
-haven = os.path.join(build, "tools", "haven")
+from benchlib import build, build_release, haven, top
 record = os.path.join(build, "tests", "hv-record")
 
 # Kept in step with recorder/capture.c (one camera, PiP layout, test sources).
@@ -64,9 +62,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--starts", type=int, default=5)
     a = ap.parse_args()
-    subprocess.run(["cmake", "-S", top, "-B", build, "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
-                    "-DHAVEN_SANITIZE=OFF"], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(["cmake", "--build", build, "-j2"], check=True, stdout=subprocess.DEVNULL)
+    build_release()
     work = tempfile.mkdtemp(prefix="haven-bench-rec-", dir="/var/tmp")
     try:
         subprocess.run([haven, "keygen", "--out", os.path.join(work, "c")], check=True,

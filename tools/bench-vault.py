@@ -16,9 +16,7 @@ import subprocess
 import tempfile
 import time
 
-top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-build = os.environ.get("HAVEN_BUILD", os.path.join(top, "build"))
-haven = os.path.join(build, "tools", "haven")
+from benchlib import build, build_release, haven, top
 
 
 def timed(args):
@@ -37,9 +35,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--dir", default="/var/tmp")
     a = ap.parse_args()
-    subprocess.run(["cmake", "-S", top, "-B", build, "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
-                    "-DHAVEN_SANITIZE=OFF"], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(["cmake", "--build", build, "-j2"], check=True, stdout=subprocess.DEVNULL)
+    build_release()
     work = tempfile.mkdtemp(prefix="haven-bench-", dir=a.dir)
     try:
         subprocess.run([haven, "keygen", "--out", os.path.join(work, "c")], check=True,

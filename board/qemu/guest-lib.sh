@@ -85,3 +85,13 @@ real_sources() {
   write_config /run/hv/vault "[video]" "camera1=v4l2:/dev/video0" "width=320" "height=240" "fps=10" \
     "bitrate-kbps=300" "[audio]" "microphone=alsa:hw:Loopback,1,0" "silence-seconds=3"
 }
+
+# The power-cut boots: gpio-sim, the ext4 virtio disk holding both the vault and
+# havend's state (device key, ledger), so they survive the cut.
+disk_setup() {
+  sim_setup
+  vmod ext4
+  mkdir -p /run/hv/disk && mount -t ext4 /dev/vda /run/hv/disk
+  export HAVEN_STATE=/run/hv/disk/state
+  write_config /run/hv/disk/vault "[video]" "camera1=test" "width=320" "height=240" "fps=10" "bitrate-kbps=300"
+}

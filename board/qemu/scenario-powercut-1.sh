@@ -3,11 +3,7 @@
 # the plug (SIGKILL to QEMU). A heartbeat on the 9p share tells the host the
 # guest's last wall-clock time, to measure how much media was lost.
 source "$(dirname "$0")/guest-lib.sh"
-sim_setup
-vmod ext4
-mkdir -p /run/hv/disk && mount -t ext4 /dev/vda /run/hv/disk
-export HAVEN_STATE=/run/hv/disk/state
-write_config /run/hv/disk/vault "[video]" "camera1=test" "width=320" "height=240" "fps=10" "bitrate-kbps=300"
+disk_setup
 cp /run/hv/haven/cust.key "$out/"
 start_havend
 check "havend comes up IDLE" wait_state IDLE 120

@@ -2,11 +2,7 @@
 # Scenario 3, second boot: havend must seal the cut session INTERRUPTED
 # before the green light, and the session must verify.
 source "$(dirname "$0")/guest-lib.sh"
-sim_setup
-vmod ext4
-mkdir -p /run/hv/disk && mount -t ext4 /dev/vda /run/hv/disk
-export HAVEN_STATE=/run/hv/disk/state
-write_config /run/hv/disk/vault "[video]" "camera1=test" "width=320" "height=240" "fps=10" "bitrate-kbps=300"
+disk_setup
 start_havend
 check "havend comes up IDLE after the power cut" wait_state IDLE 120
 check "green light on" test "$(lights)" = 1000
