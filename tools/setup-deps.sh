@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Install every Debian 12 package Haven needs to build, run and test.
+# Install every Debian 12 package Haven needs to build, run and test
+# (llvm provides llvm-symbolizer, which makes sanitizer reports readable).
 # Idempotent; run as root (or with sudo available). Skips apt entirely when
 # everything is already installed, so repeated runs cost nothing.
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake pkg-config clang libclang-rt-14-dev
+  build-essential cmake pkg-config clang libclang-rt-14-dev llvm
   libglib2.0-dev libjson-glib-dev libsodium-dev libsqlite3-dev sqlite3
   libgpiod-dev gpiod libsystemd-dev systemd
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
