@@ -18,8 +18,11 @@ export HAVEN_SOCKET=$work/control.sock
 
 say() { printf '\n== %s\n' "$*"; }
 state() { "$haven" status --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])' 2>/dev/null || true; }
+# Generous: on a loaded machine the first sealed chunk (what RECORDING waits
+# for) can take many seconds behind the software H.264 encoder's start.
 wait_state() {
-  for _ in $(seq 1 200); do
+  local deadline=$((SECONDS + 90))
+  while [ $SECONDS -lt $deadline ]; do
     [ "$(state)" = "$1" ] && return 0
     sleep 0.1
   done
