@@ -8,6 +8,10 @@
 #include <string.h>
 
 #define N_SOURCES (HV_MAX_CAMERAS + 1)
+/* A stop during start-up first lets the pipeline reach PLAYING (the muxer has
+ * then set up both streams; ending an input before it has caps makes
+ * mpegtsmux fail), for at most this long. */
+#define SETTLE_TIMEOUT (3 * GST_SECOND)
 
 /* Commands for the control thread (never 0: GAsyncQueue refuses NULL). */
 typedef enum {
@@ -495,8 +499,11 @@ control_thread(gpointer user_data)
     Command cmd = GPOINTER_TO_INT(g_async_queue_pop(ctl->commands));
     switch (cmd) {
     case CMD_EOS:
-      if (ctl->pipeline)
+      if (ctl->pipeline) {
+        /* waits on the state, never takes the state lock */
+        (void) gst_element_get_state(ctl->pipeline, NULL, NULL, SETTLE_TIMEOUT);
         end_inputs(ctl);
+      }
       break;
     case CMD_DRAINED:
       /* close the devices before the session is sealed, so that the next one can open them */
