@@ -375,8 +375,9 @@ hv_recorder_start(HvRecorder *r, guint64 seq, const guint8 *prev_seal_hash, cons
   if (!hv_recorder_preflight(r, error))
     return FALSE;
   if (!capture_released(r)) {
-    g_set_error(error, HV_RECORDER_ERROR, HV_RECORDER_ERROR_BUSY,
-                "the previous session's cameras and microphone are still being released");
+    g_set_error(error, HV_RECORDER_ERROR, HV_RECORDER_ERROR_SOURCE,
+                "sources: the previous session still holds the cameras and microphone (not released "
+                "within %d s)", (int) (RELEASE_WAIT_US / G_USEC_PER_SEC));
     return FALSE;
   }
   r->start_mono = g_get_monotonic_time();
