@@ -8,6 +8,43 @@
 #include <string.h>
 
 #define N_SOURCES (HV_MAX_CAMERAS + 1)
+/* A stop during start-up first lets the pipeline reach PLAYING (the muxer has
+ * then set up both streams; ending an input before it has caps makes
+ * mpegtsmux fail), for at most this long. */
+#define SETTLE_TIMEOUT (3 * GST_SECOND)
+
+/* Commands for the control thread (never 0: GAsyncQueue refuses NULL). */
+typedef enum {
+  CMD_EOS = 1,     /* stop: end every input of the compositor and the audiomixer */
+  CMD_DRAINED,     /* end of stream reached the appsink: close the devices, report on_eos */
+  CMD_RELEASE,     /* the owner let go: close the devices, drop the pipeline, exit */
+} Command;
+
+/*
+ * The pipeline's state is only ever changed on the main thread while the
+ * capture opens and starts, and from then on only by the control thread,
+ * one command after the other: no two threads contend for the pipeline's
+ * state lock, and nothing that can wait on a streaming thread (end of
+ * stream, the transition to NULL) ever runs on the main thread.
+ *
+ * Shared by the HvCapture, the control thread, the streaming-thread hooks
+ * (appsink callbacks, pad probes) and callbacks queued on the main context;
+ * each holds a reference. This is also the HvCaptureRelease handle.
+ */
+typedef struct _HvCaptureRelease {
+  GMutex        lock;
+  GCond         cond;
+  HvCapture    *capture;   /* NULL once released by its owner; written under lock on the main thread */
+  gboolean      released;  /* the pipeline reached NULL and was dropped; under lock */
+  GAsyncQueue  *commands;
+  GMainContext *context;
+  GstElement   *pipeline;  /* the one reference; dropped by the control thread */
+} Control;
+
+typedef struct {
+  Control *ctl;
+  guint    index;
+} SourceRef;
 
 typedef struct {
   HvCapture  *capture;
@@ -23,7 +60,8 @@ struct _HvCapture {
   HvCaptureCallbacks cb;
   gpointer           user_data;
   GMainContext      *context;
-  GstElement        *pipeline;
+  Control           *ctl;
+  GstElement        *pipeline;   /* borrowed from ctl */
   GstElement        *comp;
   GstElement        *amix;
   guint              bus_watch;
@@ -48,8 +86,6 @@ have_element(const char *name)
   gst_object_unref(f);
   return TRUE;
 }
-
-/* ---- source bins ---- */
 
 static char *
 video_description(const HvCapture *c, guint i)
@@ -108,17 +144,75 @@ audio_description(const HvCapture *c)
                          "level name=level interval=500000000 post-messages=true ! queue", src, inject);
 }
 
-static GstPadProbeReturn
-on_first_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer user_data);
+/* ---- the control block ---- */
+
+static Control *
+control_ref(Control *ctl)
+{
+  return g_atomic_rc_box_acquire(ctl);
+}
+
+static void
+control_clear(gpointer data)
+{
+  Control *ctl = data;
+  g_assert(ctl->pipeline == NULL);
+  g_async_queue_unref(ctl->commands);
+  g_main_context_unref(ctl->context);
+  g_cond_clear(&ctl->cond);
+  g_mutex_clear(&ctl->lock);
+}
+
+static void
+control_unref(gpointer ctl)
+{
+  g_atomic_rc_box_release_full(ctl, control_clear);
+}
+
+static void
+control_send(Control *ctl, Command cmd)
+{
+  g_async_queue_push(ctl->commands, GINT_TO_POINTER(cmd));
+}
+
+/* The capture, or NULL once its owner released it. Main thread only. */
+static HvCapture *
+control_owner(Control *ctl)
+{
+  return ctl->capture;
+}
+
+static SourceRef *
+source_ref_new(Control *ctl, guint index)
+{
+  SourceRef *ref = g_new0(SourceRef, 1);
+  ref->ctl = control_ref(ctl);
+  ref->index = index;
+  return ref;
+}
+
+static void
+source_ref_free(gpointer data)
+{
+  SourceRef *ref = data;
+  control_unref(ref->ctl);
+  g_free(ref);
+}
+
+/* ---- source bins ---- */
 
 static gboolean
 report_delivering(gpointer user_data)
 {
-  Source *s = user_data;
+  SourceRef *ref = user_data;
+  HvCapture *c = control_owner(ref->ctl);
+  if (!c)
+    return G_SOURCE_REMOVE;
+  Source *s = &c->sources[ref->index];
   if (!s->delivering && s->bin) {
     s->delivering = TRUE;
-    if (s->capture->cb.on_source)
-      s->capture->cb.on_source(s->index, TRUE, NULL, s->capture->user_data);
+    if (c->cb.on_source)
+      c->cb.on_source(s->index, TRUE, NULL, c->user_data);
   }
   return G_SOURCE_REMOVE;
 }
@@ -126,8 +220,9 @@ report_delivering(gpointer user_data)
 static GstPadProbeReturn
 on_first_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
-  Source *s = user_data;
-  g_main_context_invoke(s->capture->context, report_delivering, s);
+  SourceRef *ref = user_data;
+  g_main_context_invoke_full(ref->ctl->context, G_PRIORITY_DEFAULT, report_delivering,
+                             source_ref_new(ref->ctl, ref->index), source_ref_free);
   return GST_PAD_PROBE_REMOVE;
 }
 
@@ -174,7 +269,8 @@ add_source(HvCapture *c, guint i, GError **error)
                 hv_capture_source_name(i));
     return FALSE;
   }
-  gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER, on_first_buffer, s, NULL);
+  gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER, on_first_buffer, source_ref_new(c->ctl, i),
+                    source_ref_free);
   s->bin = bin;
   s->delivering = FALSE;
   return TRUE;
@@ -298,8 +394,7 @@ on_bus(GstBus *bus, GstMessage *msg, gpointer user_data)
     break;
   }
   case GST_MESSAGE_EOS:
-    if (c->cb.on_eos)
-      c->cb.on_eos(c->user_data);
+    /* reported by the control thread once the devices are closed (report_drained) */
     break;
   case GST_MESSAGE_ELEMENT: {
     const GstStructure *st = gst_message_get_structure(msg);
@@ -313,20 +408,127 @@ on_bus(GstBus *bus, GstMessage *msg, gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Streaming thread. The lock makes hv_capture_release() wait for a delivery
+ * in progress, so that no on_data runs once it has returned. */
 static GstFlowReturn
 on_new_sample(GstAppSink *sink, gpointer user_data)
 {
-  HvCapture *c = user_data;
+  Control *ctl = user_data;
   g_autoptr(GstSample) sample = gst_app_sink_pull_sample(sink);
   if (!sample)
     return GST_FLOW_EOS;
   GstBuffer *buf = gst_sample_get_buffer(sample);
   GstMapInfo map;
   if (buf && gst_buffer_map(buf, &map, GST_MAP_READ)) {
-    c->cb.on_data(map.data, map.size, c->user_data);
+    g_mutex_lock(&ctl->lock);
+    HvCapture *c = ctl->capture;
+    if (c)
+      c->cb.on_data(map.data, map.size, c->user_data);
+    g_mutex_unlock(&ctl->lock);
     gst_buffer_unmap(buf, &map);
   }
   return GST_FLOW_OK;
+}
+
+/* Streaming thread: every byte before the end of stream went through on_new_sample. */
+static void
+on_appsink_eos(GstAppSink *sink, gpointer user_data)
+{
+  control_send(user_data, CMD_DRAINED);
+}
+
+/* ---- the control thread ---- */
+
+/* Streaming thread of a source, on an aggregator input, once the stop began:
+ * end that input instead of passing the buffer on. */
+static GstPadProbeReturn
+eos_instead_of_data(GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  if (!GST_PAD_IS_EOS(pad))
+    (void) gst_pad_send_event(pad, gst_event_new_eos());
+  return GST_PAD_PROBE_DROP;
+}
+
+static void
+end_input(const GValue *item, gpointer user_data)
+{
+  GstPad *pad = g_value_get_object(item);
+  gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, eos_instead_of_data,
+                    NULL, NULL);
+  /* A source between two buffers (or wedged inside its device) does not hold
+   * the input's stream lock: end it now. One that is pushing holds it, and
+   * meets the probe with its next buffer. Never wait for it here. */
+  if (GST_PAD_STREAM_TRYLOCK(pad)) {
+    if (!GST_PAD_IS_EOS(pad))
+      (void) gst_pad_send_event(pad, gst_event_new_eos());
+    GST_PAD_STREAM_UNLOCK(pad);
+  }
+}
+
+/* End of stream without gst_element_send_event() on the pipeline: that holds
+ * the pipeline's state lock while it waits for each source's stream lock,
+ * and a source blocked in an aggregator that waits for preroll (which needs
+ * that state lock) never gives it back. Ending the aggregators' inputs drains
+ * the encoders and the muxer all the same, whatever the sources do. */
+static void
+end_inputs(Control *ctl)
+{
+  static const char *aggregators[] = { "comp", "amix" };
+  for (guint i = 0; i < G_N_ELEMENTS(aggregators); i++) {
+    g_autoptr(GstElement) agg = gst_bin_get_by_name(GST_BIN(ctl->pipeline), aggregators[i]);
+    g_autoptr(GstIterator) it = gst_element_iterate_sink_pads(agg);
+    while (gst_iterator_foreach(it, end_input, NULL) == GST_ITERATOR_RESYNC)
+      gst_iterator_resync(it);
+  }
+}
+
+static gboolean
+report_drained(gpointer user_data)
+{
+  HvCapture *c = control_owner(user_data);
+  if (c && c->cb.on_eos)
+    c->cb.on_eos(c->user_data);
+  return G_SOURCE_REMOVE;
+}
+
+static gpointer
+control_thread(gpointer user_data)
+{
+  Control *ctl = user_data;
+  for (gboolean done = FALSE; !done;) {
+    Command cmd = GPOINTER_TO_INT(g_async_queue_pop(ctl->commands));
+    switch (cmd) {
+    case CMD_EOS:
+      if (ctl->pipeline) {
+        /* waits on the state, never takes the state lock */
+        (void) gst_element_get_state(ctl->pipeline, NULL, NULL, SETTLE_TIMEOUT);
+        end_inputs(ctl);
+      }
+      break;
+    case CMD_DRAINED:
+      /* close the devices before the session is sealed, so that the next one can open them */
+      gst_element_set_state(ctl->pipeline, GST_STATE_NULL);
+      g_main_context_invoke_full(ctl->context, G_PRIORITY_DEFAULT, report_drained, control_ref(ctl),
+                                 control_unref);
+      break;
+    case CMD_RELEASE:
+    default:
+      /* Flushes every element, sinks first: a source blocked pushing into an
+       * aggregator is let go, and every device is closed. */
+      if (ctl->pipeline) {
+        gst_element_set_state(ctl->pipeline, GST_STATE_NULL);
+        gst_clear_object(&ctl->pipeline);
+      }
+      done = TRUE;
+      break;
+    }
+  }
+  g_mutex_lock(&ctl->lock);
+  ctl->released = TRUE;
+  g_cond_broadcast(&ctl->cond);
+  g_mutex_unlock(&ctl->lock);
+  control_unref(ctl);
+  return NULL;
 }
 
 /* ---- pipeline ---- */
@@ -360,6 +562,13 @@ hv_capture_new(const HvRecorderConfig *cfg, const char *label, const HvCaptureCa
   c->cb = *cb;
   c->user_data = user_data;
   c->context = g_main_context_ref_thread_default();
+  c->ctl = g_atomic_rc_box_new0(Control);
+  g_mutex_init(&c->ctl->lock);
+  g_cond_init(&c->ctl->cond);
+  c->ctl->capture = c;
+  c->ctl->commands = g_async_queue_new();
+  c->ctl->context = g_main_context_ref(c->context);
+  g_thread_unref(g_thread_new("haven-capture", control_thread, control_ref(c->ctl)));
   c->encoder = pick_encoder(cfg);
   if (!have_element(c->encoder)) {
     g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
@@ -383,7 +592,7 @@ hv_capture_new(const HvRecorderConfig *cfg, const char *label, const HvCaptureCa
       "audiomixer name=amix ! audio/x-raw,rate=48000,channels=1 ! %s bitrate=%u ! aacparse ! queue ! mux. "
       "audiotestsrc is-live=true wave=silence ! audio/x-raw,rate=48000,channels=1 ! amix.sink_0",
       enc, cfg->fps, have_element("avenc_aac") ? "avenc_aac" : "voaacenc", cfg->audio_kbps * 1000);
-  c->pipeline = gst_parse_launch(desc, error);
+  c->pipeline = c->ctl->pipeline = gst_parse_launch(desc, error);
   if (!c->pipeline) {
     g_prefix_error(error, "building the capture pipeline: ");
     return NULL;
@@ -408,8 +617,8 @@ hv_capture_new(const HvRecorderConfig *cfg, const char *label, const HvCaptureCa
   g_object_set(text, "text", label, NULL);
 
   g_autoptr(GstElement) sink = gst_bin_get_by_name(GST_BIN(c->pipeline), "sink");
-  GstAppSinkCallbacks acb = { .new_sample = on_new_sample };
-  gst_app_sink_set_callbacks(GST_APP_SINK(sink), &acb, c, NULL);
+  GstAppSinkCallbacks acb = { .eos = on_appsink_eos, .new_sample = on_new_sample };
+  gst_app_sink_set_callbacks(GST_APP_SINK(sink), &acb, control_ref(c->ctl), control_unref);
 
   for (guint i = 0; i < cfg->n_video; i++)
     if (!add_source(c, i, error))
@@ -421,25 +630,51 @@ hv_capture_new(const HvRecorderConfig *cfg, const char *label, const HvCaptureCa
   return g_steal_pointer(&c);
 }
 
-void
-hv_capture_free(HvCapture *c)
+HvCaptureRelease *
+hv_capture_release(HvCapture *c)
 {
-  if (!c)
-    return;
   c->stopping = TRUE;
   for (guint i = 0; i < N_SOURCES; i++)
     if (c->sources[i].reopen_id)
       g_source_remove(c->sources[i].reopen_id);
   if (c->bus_watch)
     g_source_remove(c->bus_watch);
-  if (c->pipeline) {
-    gst_element_set_state(c->pipeline, GST_STATE_NULL);
-    for (guint i = 0; i < N_SOURCES; i++)
-      g_clear_object(&c->sources[i].sink_pad);
-    gst_object_unref(c->pipeline);
-  }
+  for (guint i = 0; i < N_SOURCES; i++)
+    g_clear_object(&c->sources[i].sink_pad);
+  Control *ctl = c->ctl;
+  g_mutex_lock(&ctl->lock); /* waits for an on_data in progress */
+  ctl->capture = NULL;
+  g_mutex_unlock(&ctl->lock);
+  control_send(ctl, CMD_RELEASE);
   g_main_context_unref(c->context);
   g_free(c);
+  return ctl;
+}
+
+gboolean
+hv_capture_release_wait(HvCaptureRelease *rel, gint64 timeout_us)
+{
+  gint64 deadline = g_get_monotonic_time() + timeout_us;
+  g_mutex_lock(&rel->lock);
+  while (!rel->released && g_cond_wait_until(&rel->cond, &rel->lock, deadline))
+    ;
+  gboolean released = rel->released;
+  g_mutex_unlock(&rel->lock);
+  return released;
+}
+
+void
+hv_capture_release_unref(HvCaptureRelease *rel)
+{
+  if (rel)
+    control_unref(rel);
+}
+
+void
+hv_capture_free(HvCapture *c)
+{
+  if (c)
+    hv_capture_release_unref(hv_capture_release(c));
 }
 
 /* Pull the first error off the bus after a failed state change. */
@@ -481,16 +716,8 @@ hv_capture_start(HvCapture *c, GError **error)
   return TRUE;
 }
 
-/* Sending EOS walks the sources; one that is wedged (a device mid-failure)
- * must not take the main loop, and with it the buttons, down as well. */
-static gpointer
-send_eos(gpointer pipeline)
-{
-  gst_element_send_event(pipeline, gst_event_new_eos());
-  gst_object_unref(pipeline);
-  return NULL;
-}
-
+/* The sources may be wedged (a device mid-failure) or blocked downstream:
+ * the main loop, and with it the buttons, must never wait for them. */
 void
 hv_capture_stop(HvCapture *c)
 {
@@ -500,7 +727,7 @@ hv_capture_stop(HvCapture *c)
       g_source_remove(c->sources[i].reopen_id);
       c->sources[i].reopen_id = 0;
     }
-  g_thread_unref(g_thread_new("haven-eos", send_eos, gst_object_ref(c->pipeline)));
+  control_send(c->ctl, CMD_EOS);
 }
 
 const char *

@@ -10,6 +10,9 @@
 #define COMMIT_MS        1000
 #define EOS_TIMEOUT_S    5
 #define CLOCK_MIN_YEAR   2024
+/* How long a start waits for the previous session's devices to close,
+ * and how long hv_recorder_free() waits before giving up on them. */
+#define RELEASE_WAIT_US  (3 * G_USEC_PER_SEC)
 
 G_DEFINE_QUARK(hv-recorder-error-quark, hv_recorder_error)
 
@@ -23,6 +26,7 @@ struct _HvRecorder {
 
   Phase         phase;
   HvCapture    *capture;
+  HvCaptureRelease *releasing;  /* the last session's capture, closing its devices */
   HvSealWorker *worker;
   HvSessionResult result;
   char         *stop_reason;
@@ -71,6 +75,27 @@ hv_recorder_new(const HvRecorderConfig *cfg, const HvDeviceKey *key, const HvRec
   return r;
 }
 
+/* Let the capture go without waiting for its pipeline: a source that is
+ * wedged or blocked must not hold the main loop. */
+static void
+retire_capture(HvRecorder *r)
+{
+  if (!r->capture)
+    return;
+  g_clear_pointer(&r->releasing, hv_capture_release_unref);
+  r->releasing = hv_capture_release(g_steal_pointer(&r->capture));
+}
+
+/* Whether the last session's devices are closed; waits a bounded time. */
+static gboolean
+capture_released(HvRecorder *r)
+{
+  if (r->releasing && !hv_capture_release_wait(r->releasing, RELEASE_WAIT_US))
+    return FALSE;
+  g_clear_pointer(&r->releasing, hv_capture_release_unref);
+  return TRUE;
+}
+
 static void
 teardown(HvRecorder *r)
 {
@@ -78,7 +103,7 @@ teardown(HvRecorder *r)
     g_source_remove(r->eos_timeout);
     r->eos_timeout = 0;
   }
-  g_clear_pointer(&r->capture, hv_capture_free);
+  retire_capture(r);
   g_clear_pointer(&r->worker, hv_seal_worker_free);
   g_clear_pointer(&r->stop_reason, g_free);
   r->phase = IDLE;
@@ -90,6 +115,11 @@ hv_recorder_free(HvRecorder *r)
   if (!r)
     return;
   teardown(r);
+  if (!capture_released(r)) {
+    g_warning("the capture devices were not released within %d s; leaving them",
+              (int) (RELEASE_WAIT_US / G_USEC_PER_SEC));
+    g_clear_pointer(&r->releasing, hv_capture_release_unref);
+  }
   hv_session_result_clear(&r->result);
   g_free(r);
 }
@@ -344,6 +374,12 @@ hv_recorder_start(HvRecorder *r, guint64 seq, const guint8 *prev_seal_hash, cons
   }
   if (!hv_recorder_preflight(r, error))
     return FALSE;
+  if (!capture_released(r)) {
+    g_set_error(error, HV_RECORDER_ERROR, HV_RECORDER_ERROR_SOURCE,
+                "sources: the previous session still holds the cameras and microphone (not released "
+                "within %d s)", (int) (RELEASE_WAIT_US / G_USEC_PER_SEC));
+    return FALSE;
+  }
   r->start_mono = g_get_monotonic_time();
   r->start_latency = -1;
   r->bytes = r->committed = 0;
@@ -377,7 +413,7 @@ hv_recorder_start(HvRecorder *r, guint64 seq, const guint8 *prev_seal_hash, cons
   };
   HvVaultWriter *writer = hv_vault_writer_new((const char *const *) r->result.dirs, &wp, error);
   if (!writer) {
-    g_clear_pointer(&r->capture, hv_capture_free);
+    retire_capture(r);
     g_prefix_error(error, "storage: ");
     return FALSE;
   }

@@ -252,6 +252,37 @@ def ledger_continues():
 
 R.case("the next session continues the device ledger", ledger_continues)
 
+# (stop after, width, height): small pictures stop before the muxer has
+# both streams; full size (x264 takes longest to start) while sources block
+STOP_RUNS = ((1.0, 1280, 720), (0.1, 320, 240), (0.5, 320, 240), (1.5, 1280, 720), (0.05, 320, 240),
+             (0.8, 320, 240))
+
+
+def quick_stops():
+    """Stop while the pipeline is still starting (ASan: start-up takes over a
+    second). The old EOS thread held the pipeline's state lock waiting for a
+    source blocked behind the preroll, and teardown froze the main loop after
+    the seal: hv-record never exited. Stopping before the muxer had both
+    streams made it fail (or GStreamer assert)."""
+    for n, (seconds, width, height) in enumerate(STOP_RUNS):
+        root = ws.path(f"quick{n}")
+        args = [RECORD, "--device-key", ws.path("quick.key"), "--recipient", ws.path("cust.pub"),
+                "--root", root, "--seconds", str(seconds), "--width", str(width), "--height", str(height),
+                "--no-sync"]
+        try:
+            p = run(*args, timeout=30)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"run {n}: stopped after {seconds} s, still running 30 s later (hang)")
+        assert p.returncode == 0, f"run {n}: exit {p.returncode}\n{p.stdout}\n{p.stderr}"
+        assert "finished: COMPLETE sealed=1" in p.stdout, f"run {n}: {p.stdout}"
+        assert "did not drain" not in p.stderr, f"run {n}: end of stream lost\n{p.stderr}"
+        v = run(HAVEN, "verify", sessions(root)[0], check=0).stdout
+        assert v.startswith("COMPLETE"), v
+
+
+R.case(f"{len(STOP_RUNS)} sessions stopped during start-up: each drains, seals COMPLETE and exits",
+       quick_stops)
+
 for d in ("full", "dual2-b"):
     if os.path.ismount(ws.path(d)):
         umount(ws.path(d))
