@@ -149,8 +149,8 @@ hv_cmd_recover(int argc, char **argv)
   HvDeviceState st;
   if (!recovery_state(paths, key, state_dir, open_seq, &st, &err)) {
     hv_cli_error("recover", "%s; nothing was changed%s", err->message,
-                 state_dir && g_error_matches(err, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_MISSING) ||
-                 g_error_matches(err, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_DAMAGED)
+                 state_dir && (g_error_matches(err, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_MISSING) ||
+                               g_error_matches(err, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_DAMAGED))
                    ? " (check the archive, then --adopt-ledger)" : "");
     return HV_EXIT_USAGE;
   }
