@@ -331,8 +331,14 @@ recover_one(const Found *f, gpointer ud)
     r->sealed_open = TRUE;
     memcpy(r->first_hash, f->seal_hash, HV_HASH_SIZE);
   }
+  if (f->signed_ok && f->seal == SEAL_INVALID && r->cb) {
+    g_autofree char *why = g_strdup_printf("sequence %" G_GUINT64_FORMAT ": %s exists but is not a valid seal "
+                                           "of this session: not re-sealed, left untouched for examination",
+                                           seq, HV_FILE_SEAL);
+    r->cb(f->dir, seq, NULL, 0, why, r->ud);
+  }
   if (!f->signed_ok || f->seal != SEAL_ABSENT)
-    return; /* forged headers and sealed sessions: the cross-check reports them */
+    return; /* forged headers are reported by the cross-check; sealed sessions stay sealed */
   if (!r->st || seq != r->st->open_seq || seq == 0) {
     if (r->cb) {
       g_autofree char *why = g_strdup_printf(

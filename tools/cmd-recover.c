@@ -27,18 +27,24 @@ on_recovered(const char *dir, guint64 seq, const char *fp, guint64 kept, const c
   }
 }
 
+/* The sessions the recovery did not mention: sealed ones, and unsealed ones
+ * whose header this key did not sign (another device's, or forged). */
 static void
-print_left_alone(char *const *paths, GHashTable *reported)
+print_left_alone(char *const *paths, Out *o)
 {
   for (guint i = 0; paths[i]; i++) {
     g_autoptr(GPtrArray) dirs = hv_vault_find_sessions(paths[i], NULL);
     for (guint k = 0; dirs && k < dirs->len; k++) {
       const char *dir = dirs->pdata[k];
-      if (g_hash_table_contains(reported, dir))
+      if (g_hash_table_contains(o->reported, dir))
         continue;
       g_autofree char *seal = g_build_filename(dir, HV_FILE_SEAL, NULL);
-      printf("LEFT ALONE  %s: %s\n", dir, g_file_test(seal, G_FILE_TEST_EXISTS) ? "already sealed"
-                                                                              : "not this device's session");
+      if (g_file_test(seal, G_FILE_TEST_EXISTS) || g_file_test(seal, G_FILE_TEST_IS_SYMLINK)) {
+        printf("LEFT ALONE  %s: already sealed\n", dir);
+      } else {
+        printf("NOT SEALED  %s: its header is not signed by this device key; left alone\n", dir);
+        o->failed = TRUE;
+      }
     }
   }
 }
@@ -156,7 +162,7 @@ hv_cmd_recover(int argc, char **argv)
   }
   Out o = { .reported = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL) };
   hv_storage_recover_open(paths, key, state_dir, &st, on_recovered, &o);
-  print_left_alone(paths, o.reported);
+  print_left_alone(paths, &o);
   g_hash_table_unref(o.reported);
   return o.failed ? HV_EXIT_INTEGRITY : HV_EXIT_OK;
 }
