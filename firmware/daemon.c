@@ -222,8 +222,7 @@ do_start(gpointer user_data)
 {
   HvDaemon *d = user_data;
   g_autoptr(GError) err = NULL;
-  refresh_ledger_fault(d);
-  HvDeviceState before = d->dstate;
+  HvDeviceState before = d->dstate; /* the state decides; storage was cross-checked at start-up */
   if (!reserve_sequence(d, &err)) {
     hv_journal(G_LOG_LEVEL_WARNING, HV_MSGID_STARTED, "start refused: %s", err->message);
     set_fault(d, HV_FAULT_STORAGE, err->message);
