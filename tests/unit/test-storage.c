@@ -6,6 +6,7 @@
 #include "vault-verify.h"
 
 #include <string.h>
+#include <unistd.h>
 
 typedef struct {
   Fixture f;
@@ -156,8 +157,8 @@ static void
 test_state_lost(StFixture *s, gconstpointer data)
 {
   guint8 h1[HV_HASH_SIZE], h2[HV_HASH_SIZE];
-  g_autofree char *d1 = make_session(s, s->roots[0], 1, NULL, TRUE, h1);
-  g_autofree char *d2 = make_session(s, s->roots[0], 2, h1, TRUE, h2);
+  g_free(make_session(s, s->roots[0], 1, NULL, TRUE, h1));
+  g_free(make_session(s, s->roots[0], 2, h1, TRUE, h2));
   HvDeviceState st;
   g_autoptr(GError) err = NULL;
   g_assert_false(hv_storage_state_open(s->roots, s->state, s->f.device->pk, &st, &err));
@@ -234,8 +235,8 @@ static void
 test_cross_check(StFixture *s, gconstpointer data)
 {
   guint8 h1[HV_HASH_SIZE], h2[HV_HASH_SIZE], other[HV_HASH_SIZE] = { 1 };
-  g_autofree char *d1 = make_session(s, s->roots[0], 1, NULL, TRUE, h1);
-  g_autofree char *d2 = make_session(s, s->roots[0], 2, h1, TRUE, h2);
+  g_free(make_session(s, s->roots[0], 1, NULL, TRUE, h1));
+  g_free(make_session(s, s->roots[0], 2, h1, TRUE, h2));
   HvDeviceState agree = state_with(s, 3, 2, h2, 0);
   g_autoptr(GPtrArray) none = hv_storage_cross_check(s->roots, &agree);
   g_assert_cmpuint(none->len, ==, 0);
