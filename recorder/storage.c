@@ -317,7 +317,7 @@ typedef struct {
   HvRecoveredFunc cb;
   gpointer ud;
   guint n;
-  gboolean sealed_open, open_failed;
+  gboolean found_open, sealed_open, open_failed;
   guint8 first_hash[HV_HASH_SIZE];
 } Recover;
 
@@ -326,6 +326,8 @@ recover_one(const Found *f, gpointer ud)
 {
   Recover *r = ud;
   guint64 seq = f->hdr.device_seq;
+  if (f->signed_ok && r->st && seq == r->st->open_seq)
+    r->found_open = TRUE;
   if (f->signed_ok && f->seal == SEAL_VALID && r->st && seq == r->st->open_seq && !r->sealed_open) {
     /* sealed, but the crash came before the state recorded it */
     r->sealed_open = TRUE;
@@ -381,7 +383,14 @@ hv_storage_recover_open(char *const *roots, const HvDeviceKey *key, const char *
   for (guint i = 0; cb && i < unreadable->len; i++)
     cb(unreadable->pdata[i], 0, NULL, 0, "no readable header: cannot be recovered, keep it for examination",
        user_data);
-  if (state && state->open_seq && !r.open_failed) {
+  if (state && state->open_seq && !r.found_open && cb) {
+    g_autofree char *why = g_strdup_printf("sequence %" G_GUINT64_FORMAT " was reserved for a session but no "
+                                           "copy of it is in storage (a crash before its header was written, "
+                                           "or storage missing): it stays open and is never reused",
+                                           state->open_seq);
+    cb(state_dir ? state_dir : "device state", state->open_seq, NULL, 0, why, user_data);
+  }
+  if (state && state->open_seq && r.found_open && !r.open_failed) {
     /* every copy of the open session is sealed (or none exists): settled */
     if (r.sealed_open && state->open_seq > state->sealed_seq) {
       state->sealed_seq = state->open_seq;

@@ -71,7 +71,9 @@ char *hv_storage_session_name(guint64 seq, gint64 wall_us);
 typedef void (*HvRecoveredFunc)(const char *dir, guint64 seq, const char *fingerprint, guint64 kept,
                                 const char *error, gpointer user_data);
 /* Seal INTERRUPTED the copies of the one session the state says is open
- * (state->open_seq), then record the seal in the state and save it. Every
+ * (state->open_seq), then record the seal in the state and save it (the
+ * session stays open in the state when a copy could not be sealed or none was
+ * found: reported through cb, retried at the next start). Every
  * other unsealed session of this device is reported through cb as damaged and
  * left untouched; with state NULL (no usable state) every one is. Returns the
  * number of copies sealed. */

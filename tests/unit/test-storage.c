@@ -303,6 +303,27 @@ test_recover_only_open(StFixture *s, gconstpointer data)
   g_ptr_array_unref(seen.sealed);
 }
 
+/* a sequence reserved but never written (crash before the header): reported,
+ * kept open, never handed out again */
+static void
+test_open_without_copy(StFixture *s, gconstpointer data)
+{
+  guint8 h1[HV_HASH_SIZE];
+  g_free(make_session(s, s->roots[0], 1, NULL, TRUE, h1));
+  HvDeviceState st = state_with(s, 3, 1, h1, 2);
+  g_assert_true(hv_storage_state_save(s->state, &st, NULL));
+  Seen seen = { g_ptr_array_new_with_free_func(g_free), g_ptr_array_new_with_free_func(g_free) };
+  g_assert_cmpuint(hv_storage_recover_open(s->roots, s->f.device, s->state, &st, on_recovered, &seen), ==, 0);
+  g_assert_cmpuint(seen.errors->len, ==, 1);
+  g_assert_cmpuint(seen.sealed->len, ==, 0);
+  HvDeviceState back;
+  g_assert_true(hv_storage_state_load(s->state, s->f.device->pk, &back, NULL));
+  g_assert_cmpuint(back.open_seq, ==, 2);
+  g_assert_cmpuint(back.next_seq, ==, 3);
+  g_ptr_array_unref(seen.errors);
+  g_ptr_array_unref(seen.sealed);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -316,5 +337,6 @@ main(int argc, char **argv)
   ADD("/storage/forged-header-max", test_forged_max);
   ADD("/storage/cross-check", test_cross_check);
   ADD("/storage/recover-only-open", test_recover_only_open);
+  ADD("/storage/open-without-copy", test_open_without_copy);
   return g_test_run();
 }
