@@ -44,7 +44,11 @@ struct _HvDaemon {
   gboolean     shutting_down;
   int          exit_code;
 
-  HvLedgerPosition ledger;
+  HvDeviceState dstate;              /* the device's ledger state (storage.h) */
+  gboolean     have_state;           /* FALSE: lost or damaged; starts are refused */
+  char        *state_error;          /* why, when !have_state */
+  char        *recovery_failure;     /* first session recovery could not settle */
+  char        *ledger_fault;         /* storage disagrees with the state: persistent STORAGE fault */
   guint64      session_seq;
   GPtrArray   *recovered;            /* char*: "dir: INTERRUPTED, fingerprint ..." */
   char        *last_status, *last_fingerprint, *last_dir, *last_reason;
@@ -124,18 +128,84 @@ update_lights(HvDaemon *d)
 
 /* ---- sessions ---- */
 
+static void audit(HvDaemon *d, const char *actor, const char *action, const char *result);
+
 static void
 record_recovered(const char *dir, guint64 seq, const char *fp, guint64 kept, const char *error, gpointer ud)
 {
   HvDaemon *d = ud;
-  g_autofree char *line = error ? g_strdup_printf("%s: recovery FAILED: %s", dir, error)
+  g_autofree char *line = error ? g_strdup_printf("%s: NOT recovered: %s", dir, error)
                                 : g_strdup_printf("%s: sequence %" G_GUINT64_FORMAT " sealed INTERRUPTED "
                                                   "(%" G_GUINT64_FORMAT " records kept), fingerprint %s",
                                                   dir, seq, kept, fp);
-  hv_journal(error ? G_LOG_LEVEL_WARNING : G_LOG_LEVEL_MESSAGE, HV_MSGID_RECOVERED, "recovered %s", line);
+  hv_journal(error ? G_LOG_LEVEL_WARNING : G_LOG_LEVEL_MESSAGE, HV_MSGID_RECOVERED, "recovery: %s", line);
+  audit(d, "recovery", "recover", line);
+  if (error && !d->recovery_failure)
+    d->recovery_failure = g_strdup(line);
   g_ptr_array_add(d->recovered, g_steal_pointer(&line));
   if (d->indexer)
     hv_catalog_indexer_add(d->indexer, dir);
+}
+
+/* Compare storage with the device state; a disagreement is a persistent
+ * STORAGE fault, journaled when it changes. */
+static void
+refresh_ledger_fault(HvDaemon *d)
+{
+  g_autofree char *old = g_steal_pointer(&d->ledger_fault);
+  g_autoptr(GPtrArray) problems = d->have_state ? hv_storage_cross_check(d->cfg->rec.roots, &d->dstate)
+                                                : g_ptr_array_new_with_free_func(g_free);
+  if (!d->have_state)
+    g_ptr_array_insert(problems, 0, g_strdup(d->state_error));
+  if (d->recovery_failure)
+    g_ptr_array_add(problems, g_strdup(d->recovery_failure));
+  if (problems->len == 0)
+    return;
+  g_ptr_array_add(problems, NULL);
+  d->ledger_fault = g_strjoinv("; ", (char **) problems->pdata);
+  if (g_strcmp0(old, d->ledger_fault) != 0)
+    hv_journal(G_LOG_LEVEL_WARNING, HV_MSGID_FAULT, "storage disagrees with the device state: %s",
+               d->ledger_fault);
+}
+
+/* At start-up, before any light turns green: load the device state, seal the
+ * one session it says is open, report every other unsealed one. */
+static void
+ledger_startup(HvDaemon *d)
+{
+  GError *err = NULL;
+  d->have_state = hv_storage_state_open(d->cfg->rec.roots, d->cfg->state_dir, d->key->pk, &d->dstate, &err);
+  if (!d->have_state) {
+    d->state_error = g_strdup(err->message);
+    g_clear_error(&err);
+  }
+  hv_storage_recover_open(d->cfg->rec.roots, d->key, d->cfg->state_dir, d->have_state ? &d->dstate : NULL,
+                          record_recovered, d);
+  refresh_ledger_fault(d);
+  if (d->ledger_fault)
+    set_fault(d, HV_FAULT_STORAGE, d->ledger_fault);
+}
+
+/* The session's sequence is consumed before its header can exist. */
+static gboolean
+reserve_sequence(HvDaemon *d, GError **error)
+{
+  if (!d->have_state) {
+    g_set_error(error, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_LOST, "%s", d->state_error);
+    return FALSE;
+  }
+  if (d->dstate.next_seq >= G_MAXUINT64 - 1) {
+    g_set_error(error, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_DAMAGED, "sequence numbers exhausted");
+    return FALSE;
+  }
+  HvDeviceState next = d->dstate;
+  next.open_seq = d->dstate.next_seq;
+  next.next_seq = d->dstate.next_seq + 1;
+  if (!hv_storage_state_save(d->cfg->state_dir, &next, error))
+    return FALSE;
+  d->dstate = next;
+  d->session_seq = next.open_seq;
+  return TRUE;
 }
 
 static void
@@ -152,24 +222,34 @@ do_start(gpointer user_data)
 {
   HvDaemon *d = user_data;
   g_autoptr(GError) err = NULL;
-  HvLedgerPosition pos;
-  if (!hv_storage_ledger_position(d->cfg->rec.roots, d->cfg->state_dir, d->key->pk, &pos, &err)) {
+  HvDeviceState before = d->dstate; /* the state decides; storage was cross-checked at start-up */
+  if (!reserve_sequence(d, &err)) {
+    hv_journal(G_LOG_LEVEL_WARNING, HV_MSGID_STARTED, "start refused: %s", err->message);
     set_fault(d, HV_FAULT_STORAGE, err->message);
     apply(d, HV_INPUT_START_FAILED, "recorder");
     return G_SOURCE_REMOVE;
   }
-  d->ledger = pos;
-  d->session_seq = pos.seq + 1;
   g_autofree char *text = g_strdup_printf("recording started in room '%s' (device %s)", d->cfg->rec.room,
                                           d->key_id);
-  if (!hv_recorder_start(d->rec, d->session_seq, pos.seq ? pos.seal_hash : NULL, text, &err)) {
+  if (!hv_recorder_start(d->rec, d->session_seq, d->dstate.sealed_seq ? d->dstate.sealed_hash : NULL, text,
+                         &err)) {
     hv_journal(G_LOG_LEVEL_WARNING, HV_MSGID_STARTED, "start refused: %s", err->message);
     set_fault(d, classify(err), err->message);
+    if (!hv_recorder_is_active(d->rec) && !hv_storage_session_exists(d->cfg->rec.roots, d->session_seq)) {
+      /* no directory, so no header: the sequence was never used */
+      g_autoptr(GError) serr = NULL;
+      if (hv_storage_state_save(d->cfg->state_dir, &before, &serr))
+        d->dstate = before;
+      else
+        g_warning("sequence %" G_GUINT64_FORMAT " stays consumed: %s", d->session_seq, serr->message);
+    }
     if (!hv_recorder_is_active(d->rec))
       apply(d, HV_INPUT_START_FAILED, "recorder");
     return G_SOURCE_REMOVE; /* else the session is being sealed: on_finished follows */
   }
-  if (d->fault != HV_FAULT_NONE)
+  if (d->ledger_fault)
+    set_fault(d, HV_FAULT_STORAGE, d->ledger_fault);
+  else if (d->fault != HV_FAULT_NONE)
     set_fault(d, HV_FAULT_NONE, NULL);
   hv_journal(G_LOG_LEVEL_MESSAGE, HV_MSGID_STARTED, "session sequence %" G_GUINT64_FORMAT " started",
              d->session_seq);
@@ -257,12 +337,16 @@ on_finished(HvRecorder *r, const HvSessionResult *res, gpointer ud)
   hv_journal(G_LOG_LEVEL_MESSAGE, HV_MSGID_SEALED, "session sequence %" G_GUINT64_FORMAT " %s%s%s: %s",
              res->seq, d->last_status, res->fingerprint ? ", fingerprint " : "",
              res->fingerprint ? res->fingerprint : "", res->reason ? res->reason : "");
-  if (res->sealed) {
-    HvLedgerPosition pos = { .seq = res->seq };
-    memcpy(pos.seal_hash, res->seal_hash, HV_HASH_SIZE);
+  if (res->sealed && d->have_state) {
+    if (res->seq > d->dstate.sealed_seq) {
+      d->dstate.sealed_seq = res->seq;
+      memcpy(d->dstate.sealed_hash, res->seal_hash, HV_HASH_SIZE);
+    }
+    if (d->dstate.open_seq == res->seq)
+      d->dstate.open_seq = 0;
     g_autoptr(GError) err = NULL;
-    if (!hv_storage_ledger_save(d->cfg->state_dir, &pos, &err))
-      g_warning("ledger state not saved (the archive still carries it): %s", err->message);
+    if (!hv_storage_state_save(d->cfg->state_dir, &d->dstate, &err))
+      g_warning("%s (the next start recovers from the seal itself)", err->message);
   }
   for (guint i = 0; d->indexer && res->dirs[i]; i++)
     hv_catalog_indexer_add(d->indexer, res->dirs[i]);
@@ -360,10 +444,14 @@ idle_check(gpointer ud)
     set_fault(d, classify(err), err->message);
     apply(d, HV_INPUT_FAULT, "self-check");
   } else {
-    if (d->fault != HV_FAULT_NONE && d->fault != HV_FAULT_SOURCE)
+    if (d->ledger_fault)
+      set_fault(d, HV_FAULT_STORAGE, d->ledger_fault); /* persists until the storage agrees */
+    else if (d->fault != HV_FAULT_NONE && d->fault != HV_FAULT_SOURCE)
       set_fault(d, HV_FAULT_NONE, NULL);
     if (d->fault == HV_FAULT_NONE)
       apply(d, HV_INPUT_FAULT_CLEARED, "self-check");
+    else if (d->ledger_fault)
+      apply(d, HV_INPUT_FAULT, "storage check");
   }
   guint64 need = hv_recorder_config_byte_rate(&d->cfg->rec) * 60 * d->cfg->low_space_minutes, avail;
   gboolean low = FALSE;
@@ -594,7 +682,7 @@ hv_daemon_new(HvConfig *cfg, GError **error)
     g_warning("running without a catalog (recording is not affected): %s", cerr->message);
   }
   /* Before any light turns green: seal what a crash left open. */
-  hv_storage_recover_all(cfg->rec.roots, d->key, record_recovered, d);
+  ledger_startup(d);
 
   HvBoard *board = hv_board_load(cfg->board_path, error);
   if (!board || !(d->gpio = hv_gpio_new(board, on_input, d, error)))
@@ -651,6 +739,9 @@ hv_daemon_free(HvDaemon *d)
   hv_device_key_free(d->key);
   g_free(d->key_id);
   g_free(d->fault_reason);
+  g_free(d->state_error);
+  g_free(d->recovery_failure);
+  g_free(d->ledger_fault);
   g_free(d->last_status);
   g_free(d->last_fingerprint);
   g_free(d->last_dir);

@@ -6,22 +6,87 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+G_DEFINE_QUARK(hv-recover-error-quark, hv_recover_error)
+
+/* TRUE when dir/name exists as anything at all (file, directory, dangling symlink). */
+static gboolean
+part_present(const char *dir, const char *name)
+{
+  g_autofree char *path = g_build_filename(dir, name, NULL);
+  struct stat st;
+  return lstat(path, &st) == 0 || errno != ENOENT;
+}
+
+/* dir/name must be a regular file (not a symlink); returns its size. */
+static gboolean
+part_regular(const char *dir, const char *name, guint64 *ret_size, GError **error)
+{
+  g_autofree char *path = g_build_filename(dir, name, NULL);
+  struct stat st;
+  if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+    g_set_error(error, HV_RECOVER_ERROR, HV_RECOVER_ERROR_UNVERIFIABLE,
+                "%s: %s; nothing can be checked against the signed checkpoints, so nothing was changed",
+                path, errno == ENOENT ? "missing" : "not a regular file");
+    return FALSE;
+  }
+  *ret_size = (guint64) st.st_size;
+  return TRUE;
+}
+
+/* Count the leading checkpoints of index.hvi signed by the device for this
+ * session, and whether any signed checkpoint follows an unsigned one. */
+static gboolean
+count_signed_checkpoints(const char *dir, const HvHeader *h, guint64 *ret_signed, GError **error)
+{
+  g_autofree char *path = g_build_filename(dir, HV_FILE_INDEX, NULL);
+  int fd = hv_open_regular(path, error);
+  if (fd < 0)
+    return FALSE;
+  FILE *fp = fdopen(fd, "rb");
+  if (!fp) {
+    close(fd);
+    g_set_error(error, HV_RECOVER_ERROR, HV_RECOVER_ERROR_IO, "%s: %s", path, g_strerror(errno));
+    return FALSE;
+  }
+  guint8 buf[HV_CHECKPOINT_SIZE];
+  guint64 n = 0, total = 0;
+  gboolean prefix = TRUE, late = FALSE;
+  while (fread(buf, 1, sizeof buf, fp) == sizeof buf) {
+    total++;
+    HvCheckpoint cp;
+    gboolean ok = hv_checkpoint_decode(buf, &cp, NULL) &&
+                  hv_checkpoint_verify_signature(buf, h->session_id, h->device_pk);
+    if (ok && prefix)
+      n++;
+    else if (ok)
+      late = TRUE;
+    else
+      prefix = FALSE;
+  }
+  fclose(fp);
+  if (late) {
+    g_set_error(error, HV_RECOVER_ERROR, HV_RECOVER_ERROR_DAMAGED,
+                "%s: a signed checkpoint follows a damaged one (checkpoint %" G_GUINT64_FORMAT " of %"
+                G_GUINT64_FORMAT "): the index was altered; nothing was changed", path, n + 1, total);
+    return FALSE;
+  }
+  *ret_signed = n;
+  return TRUE;
+}
 
 static gboolean
 truncate_durably(const char *dir, const char *name, guint64 size, guint64 *ret_dropped, GError **error)
 {
   g_autofree char *path = g_build_filename(dir, name, NULL);
   int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0 && errno == ENOENT) {
-    /* a session that died before its first checkpoint may lack the file */
-    fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
-  }
   struct stat st;
   if (fd < 0 || fstat(fd, &st) < 0 || ftruncate(fd, (off_t) size) < 0 || fsync(fd) < 0) {
-    g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_IO, "%s: cannot cut back to %" G_GUINT64_FORMAT
+    g_set_error(error, HV_RECOVER_ERROR, HV_RECOVER_ERROR_IO, "%s: cannot cut back to %" G_GUINT64_FORMAT
                 " bytes: %s", path, size, g_strerror(errno));
     if (fd >= 0)
       close(fd);
@@ -33,15 +98,34 @@ truncate_durably(const char *dir, const char *name, guint64 size, guint64 *ret_d
   return TRUE;
 }
 
+/* Everything that must hold before a single byte is changed. */
+static gboolean
+check_recoverable(const char *dir, const HvVerdict *v, GError **error)
+{
+  guint64 rec_size, idx_size, n_signed;
+  if (!part_regular(dir, HV_FILE_INDEX, &idx_size, error) || !part_regular(dir, HV_FILE_RECORDS, &rec_size, error) ||
+      !count_signed_checkpoints(dir, &v->header, &n_signed, error))
+    return FALSE;
+  const HvGoodPrefix *g = &v->good;
+  if (g->checkpoints != n_signed) {
+    g_set_error(error, HV_RECOVER_ERROR, HV_RECOVER_ERROR_DAMAGED,
+                "%s: the records match only %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " signed checkpoints "
+                "(%s); cutting them would destroy signed evidence, so nothing was changed", dir,
+                g->checkpoints, n_signed, v->problem ? v->problem : "records missing");
+    return FALSE;
+  }
+  if (rec_size < g->data_end) {
+    g_set_error(error, HV_RECOVER_ERROR, HV_RECOVER_ERROR_DAMAGED,
+                "%s: %s is shorter than its last signed checkpoint; nothing was changed", dir, HV_FILE_RECORDS);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 gboolean
 hv_vault_recover(const char *dir, const HvDeviceKey *key, HvRecoverResult *ret_result, GError **error)
 {
   HvRecoverResult res = { 0 };
-  g_autofree char *seal_path = g_build_filename(dir, HV_FILE_SEAL, NULL);
-  if (g_file_test(seal_path, G_FILE_TEST_EXISTS)) {
-    *ret_result = res;
-    return TRUE;
-  }
   HvVerifyOptions opts = { .expected_device_pk = key->pk };
   g_autoptr(HvVerdict) v = hv_vault_verify(dir, &opts, error);
   if (!v)
@@ -50,6 +134,20 @@ hv_vault_recover(const char *dir, const HvDeviceKey *key, HvRecoverResult *ret_r
     g_set_error(error, HV_VAULT_ERROR, v->problem_code, "%s: cannot recover: %s", dir, v->problem);
     return FALSE;
   }
+  res.device_seq = v->header.device_seq;
+  if (part_present(dir, HV_FILE_SEAL)) {
+    if (v->have_seal) {        /* signed by this device and matching the header */
+      memcpy(res.seal_hash, v->seal_hash, HV_HASH_SIZE);
+      *ret_result = res;
+      return TRUE;
+    }
+    g_set_error(error, HV_RECOVER_ERROR, HV_RECOVER_ERROR_SEAL_PRESENT,
+                "%s: %s exists but is not a valid seal of this session (%s); the session is left "
+                "untouched for examination", dir, HV_FILE_SEAL, v->problem ? v->problem : "unreadable");
+    return FALSE;
+  }
+  if (!check_recoverable(dir, v, error))
+    return FALSE;
 
   const HvGoodPrefix *g = &v->good;
   if (!truncate_durably(dir, HV_FILE_RECORDS, g->data_end, &res.dropped_bytes, error) ||
@@ -63,12 +161,15 @@ hv_vault_recover(const char *dir, const HvDeviceKey *key, HvRecoverResult *ret_r
     return FALSE;
   hv_hash(g_bytes_get_data(hbytes, NULL), g_bytes_get_size(hbytes), header_hash);
 
+  /* Every field from the files (FORMAT.md §9): the seal time is the wall time
+   * of the last kept record, or the header's creation time when none is kept. */
   HvSeal s = {
     .version = HV_FORMAT_VERSION, .status = HV_STATUS_INTERRUPTED,
     .device_seq = v->header.device_seq, .record_count = g->count, .media_count = g->media_count,
     .marker_count = g->marker_count, .data_end = g->data_end,
-    .start_wall_us = g->count ? g->first_wall_us : 0, .end_wall_us = g->last_wall_us,
-    .end_mono_us = g->last_mono_us, .sealed_wall_us = g_get_real_time(),
+    .start_wall_us = g->count ? g->first_wall_us : 0, .end_wall_us = g->count ? g->last_wall_us : 0,
+    .end_mono_us = g->count ? g->last_mono_us : 0,
+    .sealed_wall_us = g->count ? g->last_wall_us : v->header.created_wall_us,
   };
   memcpy(s.session_id, v->header.session_id, HV_SESSION_ID_SIZE);
   memcpy(s.header_hash, header_hash, HV_HASH_SIZE);

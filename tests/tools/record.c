@@ -163,8 +163,8 @@ main(int argc, char **argv)
     g_printerr("hv-record: %s\n", err->message);
     return 2;
   }
-  HvLedgerPosition pos;
-  if (!hv_storage_ledger_position(cfg.roots, NULL, key->pk, &pos, &err)) {
+  HvDeviceState pos; /* no device state here: continue from the signed sessions in storage */
+  if (!hv_storage_state_adopt(cfg.roots, NULL, key->pk, &pos, &err)) {
     g_printerr("hv-record: %s\n", err->message);
     return 2;
   }
@@ -172,7 +172,7 @@ main(int argc, char **argv)
   HvRecorderCallbacks cb = { on_health, on_fault, on_finished };
   a.rec = hv_recorder_new(&cfg, key, &cb, &a);
   a.start = g_get_monotonic_time();
-  if (!hv_recorder_start(a.rec, pos.seq + 1, pos.seq ? pos.seal_hash : NULL, "recording started by test", &err)) {
+  if (!hv_recorder_start(a.rec, pos.next_seq, pos.sealed_seq ? pos.sealed_hash : NULL, "recording started by test", &err)) {
     g_printerr("hv-record: refused to start: %s\n", err->message);
     if (hv_recorder_is_active(a.rec))
       g_main_loop_run(a.loop); /* a session was opened: wait for its seal */

@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* storage: the device state decides the ledger; storage is only cross-checked. */
+#include "test-helpers.h"
+#include "storage.h"
+#include "vault-file.h"
+#include "vault-verify.h"
+
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+  Fixture f;
+  char   *state;
+  char   *roots[3];
+} StFixture;
+
+static void
+st_setup(StFixture *s, gconstpointer data)
+{
+  fixture_setup(&s->f, data);
+  s->state = g_build_filename(s->f.dir, "state", NULL);
+  s->roots[0] = g_build_filename(s->f.dir, "root1", NULL);
+  s->roots[1] = g_build_filename(s->f.dir, "root2", NULL);
+  g_assert_cmpint(g_mkdir(s->state, 0750), ==, 0);
+  g_assert_cmpint(g_mkdir(s->roots[0], 0750), ==, 0);
+  g_assert_cmpint(g_mkdir(s->roots[1], 0750), ==, 0);
+}
+
+static void
+st_teardown(StFixture *s, gconstpointer data)
+{
+  g_free(s->state);
+  g_free(s->roots[0]);
+  g_free(s->roots[1]);
+  fixture_teardown(&s->f, data);
+}
+
+/* A session of sequence seq under root; sealed COMPLETE or left open. */
+static char *
+make_session(StFixture *s, const char *root, guint64 seq, const guint8 *prev, gboolean seal,
+             guint8 ret_seal_hash[HV_HASH_SIZE])
+{
+  g_autofree char *name = g_strdup_printf("S%06" G_GUINT64_FORMAT "-20261128T151400Z", seq);
+  char *dir = g_build_filename(root, name, NULL);
+  const char *dirs[] = { dir, NULL };
+  HvWriterParams p = { .room = "Room 1", .device_seq = seq, .prev_seal_hash = prev, .device_key = s->f.device,
+                       .recipients = s->f.recipient, .n_recipients = 1 };
+  g_autoptr(GError) err = NULL;
+  g_autoptr(HvVaultWriter) w = hv_vault_writer_new(dirs, &p, &err);
+  g_assert_no_error(err);
+  guint8 buf[5000];
+  randombytes_buf(buf, sizeof buf);
+  g_assert_true(hv_vault_writer_append_event(w, HV_EVENT_START, "start", &err));
+  g_assert_true(hv_vault_writer_append_media(w, buf, sizeof buf, &err));
+  g_assert_true(hv_vault_writer_commit(w, &err));
+  if (seal)
+    g_assert_true(hv_vault_writer_finish(w, HV_STATUS_COMPLETE, "done", &err));
+  g_assert_no_error(err);
+  if (seal && ret_seal_hash) {
+    g_autoptr(HvVerdict) v = hv_vault_verify(dir, NULL, NULL);
+    g_assert_true(v->intact);
+    memcpy(ret_seal_hash, v->seal_hash, HV_HASH_SIZE);
+  }
+  return dir;
+}
+
+static HvDeviceState
+state_with(StFixture *s, guint64 next, guint64 sealed, const guint8 *hash, guint64 open)
+{
+  HvDeviceState st = { .next_seq = next, .sealed_seq = sealed, .open_seq = open };
+  memcpy(st.device_pk, s->f.device->pk, HV_DEVICE_PK_SIZE);
+  if (hash)
+    memcpy(st.sealed_hash, hash, HV_HASH_SIZE);
+  return st;
+}
+
+static void
+write_file(const char *dir, const char *name, const void *data, gsize len)
+{
+  g_autofree char *p = g_build_filename(dir, name, NULL);
+  g_assert_true(g_file_set_contents(p, data, (gssize) len, NULL));
+}
+
+static GBytes *
+read_file(const char *dir, const char *name)
+{
+  g_autofree char *p = g_build_filename(dir, name, NULL);
+  char *data = NULL;
+  gsize len = 0;
+  if (!g_file_get_contents(p, &data, &len, NULL))
+    return NULL;
+  return g_bytes_new_take(data, len);
+}
+
+/* ---- the state file ---- */
+
+static void
+test_first_boot(StFixture *s, gconstpointer data)
+{
+  HvDeviceState st;
+  g_autoptr(GError) err = NULL;
+  g_assert_true(hv_storage_state_open(s->roots, s->state, s->f.device->pk, &st, &err));
+  g_assert_no_error(err);
+  g_assert_cmpuint(st.next_seq, ==, 1);
+  g_assert_cmpuint(st.sealed_seq, ==, 0);
+  g_assert_cmpuint(st.open_seq, ==, 0);
+  HvDeviceState again;
+  g_assert_true(hv_storage_state_load(s->state, s->f.device->pk, &again, &err));
+  g_assert_cmpmem(&st, sizeof st, &again, sizeof again);
+}
+
+static void
+test_round_trip(StFixture *s, gconstpointer data)
+{
+  guint8 h[HV_HASH_SIZE];
+  randombytes_buf(h, sizeof h);
+  HvDeviceState st = state_with(s, 8, 6, h, 7), back;
+  g_autoptr(GError) err = NULL;
+  g_assert_true(hv_storage_state_save(s->state, &st, &err));
+  g_assert_true(hv_storage_state_load(s->state, s->f.device->pk, &back, &err));
+  g_assert_no_error(err);
+  g_assert_cmpmem(&st, sizeof st, &back, sizeof back);
+}
+
+static void
+test_damaged(StFixture *s, gconstpointer data)
+{
+  static const char *bad[] = {
+    "garbage",
+    "haven-device-state-v1\ndevice 00\nnext 1\nsealed 0 00\nopen 0\n",
+    "", /* other device: filled in below */
+    "", /* sealed >= next */
+  };
+  HvDeviceState other = state_with(s, 3, 1, NULL, 0);
+  other.device_pk[0] ^= 1;
+  for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+    if (i == 2) {
+      g_assert_true(hv_storage_state_save(s->state, &other, NULL));
+    } else if (i == 3) {
+      g_autofree char *pk = hv_hex(s->f.device->pk, HV_DEVICE_PK_SIZE);
+      g_autofree char *t = g_strdup_printf("haven-device-state-v1\ndevice %s\nnext 2\nsealed 2 %064d\nopen 0\n",
+                                           pk, 0);
+      write_file(s->state, HV_DEVICE_STATE_FILE, t, strlen(t));
+    } else {
+      write_file(s->state, HV_DEVICE_STATE_FILE, bad[i], strlen(bad[i]));
+    }
+    HvDeviceState st;
+    g_autoptr(GError) err = NULL;
+    g_assert_false(hv_storage_state_load(s->state, s->f.device->pk, &st, &err));
+    g_assert_error(err, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_DAMAGED);
+  }
+}
+
+/* State lost while storage holds genuine sessions: a fault, not a guess; a
+ * technician adopts from the signed sessions, once. */
+static void
+test_state_lost(StFixture *s, gconstpointer data)
+{
+  guint8 h1[HV_HASH_SIZE], h2[HV_HASH_SIZE];
+  g_free(make_session(s, s->roots[0], 1, NULL, TRUE, h1));
+  g_free(make_session(s, s->roots[0], 2, h1, TRUE, h2));
+  HvDeviceState st;
+  g_autoptr(GError) err = NULL;
+  g_assert_false(hv_storage_state_open(s->roots, s->state, s->f.device->pk, &st, &err));
+  g_assert_error(err, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_LOST);
+  g_clear_error(&err);
+  g_autofree char *p = g_build_filename(s->state, HV_DEVICE_STATE_FILE, NULL);
+  g_assert_false(g_file_test(p, G_FILE_TEST_EXISTS));
+
+  /* damaged is treated the same */
+  write_file(s->state, HV_DEVICE_STATE_FILE, "x", 1);
+  g_assert_false(hv_storage_state_open(s->roots, s->state, s->f.device->pk, &st, &err));
+  g_assert_error(err, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_LOST);
+  g_clear_error(&err);
+
+  g_assert_true(hv_storage_state_adopt(s->roots, s->state, s->f.device->pk, &st, &err));
+  g_assert_no_error(err);
+  g_assert_cmpuint(st.next_seq, ==, 3);
+  g_assert_cmpuint(st.sealed_seq, ==, 2);
+  g_assert_cmpmem(st.sealed_hash, HV_HASH_SIZE, h2, HV_HASH_SIZE);
+  g_assert_true(hv_storage_state_open(s->roots, s->state, s->f.device->pk, &st, &err));
+  g_assert_cmpuint(st.next_seq, ==, 3);
+  g_assert_false(hv_storage_state_adopt(s->roots, s->state, s->f.device->pk, &st, &err));
+  g_assert_error(err, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_EXISTS);
+}
+
+/* issue 8 item 4: a genuine header copied to a second root with seq changed
+ * (1000, 2^64-1) and a garbage seal: never adopted, reported. */
+static void
+forged_header(StFixture *s, guint64 forged_seq)
+{
+  guint8 h1[HV_HASH_SIZE];
+  g_autofree char *d1 = make_session(s, s->roots[0], 1, NULL, TRUE, h1);
+  HvDeviceState st = state_with(s, 2, 1, h1, 0);
+  g_assert_true(hv_storage_state_save(s->state, &st, NULL));
+
+  g_autofree char *fake = g_build_filename(s->roots[1], "S001000-20261128T151400Z", NULL);
+  g_assert_cmpint(g_mkdir(fake, 0750), ==, 0);
+  g_autoptr(GBytes) hb = read_file(d1, HV_FILE_HEADER);
+  gsize len = g_bytes_get_size(hb);
+  guint8 *h = g_memdup2(g_bytes_get_data(hb, NULL), len);
+  hv_put_u64(h + 64, forged_seq);
+  write_file(fake, HV_FILE_HEADER, h, len);
+  write_file(fake, HV_FILE_SEAL, "garbage", 7);
+  g_free(h);
+
+  HvDeviceState got;
+  g_autoptr(GError) err = NULL;
+  g_assert_true(hv_storage_state_open(s->roots, s->state, s->f.device->pk, &got, &err));
+  g_assert_no_error(err);
+  g_assert_cmpuint(got.next_seq, ==, 2);
+  g_autoptr(GPtrArray) problems = hv_storage_cross_check(s->roots, &got);
+  g_assert_cmpuint(problems->len, ==, 1);
+  g_assert_nonnull(strstr(problems->pdata[0], "S001000"));
+  /* the technician's adopt ignores it too */
+  HvDeviceState adopted;
+  g_assert_true(hv_storage_state_adopt(s->roots, NULL, s->f.device->pk, &adopted, &err));
+  g_assert_cmpuint(adopted.next_seq, ==, 2);
+}
+
+static void
+test_forged_1000(StFixture *s, gconstpointer data)
+{
+  forged_header(s, 1000);
+}
+
+static void
+test_forged_max(StFixture *s, gconstpointer data)
+{
+  forged_header(s, G_MAXUINT64);
+}
+
+/* signed storage ahead of the state, or a newest seal that is not the device's */
+static void
+test_cross_check(StFixture *s, gconstpointer data)
+{
+  guint8 h1[HV_HASH_SIZE], h2[HV_HASH_SIZE], other[HV_HASH_SIZE] = { 1 };
+  g_free(make_session(s, s->roots[0], 1, NULL, TRUE, h1));
+  g_free(make_session(s, s->roots[0], 2, h1, TRUE, h2));
+  HvDeviceState agree = state_with(s, 3, 2, h2, 0);
+  g_autoptr(GPtrArray) none = hv_storage_cross_check(s->roots, &agree);
+  g_assert_cmpuint(none->len, ==, 0);
+  HvDeviceState behind = state_with(s, 2, 1, h1, 0);
+  g_autoptr(GPtrArray) ahead = hv_storage_cross_check(s->roots, &behind);
+  g_assert_cmpuint(ahead->len, ==, 1);
+  g_assert_nonnull(strstr(ahead->pdata[0], "never allocated"));
+  HvDeviceState wrong = state_with(s, 3, 2, other, 0);
+  g_autoptr(GPtrArray) replaced = hv_storage_cross_check(s->roots, &wrong);
+  g_assert_cmpuint(replaced->len, ==, 1);
+}
+
+typedef struct {
+  GPtrArray *errors;
+  GPtrArray *sealed;
+} Seen;
+
+static void
+on_recovered(const char *dir, guint64 seq, const char *fp, guint64 kept, const char *error, gpointer ud)
+{
+  Seen *seen = ud;
+  g_ptr_array_add(error ? seen->errors : seen->sealed, g_strdup(dir));
+}
+
+/* issue 8 item 2: only the open session is sealed; one the device already
+ * sealed (seal removed, index cut) is reported and left byte-identical. */
+static void
+test_recover_only_open(StFixture *s, gconstpointer data)
+{
+  guint8 h1[HV_HASH_SIZE];
+  g_autofree char *d1 = make_session(s, s->roots[0], 1, NULL, TRUE, h1);
+  g_autofree char *d2 = make_session(s, s->roots[0], 2, h1, FALSE, NULL);
+  g_autofree char *seal1 = g_build_filename(d1, HV_FILE_SEAL, NULL);
+  g_assert_cmpint(g_unlink(seal1), ==, 0);
+  g_autofree char *idx1 = g_build_filename(d1, HV_FILE_INDEX, NULL);
+  g_assert_cmpint(truncate(idx1, 0), ==, 0);
+  g_autoptr(GBytes) rec1 = read_file(d1, HV_FILE_RECORDS);
+
+  HvDeviceState st = state_with(s, 3, 1, h1, 2);
+  g_assert_true(hv_storage_state_save(s->state, &st, NULL));
+  Seen seen = { g_ptr_array_new_with_free_func(g_free), g_ptr_array_new_with_free_func(g_free) };
+  guint n = hv_storage_recover_open(s->roots, s->f.device, s->state, &st, on_recovered, &seen);
+  g_assert_cmpuint(n, ==, 1);
+  g_assert_cmpuint(seen.sealed->len, ==, 1);
+  g_assert_cmpstr(seen.sealed->pdata[0], ==, d2);
+  g_assert_cmpuint(seen.errors->len, ==, 1);
+  g_assert_cmpstr(seen.errors->pdata[0], ==, d1);
+  g_assert_false(g_file_test(seal1, G_FILE_TEST_EXISTS));
+  g_autoptr(GBytes) rec1b = read_file(d1, HV_FILE_RECORDS);
+  g_assert_true(g_bytes_equal(rec1, rec1b));
+
+  /* the state moved on: sequence 2 sealed, nothing open, saved */
+  g_autoptr(HvVerdict) v2 = hv_vault_verify(d2, NULL, NULL);
+  g_assert_true(v2->intact);
+  HvDeviceState back;
+  g_assert_true(hv_storage_state_load(s->state, s->f.device->pk, &back, NULL));
+  g_assert_cmpuint(back.sealed_seq, ==, 2);
+  g_assert_cmpuint(back.open_seq, ==, 0);
+  g_assert_cmpmem(back.sealed_hash, HV_HASH_SIZE, v2->seal_hash, HV_HASH_SIZE);
+  /* and without a usable state nothing is sealed */
+  g_assert_cmpuint(hv_storage_recover_open(s->roots, s->f.device, NULL, NULL, on_recovered, &seen), ==, 0);
+  g_assert_false(g_file_test(seal1, G_FILE_TEST_EXISTS));
+  g_ptr_array_unref(seen.errors);
+  g_ptr_array_unref(seen.sealed);
+}
+
+/* a sequence reserved but never written (crash before the header): reported,
+ * kept open, never handed out again */
+static void
+test_open_without_copy(StFixture *s, gconstpointer data)
+{
+  guint8 h1[HV_HASH_SIZE];
+  g_free(make_session(s, s->roots[0], 1, NULL, TRUE, h1));
+  HvDeviceState st = state_with(s, 3, 1, h1, 2);
+  g_assert_true(hv_storage_state_save(s->state, &st, NULL));
+  Seen seen = { g_ptr_array_new_with_free_func(g_free), g_ptr_array_new_with_free_func(g_free) };
+  g_assert_cmpuint(hv_storage_recover_open(s->roots, s->f.device, s->state, &st, on_recovered, &seen), ==, 0);
+  g_assert_cmpuint(seen.errors->len, ==, 1);
+  g_assert_cmpuint(seen.sealed->len, ==, 0);
+  HvDeviceState back;
+  g_assert_true(hv_storage_state_load(s->state, s->f.device->pk, &back, NULL));
+  g_assert_cmpuint(back.open_seq, ==, 2);
+  g_assert_cmpuint(back.next_seq, ==, 3);
+  g_ptr_array_unref(seen.errors);
+  g_ptr_array_unref(seen.sealed);
+}
+
+int
+main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+#define ADD(path, fn) g_test_add(path, StFixture, NULL, st_setup, fn, st_teardown)
+  ADD("/storage/first-boot", test_first_boot);
+  ADD("/storage/round-trip", test_round_trip);
+  ADD("/storage/damaged", test_damaged);
+  ADD("/storage/state-lost", test_state_lost);
+  ADD("/storage/forged-header-1000", test_forged_1000);
+  ADD("/storage/forged-header-max", test_forged_max);
+  ADD("/storage/cross-check", test_cross_check);
+  ADD("/storage/recover-only-open", test_recover_only_open);
+  ADD("/storage/open-without-copy", test_open_without_copy);
+  return g_test_run();
+}
