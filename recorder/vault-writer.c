@@ -315,6 +315,10 @@ emit_record(HvVaultWriter *w, guint16 type, guint16 flags, const guint8 *payload
   return check_alive(w, error);
 }
 
+/* Encrypt the pending chunk into a media record. Every chunk is pushed with
+ * TAG_REKEY (the last one with TAG_FINAL, which rekeys too): once a chunk is
+ * encrypted, the stream state no longer holds a key that opens it, so the
+ * state at any group commit opens nothing already committed (FORMAT.md §6). */
 static gboolean
 flush_media(HvVaultWriter *w, gboolean final, GError **error)
 {
@@ -322,7 +326,7 @@ flush_media(HvVaultWriter *w, gboolean final, GError **error)
     return TRUE;
   unsigned long long clen = 0;
   guint8 tag = final ? crypto_secretstream_xchacha20poly1305_TAG_FINAL
-                     : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
+                     : crypto_secretstream_xchacha20poly1305_TAG_REKEY;
   crypto_secretstream_xchacha20poly1305_push(w->ss, w->record + HV_RECORD_HEADER_SIZE, &clen,
                                              w->pending, w->pending_len, NULL, 0, tag);
   sodium_memzero(w->pending, w->pending_len);
@@ -439,3 +443,10 @@ guint64 hv_vault_writer_bytes(HvVaultWriter *w) { return w->cur.data_end; }
 const guint8 *hv_vault_writer_session_id(HvVaultWriter *w) { return w->session_id; }
 const guint8 *hv_vault_writer_seal_hash(HvVaultWriter *w) { return w->fingerprint ? w->seal_hash : NULL; }
 const char *hv_vault_writer_fingerprint(HvVaultWriter *w) { return w->fingerprint; }
+
+void
+hv_vault_writer_copy_stream_state(HvVaultWriter *w,
+                                  crypto_secretstream_xchacha20poly1305_state *ret_state)
+{
+  memcpy(ret_state, w->ss, sizeof *ret_state);
+}
