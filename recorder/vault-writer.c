@@ -75,10 +75,17 @@ hv_vault_writer_free(HvVaultWriter *w)
 }
 
 static gboolean
-open_sink(Sink *s, GBytes *header, GError **error)
+open_sink(Sink *s, GBytes *header, gboolean no_sync, GError **error)
 {
   if (g_mkdir_with_parents(s->dir, 0750) < 0 && errno != EEXIST) {
     g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_IO, "%s: %s", s->dir, g_strerror(errno));
+    return FALSE;
+  }
+  /* The new directory's entry must be durable before a header makes it a
+   * session (vfat working copies lose unsynced directory entries). */
+  g_autofree char *parent = g_path_get_dirname(s->dir);
+  if (!no_sync && !hv_dir_sync(parent, error)) {
+    g_prefix_error(error, "%s: syncing the new session directory's parent: ", s->dir);
     return FALSE;
   }
   g_autofree char *seal = g_build_filename(s->dir, HV_FILE_SEAL, NULL);
@@ -185,7 +192,7 @@ hv_vault_writer_new(const char *const *dirs, const HvWriterParams *p, GError **e
     s->dir = g_strdup(dirs[i]);
     s->rec_fd = s->idx_fd = -1;
     g_ptr_array_add(w->sinks, s);
-    if (!open_sink(s, header, error))
+    if (!open_sink(s, header, w->no_sync, error))
       return NULL;
   }
   return g_steal_pointer(&w);
@@ -234,10 +241,13 @@ sink_fail(HvVaultWriter *w, Sink *s, const char *what, const char *why)
     return;
   s->failed = TRUE;
   g_set_error(&s->error, HV_VAULT_ERROR, HV_VAULT_ERROR_IO, "%s: %s: %s", s->dir, what, why);
-  /* Best effort: cut back to the last durable checkpoint and seal IO_FAILED.
-   * If even that fails, recovery seals the directory INTERRUPTED later. */
+  /* Best effort: cut back to the last durable checkpoint, make the cut
+   * durable, then seal IO_FAILED: a seal must never reach the disk before the
+   * truncation it describes. If any step fails, recovery seals the directory
+   * INTERRUPTED later. */
   if (ftruncate(s->rec_fd, (off_t) w->committed.data_end) == 0 &&
-      ftruncate(s->idx_fd, (off_t) (w->n_checkpoints * HV_CHECKPOINT_SIZE)) == 0) {
+      ftruncate(s->idx_fd, (off_t) (w->n_checkpoints * HV_CHECKPOINT_SIZE)) == 0 &&
+      fsync(s->rec_fd) == 0 && fsync(s->idx_fd) == 0) {
     g_autofree char *reason = g_strdup_printf("storage failure: %s: %s", what, why);
     g_autoptr(GBytes) seal = build_seal(w, &w->committed, HV_STATUS_IO_FAILED, reason);
     if (!hv_file_write_atomic(s->dir, HV_FILE_SEAL, g_bytes_get_data(seal, NULL),

@@ -4,7 +4,9 @@
 
 #include "vault-file.h"
 
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 static void
@@ -217,6 +219,55 @@ test_dump_opens_nothing_committed(Fixture *f, gconstpointer data)
   sodium_memzero(&st, sizeof st);
 }
 
+/* A storage write failure mid-session (injected with RLIMIT_FSIZE: writes past
+ * the limit fail with EFBIG) cuts the directory back to its last checkpoint
+ * and seals it IO_FAILED; that seal verifies, checkpoint list included. */
+static void
+test_write_failure_seals_io_failed(Fixture *f, gconstpointer data)
+{
+  g_autofree char *dir = g_build_filename(f->dir, "io", NULL);
+  const char *dirs[] = { dir, NULL };
+  HvWriterParams p = { .device_seq = 1, .device_key = f->device, .recipients = f->recipient,
+                       .n_recipients = 1 };
+  g_autoptr(GError) err = NULL;
+  g_autoptr(HvVaultWriter) w = hv_vault_writer_new(dirs, &p, &err);
+  g_assert_no_error(err);
+  guint8 buf[10000];
+  randombytes_buf(buf, sizeof buf);
+  for (guint i = 0; i < 3; i++) {
+    g_assert_true(hv_vault_writer_append_media(w, buf, sizeof buf, &err));
+    g_assert_true(hv_vault_writer_commit(w, &err));
+  }
+  guint64 committed = hv_vault_writer_committed_count(w);
+  g_assert_cmpuint(committed, ==, 3);
+
+  struct rlimit old, lim;
+  g_assert_cmpint(getrlimit(RLIMIT_FSIZE, &old), ==, 0);
+  lim = old;
+  lim.rlim_cur = hv_vault_writer_bytes(w) + 20000;
+  void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+  g_assert_cmpint(setrlimit(RLIMIT_FSIZE, &lim), ==, 0);
+  gboolean ok = TRUE;
+  for (guint i = 0; i < 10 && ok; i++)
+    ok = hv_vault_writer_append_media(w, buf, sizeof buf, &err);
+  g_assert_cmpint(setrlimit(RLIMIT_FSIZE, &old), ==, 0);
+  signal(SIGXFSZ, old_handler);
+
+  g_assert_false(ok);
+  g_assert_error(err, HV_VAULT_ERROR, HV_VAULT_ERROR_IO);
+  g_autofree char *failed_dir = NULL;
+  g_autoptr(GError) why = NULL;
+  g_assert_true(hv_vault_writer_pop_failure(w, &failed_dir, &why));
+  g_assert_cmpstr(failed_dir, ==, dir);
+
+  g_autoptr(HvVerdict) v = hv_vault_verify(dir, NULL, NULL);
+  g_assert_null(v->problem);
+  g_assert_true(v->intact);
+  g_assert_cmpuint(v->seal.status, ==, HV_STATUS_IO_FAILED);
+  g_assert_cmpuint(v->seal.record_count, ==, committed);
+  g_assert_cmpuint(v->seal.checkpoint_count, ==, 3);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -229,5 +280,6 @@ main(int argc, char **argv)
   ADD("/vault-writer/bad-params", test_bad_params);
   ADD("/vault-writer/unsealed", test_unsealed_is_reported);
   ADD("/vault-writer/dump-opens-nothing-committed", test_dump_opens_nothing_committed);
+  ADD("/vault-writer/write-failure-seals-io-failed", test_write_failure_seals_io_failed);
   return g_test_run();
 }
