@@ -65,6 +65,7 @@ load_line(GKeyFile *kf, const char *path, const char *group, HvLineSpec *l, gboo
     const char *key = keys[k];
     g_autoptr(GError) err = NULL;
     if (g_str_equal(key, "chip")) {
+      g_free(l->chip); /* a repeated group lists the key again */
       l->chip = g_key_file_get_string(kf, group, key, &err);
     } else if (g_str_equal(key, "line")) {
       g_autofree char *v = g_key_file_get_string(kf, group, key, &err);
@@ -73,7 +74,7 @@ load_line(GKeyFile *kf, const char *path, const char *group, HvLineSpec *l, gboo
       if (v && g_ascii_string_to_unsigned(v, 10, 0, 1023, &off, NULL))
         l->offset = (guint) off;
       else if (v)
-        l->line_name = g_strdup(v);
+        g_free(l->line_name), l->line_name = g_strdup(v);
     } else if (g_str_equal(key, "active-low")) {
       l->active_low = g_key_file_get_boolean(kf, group, key, &err);
     } else if (g_str_equal(key, "bias")) {
@@ -122,10 +123,11 @@ hv_board_load(const char *path, GError **error)
     if (g_str_equal(g, "board")) {
       g_auto(GStrv) keys = g_key_file_get_keys(kf, g, NULL, NULL);
       for (guint k = 0; keys[k]; k++) {
+        /* a repeated [board] group lists its keys again: replace, never leak */
         if (g_str_equal(keys[k], "name"))
-          b->name = g_key_file_get_string(kf, g, keys[k], NULL);
+          g_free(b->name), b->name = g_key_file_get_string(kf, g, keys[k], NULL);
         else if (g_str_equal(keys[k], "backend"))
-          b->backend = g_key_file_get_string(kf, g, keys[k], NULL);
+          g_free(b->backend), b->backend = g_key_file_get_string(kf, g, keys[k], NULL);
         else
           return bad(error, path, g, keys[k], "unknown key"), NULL;
       }

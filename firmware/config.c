@@ -111,9 +111,11 @@ parse_camera(Ctx *x, HvVideoSource *v)
     v->pattern = g_strdup(s[4] ? s + 5 : (x->key[6] == '1' ? "ball" : "smpte"));
   } else if (g_str_has_prefix(s, "v4l2:")) {
     v->kind = HV_VIDEO_V4L2;
+    g_free(v->device); /* a key repeated in a repeated group */
     v->device = g_strdup(s + 5);
   } else if (g_str_has_prefix(s, "libcamera:")) {
     v->kind = HV_VIDEO_LIBCAMERA;
+    g_free(v->device);
     v->device = g_strdup(s + 10);
   } else {
     return fail(x, "'%s' is not test[:PATTERN], v4l2:/dev/videoN or libcamera:NAME", s);
@@ -131,9 +133,11 @@ parse_microphone(Ctx *x, HvAudioSource *a)
     a->kind = HV_AUDIO_TEST;
   } else if (g_str_has_prefix(s, "alsa:")) {
     a->kind = HV_AUDIO_ALSA;
+    g_free(a->device); /* a key repeated in a repeated group */
     a->device = g_strdup(s + 5);
   } else if (g_str_equal(s, "pulse") || g_str_has_prefix(s, "pulse:")) {
     a->kind = HV_AUDIO_PULSE;
+    g_free(a->device);
     a->device = s[5] ? g_strdup(s + 6) : NULL;
   } else {
     return fail(x, "'%s' is not test, alsa:DEVICE or pulse[:SOURCE]", s);

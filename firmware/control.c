@@ -77,9 +77,10 @@ handle_line(Client *c)
 {
   g_autoptr(JsonParser) parser = json_parser_new();
   g_autoptr(GError) err = NULL;
+  /* an empty or blank line parses to no root at all */
   if (!g_utf8_validate(c->buf, (gssize) c->len, NULL) ||
       !json_parser_load_from_data(parser, c->buf, (gssize) c->len, &err) ||
-      !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)))
+      !json_parser_get_root(parser) || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)))
     return hv_control_reply_error("request is not a JSON object%s%s", err ? ": " : "", err ? err->message : "");
   g_autofree char *actor = peer_name(c->conn);
   return c->control->handler(json_node_get_object(json_parser_get_root(parser)), actor, c->control->user_data);

@@ -14,7 +14,8 @@ typedef struct {
   HvRecordType type;     /* event */
   HvSealStatus status;   /* finish */
   char        *text;     /* event text / finish reason */
-  GBytes      *data;     /* media */
+  guint8      *media;    /* plaintext media: wiped when the item is freed */
+  gsize        media_len;
 } Item;
 
 struct _HvSealWorker {
@@ -35,8 +36,12 @@ struct _HvSealWorker {
 static void
 item_free(Item *it)
 {
-  if (it->data)
-    g_bytes_unref(it->data);
+  /* Plaintext must not outlive its sealing (nor linger in a queue dropped at
+   * shutdown): wipe it before the allocator can hand the memory out again. */
+  if (it->media) {
+    sodium_memzero(it->media, it->media_len);
+    g_free(it->media);
+  }
   g_free(it->text);
   g_free(it);
 }
@@ -204,10 +209,8 @@ worker_main(gpointer data)
     g_autoptr(GError) err = NULL;
     switch (it->kind) {
     case ITEM_MEDIA: {
-      gsize len;
-      const guint8 *p = g_bytes_get_data(it->data, &len);
-      g_atomic_int_add(&w->backlog, -(gint) len);
-      if (!w->dead && !hv_vault_writer_append_media(w->writer, p, len, &err))
+      g_atomic_int_add(&w->backlog, -(gint) it->media_len);
+      if (!w->dead && !hv_vault_writer_append_media(w->writer, it->media, it->media_len, &err))
         fail(w, err);
       /* make the very first media durable at once: it turns the recording light on */
       else if (!w->dead && hv_vault_writer_committed_media(w->writer) == 0) {
@@ -275,7 +278,8 @@ hv_seal_worker_push_media(HvSealWorker *w, const guint8 *data, gsize len)
   }
   Item *it = g_new0(Item, 1);
   it->kind = ITEM_MEDIA;
-  it->data = g_bytes_new(data, len);
+  it->media = g_memdup2(data, len);
+  it->media_len = len;
   g_atomic_int_add(&w->backlog, (gint) len);
   g_async_queue_push(w->queue, it);
 }

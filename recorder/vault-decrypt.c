@@ -86,7 +86,17 @@ hv_decryptor_on_record(const HvRecordHeader *rh, const guint8 *payload, gpointer
                 "media chunk %" G_GUINT64_FORMAT " fails authenticated decryption", d->chunk);
     return FALSE;
   }
+  /* FORMAT.md §6: TAG_MESSAGE or TAG_REKEY (each group commit's last chunk;
+   * pull follows the rekey itself) on every chunk but the FINAL one, which
+   * carries TAG_FINAL; no other tag is ever written. */
   gboolean final = tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
+  if (!final && tag != crypto_secretstream_xchacha20poly1305_TAG_MESSAGE &&
+      tag != crypto_secretstream_xchacha20poly1305_TAG_REKEY) {
+    g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_DECRYPT,
+                "media chunk %" G_GUINT64_FORMAT ": stream tag %u is not one Haven writes",
+                d->chunk, tag);
+    return FALSE;
+  }
   if (final != ((rh->flags & HV_RECORD_FLAG_FINAL) != 0) || d->final) {
     g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_DECRYPT,
                 "media chunk %" G_GUINT64_FORMAT ": final tag inside the ciphertext disagrees with "

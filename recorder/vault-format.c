@@ -375,8 +375,10 @@ hv_seal_encode(const HvSeal *s)
   hv_put_u64(b + 144, (guint64) s->end_wall_us);
   hv_put_u64(b + 152, s->end_mono_us);
   hv_put_u64(b + 160, (guint64) s->sealed_wall_us);
-  hv_put_u16(b + 168, (guint16) reason_len);
-  hv_put_u16(b + 170, 0);
+  hv_put_u64(b + 168, s->checkpoint_count);
+  memcpy(b + 176, s->index_hash, HV_HASH_SIZE);
+  hv_put_u16(b + 208, (guint16) reason_len);
+  hv_put_u16(b + 210, 0);
   memcpy(b + HV_SEAL_FIXED_SIZE, s->reason, reason_len);
   memcpy(b + HV_SEAL_FIXED_SIZE + reason_len, s->signature, HV_SIG_SIZE);
   return g_bytes_new_take(b, len);
@@ -398,7 +400,7 @@ hv_seal_decode(const guint8 *b, gsize len, HvSeal *ret_seal, GError **error)
   }
   s.version = hv_get_u16(b + 8);
   s.status = b[10];
-  if (s.version != HV_FORMAT_VERSION || b[11] != 0 || hv_get_u16(b + 170) != 0) {
+  if (s.version != HV_FORMAT_VERSION || b[11] != 0 || hv_get_u16(b + 210) != 0) {
     g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_MALFORMED, "seal version %u is not supported",
                 s.version);
     return FALSE;
@@ -408,7 +410,7 @@ hv_seal_decode(const guint8 *b, gsize len, HvSeal *ret_seal, GError **error)
     return FALSE;
   }
   guint32 declared = hv_get_u32(b + 12);
-  guint16 reason_len = hv_get_u16(b + 168);
+  guint16 reason_len = hv_get_u16(b + 208);
   if (declared != len || reason_len > HV_REASON_MAX ||
       HV_SEAL_FIXED_SIZE + reason_len + HV_SIG_SIZE != len) {
     g_set_error(error, HV_VAULT_ERROR,
@@ -429,6 +431,8 @@ hv_seal_decode(const guint8 *b, gsize len, HvSeal *ret_seal, GError **error)
   s.end_wall_us = (gint64) hv_get_u64(b + 144);
   s.end_mono_us = hv_get_u64(b + 152);
   s.sealed_wall_us = (gint64) hv_get_u64(b + 160);
+  s.checkpoint_count = hv_get_u64(b + 168);
+  memcpy(s.index_hash, b + 176, HV_HASH_SIZE);
   memcpy(s.reason, b + HV_SEAL_FIXED_SIZE, reason_len);
   s.reason[reason_len] = '\0';
   if (memchr(s.reason, '\0', reason_len) || !g_utf8_validate(s.reason, reason_len, NULL)) {

@@ -44,7 +44,7 @@ G_BEGIN_DECLS
 #define HV_HEADER_FIXED_SIZE  184u
 #define HV_HEADER_MAX_SIZE    (HV_HEADER_FIXED_SIZE + HV_ROOM_MAX + \
                                HV_RECIPIENTS_MAX * (2 + HV_STANZA_BODY_SIZE) + HV_SIG_SIZE)
-#define HV_SEAL_FIXED_SIZE    172u
+#define HV_SEAL_FIXED_SIZE    212u
 #define HV_SEAL_MAX_SIZE      (HV_SEAL_FIXED_SIZE + HV_REASON_MAX + HV_SIG_SIZE)
 
 #define HV_RECORD_FLAG_FINAL 0x0001u
@@ -144,6 +144,8 @@ typedef struct {
   gint64  end_wall_us;
   guint64 end_mono_us;
   gint64  sealed_wall_us;
+  guint64 checkpoint_count;         /* checkpoints in index.hvi as sealed */
+  guint8  index_hash[HV_HASH_SIZE]; /* H(entire index.hvi as sealed) */
   char    reason[HV_REASON_MAX + 1];
   guint8  signature[HV_SIG_SIZE];
 } HvSeal;

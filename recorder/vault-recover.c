@@ -98,6 +98,32 @@ truncate_durably(const char *dir, const char *name, guint64 size, guint64 *ret_d
   return TRUE;
 }
 
+/* H over the first n checkpoints of index.hvi, the seal's index_hash (FORMAT.md §7). */
+static gboolean
+hash_index(const char *dir, guint64 n, guint8 ret_hash[HV_HASH_SIZE], GError **error)
+{
+  g_autofree char *path = g_build_filename(dir, HV_FILE_INDEX, NULL);
+  int fd = hv_open_regular(path, error);
+  if (fd < 0)
+    return FALSE;
+  crypto_generichash_state st;
+  crypto_generichash_init(&st, NULL, 0, HV_HASH_SIZE);
+  guint8 buf[HV_CHECKPOINT_SIZE];
+  for (guint64 i = 0; i < n; i++) {
+    ssize_t got = pread(fd, buf, sizeof buf, (off_t) (i * sizeof buf));
+    if (got != (ssize_t) sizeof buf) {
+      g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_IO, "%s: checkpoint %" G_GUINT64_FORMAT
+                  " cannot be read back: %s", path, i + 1, got < 0 ? g_strerror(errno) : "file too short");
+      close(fd);
+      return FALSE;
+    }
+    crypto_generichash_update(&st, buf, sizeof buf);
+  }
+  close(fd);
+  crypto_generichash_final(&st, ret_hash, HV_HASH_SIZE);
+  return TRUE;
+}
+
 /* Everything that must hold before a single byte is changed. */
 static gboolean
 check_recoverable(const char *dir, const HvVerdict *v, GError **error)
@@ -170,7 +196,10 @@ hv_vault_recover(const char *dir, const HvDeviceKey *key, HvRecoverResult *ret_r
     .start_wall_us = g->count ? g->first_wall_us : 0, .end_wall_us = g->count ? g->last_wall_us : 0,
     .end_mono_us = g->count ? g->last_mono_us : 0,
     .sealed_wall_us = g->count ? g->last_wall_us : v->header.created_wall_us,
+    .checkpoint_count = g->checkpoints,
   };
+  if (!hash_index(dir, g->checkpoints, s.index_hash, error))
+    return FALSE;
   memcpy(s.session_id, v->header.session_id, HV_SESSION_ID_SIZE);
   memcpy(s.header_hash, header_hash, HV_HASH_SIZE);
   memcpy(s.head, g->head, HV_HASH_SIZE);

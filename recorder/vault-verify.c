@@ -172,6 +172,7 @@ typedef struct {
   gboolean have;
   HvCheckpoint cur;
   guint64 last_count;
+  crypto_generichash_state hash; /* H over the checkpoints read, for the seal's index_hash */
 } IndexReader;
 
 /* Advance to the next checkpoint; FALSE with a problem when it is damaged. */
@@ -187,6 +188,7 @@ index_next(HvVerdict *v, IndexReader *ir)
     return problem(v, HV_VAULT_ERROR_TRUNCATED, "%s: checkpoint %" G_GUINT64_FORMAT
                    " is cut short (%zu of %u bytes)", HV_FILE_INDEX, ir->n + 1, got, HV_CHECKPOINT_SIZE);
   g_autoptr(GError) err = NULL;
+  crypto_generichash_update(&ir->hash, buf, sizeof buf);
   if (!hv_checkpoint_decode(buf, &ir->cur, &err))
     return problem(v, err->code, "%s: checkpoint %" G_GUINT64_FORMAT ": %s", HV_FILE_INDEX, ir->n + 1,
                    err->message);
@@ -329,6 +331,23 @@ scan_one(Scan *sc, FILE *fp, guint8 *payload)
   return TRUE;
 }
 
+/* The seal binds the whole checkpoint list (FORMAT.md §7): a checkpoint
+ * dropped, duplicated, reordered or replaced changes the count or the hash. */
+static gboolean
+check_index_binding(HvVerdict *v, IndexReader *ir)
+{
+  guint8 got[HV_HASH_SIZE];
+  crypto_generichash_final(&ir->hash, got, sizeof got);
+  if (ir->n != v->seal.checkpoint_count)
+    return problem(v, HV_VAULT_ERROR_CHAIN, "%s: %" G_GUINT64_FORMAT " checkpoints, the seal %"
+                   G_GUINT64_FORMAT " (checkpoints removed or added after sealing)", HV_FILE_INDEX,
+                   ir->n, v->seal.checkpoint_count);
+  if (sodium_memcmp(got, v->seal.index_hash, HV_HASH_SIZE) != 0)
+    return problem(v, HV_VAULT_ERROR_CHAIN, "%s: checkpoints differ from the ones the seal binds "
+                   "(index_hash; checkpoints replaced or reordered)", HV_FILE_INDEX);
+  return TRUE;
+}
+
 static gboolean
 scan_records(HvVerdict *v, const HvVerifyOptions *opts, const guint8 header_hash[HV_HASH_SIZE])
 {
@@ -344,6 +363,7 @@ scan_records(HvVerdict *v, const HvVerifyOptions *opts, const guint8 header_hash
   struct stat st;
   sc.total = fstat(fileno(rec), &st) == 0 ? (guint64) st.st_size : 0;
   sc.ir.fp = idx;
+  crypto_generichash_init(&sc.ir.hash, NULL, 0, HV_HASH_SIZE);
   hv_chain_init(header_hash, sc.head);
   memcpy(v->good.head, sc.head, HV_HASH_SIZE);
 
@@ -368,6 +388,8 @@ scan_records(HvVerdict *v, const HvVerifyOptions *opts, const guint8 header_hash
       ok = problem(v, HV_VAULT_ERROR_CHAIN, "%s: last checkpoint covers %" G_GUINT64_FORMAT
                    " records, the seal %" G_GUINT64_FORMAT, HV_FILE_INDEX, sc.ir.last_count,
                    v->seal.record_count);
+    else if (!check_index_binding(sc.v, &sc.ir))
+      ok = FALSE;
     else if (sodium_memcmp(sc.head, v->seal.head, HV_HASH_SIZE) != 0 || sc.offset != v->seal.data_end)
       ok = problem(v, HV_VAULT_ERROR_CHAIN, "%s: records do not match the seal", HV_FILE_RECORDS);
     else if (sc.total != sc.offset)

@@ -39,6 +39,7 @@ struct _HvVaultWriter {
   guint8   *record;                 /* header + ciphertext */
   ChainState cur, committed;
   guint64   n_checkpoints;          /* checkpoints durably in every healthy index */
+  crypto_generichash_state *index_hash; /* running H over those checkpoints (64-aligned) */
   gint64    start_wall_us;
   gboolean  finished;
   gboolean  final_written;
@@ -68,15 +69,23 @@ hv_vault_writer_free(HvVaultWriter *w)
   sodium_free(w->ss);
   sodium_free(w->pending);
   g_free(w->record);
+  g_aligned_free(w->index_hash);
   g_free(w->fingerprint);
   g_free(w);
 }
 
 static gboolean
-open_sink(Sink *s, GBytes *header, GError **error)
+open_sink(Sink *s, GBytes *header, gboolean no_sync, GError **error)
 {
   if (g_mkdir_with_parents(s->dir, 0750) < 0 && errno != EEXIST) {
     g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_IO, "%s: %s", s->dir, g_strerror(errno));
+    return FALSE;
+  }
+  /* The new directory's entry must be durable before a header makes it a
+   * session (vfat working copies lose unsynced directory entries). */
+  g_autofree char *parent = g_path_get_dirname(s->dir);
+  if (!no_sync && !hv_dir_sync(parent, error)) {
+    g_prefix_error(error, "%s: syncing the new session directory's parent: ", s->dir);
     return FALSE;
   }
   g_autofree char *seal = g_build_filename(s->dir, HV_FILE_SEAL, NULL);
@@ -174,6 +183,8 @@ hv_vault_writer_new(const char *const *dirs, const HvWriterParams *p, GError **e
   g_autoptr(GBytes) header = build_header(w, p);
   hv_hash(g_bytes_get_data(header, NULL), g_bytes_get_size(header), w->header_hash);
   hv_chain_init(w->header_hash, w->cur.head);
+  w->index_hash = g_aligned_alloc0(1, sizeof *w->index_hash, 64);
+  crypto_generichash_init(w->index_hash, NULL, 0, HV_HASH_SIZE);
   w->committed = w->cur;
 
   for (guint i = 0; dirs[i]; i++) {
@@ -181,7 +192,7 @@ hv_vault_writer_new(const char *const *dirs, const HvWriterParams *p, GError **e
     s->dir = g_strdup(dirs[i]);
     s->rec_fd = s->idx_fd = -1;
     g_ptr_array_add(w->sinks, s);
-    if (!open_sink(s, header, error))
+    if (!open_sink(s, header, w->no_sync, error))
       return NULL;
   }
   return g_steal_pointer(&w);
@@ -208,6 +219,12 @@ build_seal(HvVaultWriter *w, const ChainState *st, HvSealStatus status, const ch
   s.end_wall_us = st->end_wall_us;
   s.end_mono_us = st->end_mono_us;
   s.sealed_wall_us = g_get_real_time();
+  /* every checkpoint is written at a commit, so n_checkpoints belongs to both
+   * cur (after the final commit) and committed (sink_fail) */
+  s.checkpoint_count = w->n_checkpoints;
+  crypto_generichash_state ih;  /* finalise a copy: the running state stays usable */
+  memcpy(&ih, w->index_hash, sizeof ih);
+  crypto_generichash_final(&ih, s.index_hash, HV_HASH_SIZE);
   g_strlcpy(s.reason, reason ? reason : "", sizeof s.reason);
 
   GBytes *enc = hv_seal_encode(&s);
@@ -224,10 +241,13 @@ sink_fail(HvVaultWriter *w, Sink *s, const char *what, const char *why)
     return;
   s->failed = TRUE;
   g_set_error(&s->error, HV_VAULT_ERROR, HV_VAULT_ERROR_IO, "%s: %s: %s", s->dir, what, why);
-  /* Best effort: cut back to the last durable checkpoint and seal IO_FAILED.
-   * If even that fails, recovery seals the directory INTERRUPTED later. */
+  /* Best effort: cut back to the last durable checkpoint, make the cut
+   * durable, then seal IO_FAILED: a seal must never reach the disk before the
+   * truncation it describes. If any step fails, recovery seals the directory
+   * INTERRUPTED later. */
   if (ftruncate(s->rec_fd, (off_t) w->committed.data_end) == 0 &&
-      ftruncate(s->idx_fd, (off_t) (w->n_checkpoints * HV_CHECKPOINT_SIZE)) == 0) {
+      ftruncate(s->idx_fd, (off_t) (w->n_checkpoints * HV_CHECKPOINT_SIZE)) == 0 &&
+      fsync(s->rec_fd) == 0 && fsync(s->idx_fd) == 0) {
     g_autofree char *reason = g_strdup_printf("storage failure: %s: %s", what, why);
     g_autoptr(GBytes) seal = build_seal(w, &w->committed, HV_STATUS_IO_FAILED, reason);
     if (!hv_file_write_atomic(s->dir, HV_FILE_SEAL, g_bytes_get_data(seal, NULL),
@@ -305,6 +325,10 @@ emit_record(HvVaultWriter *w, guint16 type, guint16 flags, const guint8 *payload
   return check_alive(w, error);
 }
 
+/* Encrypt the pending chunk into a media record. Every chunk is pushed with
+ * TAG_REKEY (the last one with TAG_FINAL, which rekeys too): once a chunk is
+ * encrypted, the stream state no longer holds a key that opens it, so the
+ * state at any group commit opens nothing already committed (FORMAT.md §6). */
 static gboolean
 flush_media(HvVaultWriter *w, gboolean final, GError **error)
 {
@@ -312,7 +336,7 @@ flush_media(HvVaultWriter *w, gboolean final, GError **error)
     return TRUE;
   unsigned long long clen = 0;
   guint8 tag = final ? crypto_secretstream_xchacha20poly1305_TAG_FINAL
-                     : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
+                     : crypto_secretstream_xchacha20poly1305_TAG_REKEY;
   crypto_secretstream_xchacha20poly1305_push(w->ss, w->record + HV_RECORD_HEADER_SIZE, &clen,
                                              w->pending, w->pending_len, NULL, 0, tag);
   sodium_memzero(w->pending, w->pending_len);
@@ -386,6 +410,7 @@ hv_vault_writer_commit(HvVaultWriter *w, GError **error)
     if (r < 0)
       sink_fail(w, s, "writing the checkpoint index", g_strerror(-r));
   }
+  crypto_generichash_update(w->index_hash, enc, sizeof enc);
   w->committed = w->cur;
   w->n_checkpoints++;
   return check_alive(w, error);
@@ -428,3 +453,10 @@ guint64 hv_vault_writer_bytes(HvVaultWriter *w) { return w->cur.data_end; }
 const guint8 *hv_vault_writer_session_id(HvVaultWriter *w) { return w->session_id; }
 const guint8 *hv_vault_writer_seal_hash(HvVaultWriter *w) { return w->fingerprint ? w->seal_hash : NULL; }
 const char *hv_vault_writer_fingerprint(HvVaultWriter *w) { return w->fingerprint; }
+
+void
+hv_vault_writer_copy_stream_state(HvVaultWriter *w,
+                                  crypto_secretstream_xchacha20poly1305_state *ret_state)
+{
+  memcpy(ret_state, w->ss, sizeof *ret_state);
+}

@@ -9,7 +9,10 @@
  * hv_vault_writer_commit() is the group commit: flush the pending chunk,
  * fsync the records, append a signed checkpoint, fsync the index. Call it at
  * least once a second. Encryption and hashing happen once; every healthy
- * session directory receives identical bytes.
+ * session directory receives identical bytes. Every chunk is pushed with
+ * TAG_REKEY (the last with TAG_FINAL), so the stream state never holds a key
+ * that opens a chunk already written; plaintext buffers are wiped once
+ * encrypted.
  *
  * Not thread-safe: the caller serialises calls.
  */
@@ -66,5 +69,10 @@ const guint8 *hv_vault_writer_session_id(HvVaultWriter *w);
 /* Seal hash and fingerprint, valid after a successful finish. */
 const guint8 *hv_vault_writer_seal_hash(HvVaultWriter *w);
 const char   *hv_vault_writer_fingerprint(HvVaultWriter *w);
+
+/* Tests only: copy the secretstream state as a memory dump of the device
+ * would find it, to check what it can open (FORMAT.md §6). */
+void hv_vault_writer_copy_stream_state(HvVaultWriter *w,
+                                       crypto_secretstream_xchacha20poly1305_state *ret_state);
 
 G_END_DECLS

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* libFuzzer target for every parser of untrusted vault input. */
+/* libFuzzer target: the decoders of every fixed vault structure. */
 #include "vault-format.h"
 
 #include <stdint.h>
@@ -13,7 +13,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       return 0;
     init = TRUE;
   }
-  HvHeader h;
+  HvHeader h = { 0 };
   HvSeal s;
   HvCheckpoint cp;
   HvRecordHeader rh;

@@ -202,6 +202,30 @@ def two_finals():
 R.case("two final chunks", two_finals)
 
 
+# The seal binds the checkpoint list (FORMAT.md §7 checkpoint_count, index_hash):
+# each remaining checkpoint is genuine and signed, only the list is changed.
+def rewrite_index(fn):
+    def f():
+        s = fresh()
+        p = os.path.join(s, "index.hvi")
+        with open(p, "rb") as fh:
+            data = fh.read()
+        cps = [data[o:o + CHECKPOINT] for o in range(0, len(data), CHECKPOINT)]
+        assert len(cps) >= 4, f"base session has only {len(cps)} checkpoints"
+        with open(p, "wb") as fh:
+            fh.write(b"".join(fn(cps)))
+        invalid(s, "index.hvi")
+    return f
+
+
+R.case("index: every checkpoint but the last dropped", rewrite_index(lambda c: c[-1:]))
+R.case("index: one middle checkpoint dropped", rewrite_index(lambda c: c[:1] + c[2:]))
+R.case("index: first checkpoint dropped", rewrite_index(lambda c: c[1:]))
+R.case("index: two checkpoints swapped", rewrite_index(lambda c: [c[1], c[0]] + c[2:]))
+R.case("index: a checkpoint duplicated", rewrite_index(lambda c: c[:2] + [c[1]] + c[2:]))
+R.case("index: last checkpoint duplicated at the end", rewrite_index(lambda c: c + c[-1:]))
+
+
 def missing_file(name):
     def f():
         s = fresh()

@@ -82,7 +82,10 @@ test_header_roundtrip(void)
 static void
 test_seal_roundtrip(void)
 {
-  HvSeal s = { .version = 1, .status = HV_STATUS_INTERRUPTED, .record_count = 9, .data_end = 1000 };
+  HvSeal s = { .version = 1, .status = HV_STATUS_INTERRUPTED, .record_count = 9, .data_end = 1000,
+               .checkpoint_count = 4 };
+  for (guint i = 0; i < HV_HASH_SIZE; i++)
+    s.index_hash[i] = (guint8) (0xa0 + i);
   g_strlcpy(s.reason, "power", sizeof s.reason);
   g_autoptr(GBytes) enc = hv_seal_encode(&s);
   HvSeal out;
@@ -90,6 +93,15 @@ test_seal_roundtrip(void)
   g_assert_cmpuint(out.status, ==, HV_STATUS_INTERRUPTED);
   g_assert_cmpuint(out.record_count, ==, 9);
   g_assert_cmpstr(out.reason, ==, "power");
+  /* FORMAT.md §7: checkpoint_count at 168, index_hash at 176, reason_len at 208 */
+  const guint8 *raw = g_bytes_get_data(enc, NULL);
+  g_assert_cmpuint(g_bytes_get_size(enc), ==, 212 + 5 + 64);
+  g_assert_cmpuint(hv_get_u64(raw + 168), ==, 4);
+  g_assert_cmpmem(raw + 176, HV_HASH_SIZE, s.index_hash, HV_HASH_SIZE);
+  g_assert_cmpuint(hv_get_u16(raw + 208), ==, 5);
+  g_assert_cmpmem(raw + 212, 5, "power", 5);
+  g_assert_cmpuint(out.checkpoint_count, ==, 4);
+  g_assert_cmpmem(out.index_hash, HV_HASH_SIZE, s.index_hash, HV_HASH_SIZE);
   guint8 *bad = g_memdup2(g_bytes_get_data(enc, NULL), g_bytes_get_size(enc));
   bad[10] = 9; /* unknown status */
   g_autoptr(GError) err = NULL;
