@@ -87,6 +87,7 @@ typedef enum {
   HV_VAULT_ERROR_LEDGER,     /* device ledger broken between sessions */
   HV_VAULT_ERROR_EXISTS,     /* refusing to overwrite */
   HV_VAULT_ERROR_FINGERPRINT,/* --expect did not match */
+  HV_VAULT_ERROR_COMMITMENT, /* an unwrapped key does not match the key commitment */
 } HvVaultError;
 
 typedef struct {
