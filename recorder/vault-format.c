@@ -556,3 +556,42 @@ hv_hex(const guint8 *data, gsize len)
   sodium_bin2hex(out, len * 2 + 1, data, len);
   return out;
 }
+
+static gboolean
+needs_unicode_escape(gunichar c)
+{
+  return c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f) || c == 0x2028 || c == 0x2029;
+}
+
+char *
+hv_text_escape(const char *data, gssize len)
+{
+  if (!data)
+    return g_strdup("");
+  gsize n = len < 0 ? strlen(data) : (gsize) len;
+  GString *out = g_string_sized_new(n + 8);
+  const char *p = data, *end = data + n;
+  while (p < end) {
+    gunichar c = g_utf8_get_char_validated(p, end - p);
+    if (c == (gunichar) -1 || c == (gunichar) -2 || c == 0) {
+      g_string_append_printf(out, "\\x%02X", (guint8) *p);
+      p++;
+      continue;
+    }
+    const char *next = g_utf8_next_char(p);
+    if (c == '\\')
+      g_string_append(out, "\\\\");
+    else if (c == '\n')
+      g_string_append(out, "\\n");
+    else if (c == '\r')
+      g_string_append(out, "\\r");
+    else if (c == '\t')
+      g_string_append(out, "\\t");
+    else if (needs_unicode_escape(c))
+      g_string_append_printf(out, "\\u{%04X}", c);
+    else
+      g_string_append_len(out, p, next - p);
+    p = next;
+  }
+  return g_string_free(out, FALSE);
+}
