@@ -9,7 +9,6 @@ fake(guint8 device, guint64 seq, guint8 prev, guint8 self)
 {
   HvVerdict *v = g_new0(HvVerdict, 1);
   v->dir = g_strdup_printf("S%06" G_GUINT64_FORMAT, seq);
-  v->event_list = g_array_new(FALSE, TRUE, sizeof(HvEventInfo));
   v->have_header = v->have_seal = v->intact = TRUE;
   memset(v->header.device_pk, device, HV_DEVICE_PK_SIZE);
   v->header.device_seq = seq;
