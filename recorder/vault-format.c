@@ -563,18 +563,28 @@ needs_unicode_escape(gunichar c)
   return c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f) || c == 0x2028 || c == 0x2029;
 }
 
-char *
-hv_text_escape(const char *data, gssize len)
+void
+hv_text_escape_append(GString *out, const char *data, gssize len)
 {
+  static const char hex[] = "0123456789ABCDEF";
   if (!data)
-    return g_strdup("");
+    return;
   gsize n = len < 0 ? strlen(data) : (gsize) len;
-  GString *out = g_string_sized_new(n + 8);
   const char *p = data, *end = data + n;
   while (p < end) {
+    /* Runs of plain printable ASCII are copied at once. */
+    const char *q = p;
+    while (q < end && (guchar) *q >= 0x20 && (guchar) *q < 0x7f && *q != '\\')
+      q++;
+    if (q > p) {
+      g_string_append_len(out, p, q - p);
+      p = q;
+      continue;
+    }
     gunichar c = g_utf8_get_char_validated(p, end - p);
     if (c == (gunichar) -1 || c == (gunichar) -2 || c == 0) {
-      g_string_append_printf(out, "\\x%02X", (guint8) *p);
+      char esc[4] = { '\\', 'x', hex[(guchar) *p >> 4], hex[(guchar) *p & 15] };
+      g_string_append_len(out, esc, 4);
       p++;
       continue;
     }
@@ -593,5 +603,12 @@ hv_text_escape(const char *data, gssize len)
       g_string_append_len(out, p, next - p);
     p = next;
   }
+}
+
+char *
+hv_text_escape(const char *data, gssize len)
+{
+  GString *out = g_string_new(NULL);
+  hv_text_escape_append(out, data, len);
   return g_string_free(out, FALSE);
 }

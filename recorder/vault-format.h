@@ -212,6 +212,8 @@ char *hv_fingerprint_normalise(const char *input);
  * (NUL included) becomes "\xNN". The result is valid UTF-8 without control
  * characters. Newly allocated. */
 char *hv_text_escape(const char *data, gssize len);
+/* The same, appended to out (no allocation once out is large enough). */
+void  hv_text_escape_append(GString *out, const char *data, gssize len);
 
 /* Hex of a byte string, newly allocated. */
 char *hv_hex(const guint8 *data, gsize len);

@@ -110,6 +110,7 @@ custody_head(const HvVerdict *v, const HvIdentity *id, gboolean pinned, gboolean
 typedef struct {
   HvDecryptor *dec;
   FILE        *events;
+  GString     *line;    /* reused: no allocation per event */
   gboolean     have_first;
   guint64      first_mono_us;
 } ExportPass;
@@ -126,8 +127,10 @@ export_record(const HvRecordHeader *rh, const guint8 *payload, gpointer user_dat
     return hv_decryptor_on_record(rh, payload, x->dec, error);
   g_autofree char *t = hv_cli_format_time(rh->wall_us);
   g_autofree char *rel = hv_cli_format_duration(rh->mono_us - x->first_mono_us);
-  g_autofree char *text = hv_text_escape((const char *) payload, rh->length);
-  if (fprintf(x->events, "  %s  +%s  %-13s %s\n", t, rel, hv_record_type_name(rh->type), text) < 0) {
+  g_string_printf(x->line, "  %s  +%s  %-13s ", t, rel, hv_record_type_name(rh->type));
+  hv_text_escape_append(x->line, (const char *) payload, rh->length);
+  g_string_append_c(x->line, '\n');
+  if (fwrite(x->line->str, 1, x->line->len, x->events) != x->line->len) {
     g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_IO, "writing the report's event list: %s",
                 g_strerror(errno));
     return FALSE;
@@ -237,7 +240,8 @@ export_session(const char *session, const Options *o)
     return refuse(tmpl, HV_EXIT_USAGE, "scratch file for the event list: %s", g_strerror(errno));
   }
   hv_decryptor_set_output(dec, fd);
-  ExportPass pass = { .dec = dec, .events = events };
+  g_autoptr(GString) line = g_string_sized_new(4 * HV_EVENT_MAX + 128);
+  ExportPass pass = { .dec = dec, .events = events, .line = line };
   HvVerifyOptions vo = { .expected_device_pk = pin, .on_record = export_record, .user_data = &pass };
   g_autoptr(HvVerdict) v = hv_vault_verify(session, &vo, &err);
   gboolean synced = fsync(fd) == 0;

@@ -28,6 +28,7 @@ print_header(const char *dir, const HvHeader *h)
 typedef struct {
   gboolean have_first;
   guint64  first_mono_us;
+  GString *line;      /* reused: no allocation per event */
 } EventPrinter;
 
 /* Streams each event as the scan reads it: nothing is kept. */
@@ -43,8 +44,10 @@ print_event(const HvRecordHeader *rh, const guint8 *payload, gpointer user_data,
     return TRUE;
   g_autofree char *t = hv_cli_format_time(rh->wall_us);
   g_autofree char *rel = hv_cli_format_duration(rh->mono_us - p->first_mono_us);
-  g_autofree char *text = hv_text_escape((const char *) payload, rh->length);
-  printf("  %s  +%s  %-13s %s\n", t, rel, hv_record_type_name(rh->type), text);
+  g_string_printf(p->line, "  %s  +%s  %-13s ", t, rel, hv_record_type_name(rh->type));
+  hv_text_escape_append(p->line, (const char *) payload, rh->length);
+  g_string_append_c(p->line, '\n');
+  fwrite(p->line->str, 1, p->line->len, stdout);
   return TRUE;
 }
 
@@ -96,7 +99,8 @@ hv_cmd_info(int argc, char **argv)
   HvHeader h;
   if (hv_vault_read_header(argv[1], NULL, &h, NULL))
     print_header(argv[1], &h);
-  EventPrinter printer = { 0 };
+  g_autoptr(GString) line = g_string_sized_new(4 * HV_EVENT_MAX + 128);
+  EventPrinter printer = { .line = line };
   HvVerifyOptions vo = { .on_record = print_event, .user_data = &printer };
   g_autoptr(GError) err = NULL;
   g_autoptr(HvVerdict) v = hv_vault_verify(argv[1], &vo, &err);
