@@ -62,6 +62,22 @@ def subset_copy():
 R.case("subset copy: missing sequences named apart from the verdicts, exit 1", subset_copy)
 
 
+def first_claims_previous():
+    """FORMAT.md §2/§8.5: the session stays COMPLETE, the ledger is broken, exit 1."""
+    prev = ws.session("p0", "--bytes", "1000", key="l3.key")
+    s = ws.session("p1", "--seq", "1", "--prev", prev, "--bytes", "1000", key="l3.key")
+    p = run(HAVEN, "verify", "--json", s, check=1)
+    doc = json.loads(p.stdout)
+    assert doc["sessions"][0]["verdict"] == "COMPLETE" and doc["ledger_intact"] is False, doc
+    assert doc["devices"][0]["missing_sequences"] == [], doc
+    p = run(HAVEN, "verify", s, check=1)
+    assert p.stdout.startswith("COMPLETE") and "sequence 1 claims a previous session" in p.stdout
+
+
+R.case("sequence 1 with a previous seal hash: COMPLETE session, broken ledger, exit 1",
+       first_claims_previous)
+
+
 def export(session, out, *extra, check):
     p = run(HAVEN, "export", "--identity", ws.path("cust.key"), "--out", ws.path(out), *extra, session,
             check=check)
