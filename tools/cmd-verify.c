@@ -260,28 +260,32 @@ print_json_tail(Run *r, GPtrArray *ledger, gboolean sessions_bad, gboolean ledge
          ledger_bad ? "false" : "true", sessions_bad || ledger_bad ? "false" : "true");
 }
 
+/* "device ID: N sessions, sequence A..B, ledger intact, verifiable up to
+ * sequence N" (the line scripts read), then where the history starts and the
+ * missing sequences. */
 static void
 print_device(const Run *r, const HvLedgerDevice *d)
 {
   guint64 start = r->o->from_seq ? (guint64) r->o->from_seq : d->first_seq;
-  printf("device %s: %u session%s present, sequence %" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT,
-         d->device_id, d->sessions, d->sessions == 1 ? "" : "s", d->first_seq, d->last_seq);
+  printf("device %s: %u session%s, sequence %" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT ", ledger %s",
+         d->device_id, d->sessions, d->sessions == 1 ? "" : "s", d->first_seq, d->last_seq,
+         d->problems->len ? "BROKEN" : "intact");
+  if (d->verified_to >= start)
+    printf(", verifiable up to sequence %" G_GUINT64_FORMAT, d->verified_to);
+  else
+    printf(", nothing verifiable from sequence %" G_GUINT64_FORMAT, start);
   if (r->o->from_seq)
     printf("; expected to start at sequence %" G_GUINT64_FORMAT, start);
   else
     printf("; verifiable history starts at sequence %" G_GUINT64_FORMAT "%s", d->first_seq,
            d->first_seq > 1 ? " (earlier sessions are not in these files; state the expected start "
                               "with --from-sequence)" : "");
-  printf("; ledger %s", d->problems->len ? "BROKEN" : "intact");
   if (d->missing->len) {
+    const HvSeqRange *only = (const HvSeqRange *) d->missing->data;
     g_autofree char *m = hv_seq_ranges_format(d->missing);
-    printf(", missing sequence%s %s", d->missing->len == 1 &&
-           ((HvSeqRange *) d->missing->data)->from == ((HvSeqRange *) d->missing->data)->to ? "" : "s", m);
+    printf("; missing sequence%s %s", d->missing->len == 1 && only->from == only->to ? "" : "s", m);
   }
-  if (d->verified_to >= start)
-    printf("; verifiable up to sequence %" G_GUINT64_FORMAT "\n", d->verified_to);
-  else
-    printf("; nothing verifiable from sequence %" G_GUINT64_FORMAT "\n", start);
+  printf("\n");
 }
 
 static void
