@@ -24,7 +24,8 @@ on_progress(guint64 done, guint64 total, gpointer user_data)
   if (!p->tty || (now - p->last_print < 200000 && done < total))
     return;
   p->last_print = now;
-  fprintf(stderr, "\r\033[Kverifying %s: %3u%% (%" G_GUINT64_FORMAT " MiB)", p->name,
+  g_autofree char *name = hv_text_escape(p->name, -1);
+  fprintf(stderr, "\r\033[Kverifying %s: %3u%% (%" G_GUINT64_FORMAT " MiB)", name,
           total ? (guint) (done * 100 / total) : 100, done >> 20);
   if (done >= total)
     fprintf(stderr, "\r\033[K");
