@@ -54,7 +54,7 @@ def main():
         folder = os.path.join(work, "many")
         os.makedirs(folder)
         for i in range(a.sessions):
-            make(folder, f"s{i:05d}", 1)
+            make(work, f"many/s{i:05d}", 1)
         mib = sum(os.path.getsize(os.path.join(unsealed, f)) for f in os.listdir(unsealed)) / 2**20
         print(f"session: {a.events} events of 4 KiB invalid UTF-8, {mib:.0f} MiB on disk")
         for label, args in (
