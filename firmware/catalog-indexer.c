@@ -14,8 +14,7 @@ run_job(HvCatalog *cat, char **job)
 {
   g_autoptr(GError) err = NULL;
   if (g_str_equal(job[0], "add")) {
-    g_autoptr(HvVerdict) v = hv_vault_verify(job[1], NULL, &err);
-    if (v && !hv_catalog_put_session(cat, v, &err))
+    if (!hv_catalog_add_session(cat, job[1], &err))
       g_warning("catalog: %s", err->message);
   } else {
     gint n = hv_catalog_rebuild(cat, job + 1, &err);

@@ -157,18 +157,38 @@ bind_text(sqlite3_stmt *st, int i, const char *s)
   sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
 }
 
-gboolean
-hv_catalog_put_session(HvCatalog *c, const HvVerdict *v, GError **error)
+typedef struct {
+  HvCatalog    *c;
+  sqlite3_stmt *st;
+  char         *sid;
+  int           rc;
+} EventSink;
+
+/* Stores each event as the verifier streams it: nothing is kept in memory. */
+static gboolean
+store_event(const HvRecordHeader *rh, const guint8 *payload, gpointer user_data, GError **error)
 {
-  if (!v->have_header)
+  EventSink *k = user_data;
+  if (rh->type == HV_RECORD_MEDIA || k->rc != SQLITE_OK)
     return TRUE;
-  g_autofree char *sid = hv_hex(v->header.session_id, HV_SESSION_ID_SIZE);
+  g_autofree char *text = hv_text_escape((const char *) payload, rh->length);
+  sqlite3_reset(k->st);
+  bind_text(k->st, 1, k->sid);
+  sqlite3_bind_int64(k->st, 2, (sqlite3_int64) rh->index);
+  bind_text(k->st, 3, hv_record_type_name(rh->type));
+  sqlite3_bind_int64(k->st, 4, rh->wall_us);
+  bind_text(k->st, 5, text);
+  k->rc = sqlite3_step(k->st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(k->c->db);
+  return TRUE;
+}
+
+static int
+put_session_row(HvCatalog *c, const HvVerdict *v, const char *sid)
+{
   g_autofree char *dev = hv_key_id(v->header.device_pk, HV_DEVICE_PK_SIZE);
   const char *status = v->intact ? hv_status_name(v->seal.status)
                                  : v->problem_code == HV_VAULT_ERROR_UNSEALED ? "OPEN" : "INVALID";
   sqlite3_stmt *st = NULL;
-  if (!exec(c, "BEGIN", error))
-    return FALSE;
   int rc = sqlite3_prepare_v2(c->db,
       "INSERT OR REPLACE INTO sessions(session_id, device, seq, dir, room, started_us, ended_us, status,"
       " fingerprint, problem, records, markers, media_bytes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL);
@@ -189,21 +209,27 @@ hv_catalog_put_session(HvCatalog *c, const HvVerdict *v, GError **error)
     rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(c->db);
   }
   sqlite3_finalize(st);
-  st = NULL;
-  if (rc == SQLITE_OK)
-    rc = sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO events(session_id, idx, type, wall_us, text) "
-                            "VALUES (?,?,?,?,?)", -1, &st, NULL);
-  for (guint i = 0; rc == SQLITE_OK && i < v->event_list->len; i++) {
-    const HvEventInfo *e = &g_array_index(v->event_list, HvEventInfo, i);
-    sqlite3_reset(st);
-    bind_text(st, 1, sid);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64) e->index);
-    bind_text(st, 3, hv_record_type_name(e->type));
-    sqlite3_bind_int64(st, 4, e->wall_us);
-    bind_text(st, 5, e->text);
-    rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(c->db);
-  }
-  sqlite3_finalize(st);
+  return rc;
+}
+
+gboolean
+hv_catalog_add_session(HvCatalog *c, const char *dir, GError **error)
+{
+  HvHeader h;
+  if (!hv_vault_read_header(dir, NULL, &h, NULL))
+    return TRUE;  /* nothing to index without a header */
+  g_autofree char *sid = hv_hex(h.session_id, HV_SESSION_ID_SIZE);
+  if (!exec(c, "BEGIN", error))
+    return FALSE;
+  EventSink sink = { .c = c, .sid = sid };
+  sink.rc = sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO events(session_id, idx, type, wall_us, text) "
+                               "VALUES (?,?,?,?,?)", -1, &sink.st, NULL);
+  HvVerifyOptions vo = { .on_record = store_event, .user_data = &sink };
+  g_autoptr(HvVerdict) v = hv_vault_verify(dir, &vo, NULL);
+  sqlite3_finalize(sink.st);
+  int rc = sink.rc;
+  if (rc == SQLITE_OK && v && v->have_header)
+    rc = put_session_row(c, v, sid);
   if (rc != SQLITE_OK) {
     sql_error(c, rc, "storing a session", error);
     (void) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
@@ -238,8 +264,7 @@ hv_catalog_rebuild(HvCatalog *c, char *const *roots, GError **error)
   for (guint r = 0; roots && roots[r]; r++) {
     g_autoptr(GPtrArray) dirs = hv_vault_find_sessions(roots[r], NULL);
     for (guint i = 0; dirs && i < dirs->len; i++) {
-      g_autoptr(HvVerdict) v = hv_vault_verify(dirs->pdata[i], NULL, NULL);
-      if (v && hv_catalog_put_session(c, v, error))
+      if (hv_catalog_add_session(c, dirs->pdata[i], error))
         n++;
       else if (error && *error)
         return -1;

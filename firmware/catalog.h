@@ -30,8 +30,9 @@ HvCatalog *hv_catalog_open_or_recreate(const char *path, gboolean *ret_fresh, GE
 void hv_catalog_free(HvCatalog *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HvCatalog, hv_catalog_free)
 
-/* Insert or replace a session from its verdict (the vault is the truth). */
-gboolean hv_catalog_put_session(HvCatalog *c, const HvVerdict *v, GError **error)
+/* Verify the session in dir and insert or replace it with its events (the
+ * vault is the truth); events are streamed into the database, not kept. */
+gboolean hv_catalog_add_session(HvCatalog *c, const char *dir, GError **error)
     G_GNUC_WARN_UNUSED_RESULT;
 gboolean hv_catalog_audit(HvCatalog *c, const char *actor, const char *action, const char *result,
                           GError **error) G_GNUC_WARN_UNUSED_RESULT;

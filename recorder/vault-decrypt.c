@@ -49,7 +49,7 @@ hv_decryptor_new(const HvHeader *h, const HvIdentity *id, int out_fd, GError **e
   hv_key_commitment(key, h->session_id, h->ss_header, commit);
   if (sodium_memcmp(commit, h->key_commitment, HV_HASH_SIZE) != 0) {
     sodium_free(key);
-    g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_KEY,
+    g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_COMMITMENT,
                 "the unwrapped session key does not match the header's key commitment: "
                 "recipients were given different keys");
     return NULL;

@@ -560,3 +560,59 @@ hv_hex(const guint8 *data, gsize len)
   sodium_bin2hex(out, len * 2 + 1, data, len);
   return out;
 }
+
+static gboolean
+needs_unicode_escape(gunichar c)
+{
+  return c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f) || c == 0x2028 || c == 0x2029;
+}
+
+void
+hv_text_escape_append(GString *out, const char *data, gssize len)
+{
+  static const char hex[] = "0123456789ABCDEF";
+  if (!data)
+    return;
+  gsize n = len < 0 ? strlen(data) : (gsize) len;
+  const char *p = data, *end = data + n;
+  while (p < end) {
+    /* Runs of plain printable ASCII are copied at once. */
+    const char *q = p;
+    while (q < end && (guchar) *q >= 0x20 && (guchar) *q < 0x7f && *q != '\\')
+      q++;
+    if (q > p) {
+      g_string_append_len(out, p, q - p);
+      p = q;
+      continue;
+    }
+    gunichar c = g_utf8_get_char_validated(p, end - p);
+    if (c == (gunichar) -1 || c == (gunichar) -2 || c == 0) {
+      char esc[4] = { '\\', 'x', hex[(guchar) *p >> 4], hex[(guchar) *p & 15] };
+      g_string_append_len(out, esc, 4);
+      p++;
+      continue;
+    }
+    const char *next = g_utf8_next_char(p);
+    if (c == '\\')
+      g_string_append(out, "\\\\");
+    else if (c == '\n')
+      g_string_append(out, "\\n");
+    else if (c == '\r')
+      g_string_append(out, "\\r");
+    else if (c == '\t')
+      g_string_append(out, "\\t");
+    else if (needs_unicode_escape(c))
+      g_string_append_printf(out, "\\u{%04X}", c);
+    else
+      g_string_append_len(out, p, next - p);
+    p = next;
+  }
+}
+
+char *
+hv_text_escape(const char *data, gssize len)
+{
+  GString *out = g_string_new(NULL);
+  hv_text_escape_append(out, data, len);
+  return g_string_free(out, FALSE);
+}

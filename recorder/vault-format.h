@@ -87,6 +87,7 @@ typedef enum {
   HV_VAULT_ERROR_LEDGER,     /* device ledger broken between sessions */
   HV_VAULT_ERROR_EXISTS,     /* refusing to overwrite */
   HV_VAULT_ERROR_FINGERPRINT,/* --expect did not match */
+  HV_VAULT_ERROR_COMMITMENT, /* an unwrapped key does not match the key commitment */
 } HvVaultError;
 
 typedef struct {
@@ -204,6 +205,17 @@ void hv_chain_step(guint8 head[HV_HASH_SIZE], const guint8 *session_id,
 char *hv_fingerprint_from_seal_hash(const guint8 seal_hash[HV_HASH_SIZE]);
 /* Normalise user input (case, spaces, dashes); NULL when not 20 base32 chars. */
 char *hv_fingerprint_normalise(const char *input);
+
+/* Text from the files (event text, room name, seal reason, paths) made safe
+ * to print on one line of a terminal, report or JSON string: valid UTF-8 is
+ * kept, except that a backslash becomes "\\", line breaks and tabs become
+ * "\n", "\r", "\t", every other control character (C0, DEL, C1, and
+ * U+2028/U+2029) becomes "\u{XXXX}", and each byte that is not valid UTF-8
+ * (NUL included) becomes "\xNN". The result is valid UTF-8 without control
+ * characters. Newly allocated. */
+char *hv_text_escape(const char *data, gssize len);
+/* The same, appended to out (no allocation once out is large enough). */
+void  hv_text_escape_append(GString *out, const char *data, gssize len);
 
 /* Hex of a byte string, newly allocated. */
 char *hv_hex(const guint8 *data, gsize len);

@@ -5,85 +5,164 @@
 
 #include <string.h>
 
+typedef struct {
+  guint8   device_pk[HV_DEVICE_PK_SIZE];
+  guint64  seq;
+  guint8   prev_seal_hash[HV_HASH_SIZE];
+  gboolean have_seal;
+  guint8   seal_hash[HV_HASH_SIZE];
+  char    *dir;
+} Entry;
+
+struct _HvLedger {
+  guint64 expected_first_seq;
+  GArray *entries;  /* Entry */
+};
+
+static void
+entry_clear(gpointer p)
+{
+  g_free(((Entry *) p)->dir);
+}
+
+HvLedger *
+hv_ledger_new(guint64 expected_first_seq)
+{
+  HvLedger *l = g_new0(HvLedger, 1);
+  l->expected_first_seq = expected_first_seq;
+  l->entries = g_array_new(FALSE, TRUE, sizeof(Entry));
+  g_array_set_clear_func(l->entries, entry_clear);
+  return l;
+}
+
+void
+hv_ledger_free(HvLedger *l)
+{
+  if (!l)
+    return;
+  g_array_unref(l->entries);
+  g_free(l);
+}
+
+void
+hv_ledger_add(HvLedger *l, const HvVerdict *v)
+{
+  if (!v->have_header)
+    return;
+  Entry e = { .seq = v->header.device_seq, .have_seal = v->have_seal, .dir = g_strdup(v->dir) };
+  memcpy(e.device_pk, v->header.device_pk, HV_DEVICE_PK_SIZE);
+  memcpy(e.prev_seal_hash, v->header.prev_seal_hash, HV_HASH_SIZE);
+  if (v->have_seal)
+    memcpy(e.seal_hash, v->seal_hash, HV_HASH_SIZE);
+  g_array_append_val(l->entries, e);
+}
+
 void
 hv_ledger_device_free(HvLedgerDevice *d)
 {
   if (!d)
     return;
   g_free(d->device_id);
+  g_array_unref(d->missing);
   g_ptr_array_unref(d->problems);
   g_free(d);
+}
+
+char *
+hv_seq_ranges_format(const GArray *ranges)
+{
+  GString *s = g_string_new(NULL);
+  for (guint i = 0; i < ranges->len; i++) {
+    const HvSeqRange *r = &g_array_index(ranges, HvSeqRange, i);
+    if (i)
+      g_string_append(s, ", ");
+    if (r->from == r->to)
+      g_string_append_printf(s, "%" G_GUINT64_FORMAT, r->from);
+    else
+      g_string_append_printf(s, "%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT, r->from, r->to);
+  }
+  return g_string_free(s, FALSE);
 }
 
 static gint
 by_seq(gconstpointer a, gconstpointer b)
 {
-  const HvVerdict *x = *(HvVerdict *const *) a, *y = *(HvVerdict *const *) b;
-  return x->header.device_seq < y->header.device_seq ? -1 : x->header.device_seq > y->header.device_seq;
+  const Entry *x = *(Entry *const *) a, *y = *(Entry *const *) b;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 static void
-check_device(HvLedgerDevice *d, GPtrArray *sessions)
+add_missing(HvLedgerDevice *d, guint64 from, guint64 to)
+{
+  HvSeqRange r = { from, to };
+  g_array_append_val(d->missing, r);
+  g_ptr_array_add(d->problems, from == to
+                  ? g_strdup_printf("sequence %" G_GUINT64_FORMAT " is missing", from)
+                  : g_strdup_printf("sequences %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT
+                                    " are missing", from, to));
+}
+
+static void
+check_device(HvLedgerDevice *d, GPtrArray *sessions, guint64 expected_first)
 {
   g_ptr_array_sort(sessions, by_seq);
   static const guint8 zero[HV_HASH_SIZE] = { 0 };
-  HvVerdict *first = sessions->pdata[0];
-  d->first_seq = first->header.device_seq;
+  const Entry *first = sessions->pdata[0];
+  d->first_seq = first->seq;
   d->sessions = sessions->len;
-  if (first->header.device_seq == 1 && memcmp(first->header.prev_seal_hash, zero, HV_HASH_SIZE) != 0)
-    g_ptr_array_add(d->problems, g_strdup("sequence 1 claims a previous session"));
-  d->verified_to = d->first_seq;
+  if (expected_first && first->seq > expected_first)
+    add_missing(d, expected_first, first->seq - 1);
+  if (first->seq == 1 && memcmp(first->prev_seal_hash, zero, HV_HASH_SIZE) != 0)
+    g_ptr_array_add(d->problems, g_strdup("sequence 1 claims a previous session (its previous "
+                                          "seal hash is not zero)"));
+  gboolean broken = d->problems->len > 0;
+  d->verified_to = broken ? 0 : d->first_seq;
   for (guint i = 1; i < sessions->len; i++) {
     guint before = d->problems->len;
-    HvVerdict *a = sessions->pdata[i - 1], *b = sessions->pdata[i];
-    guint64 sa = a->header.device_seq, sb = b->header.device_seq;
-    if (sa == sb)
+    const Entry *a = sessions->pdata[i - 1], *b = sessions->pdata[i];
+    if (a->seq == b->seq)
       g_ptr_array_add(d->problems, g_strdup_printf("sequence %" G_GUINT64_FORMAT " appears twice "
-                      "(%s and %s)", sa, a->dir, b->dir));
-    else if (sb > sa + 1)
-      g_ptr_array_add(d->problems, sb == sa + 2
-                      ? g_strdup_printf("sequence %" G_GUINT64_FORMAT " is missing", sa + 1)
-                      : g_strdup_printf("sequences %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT
-                                        " are missing", sa + 1, sb - 1));
+                      "(%s and %s)", a->seq, a->dir, b->dir));
+    else if (b->seq > a->seq + 1)
+      add_missing(d, a->seq + 1, b->seq - 1);
     else if (!a->have_seal)
       g_ptr_array_add(d->problems, g_strdup_printf("sequence %" G_GUINT64_FORMAT " has no valid seal, "
-                      "so sequence %" G_GUINT64_FORMAT " cannot be linked to it", sa, sb));
-    else if (memcmp(b->header.prev_seal_hash, a->seal_hash, HV_HASH_SIZE) != 0)
+                      "so sequence %" G_GUINT64_FORMAT " cannot be linked to it", a->seq, b->seq));
+    else if (memcmp(b->prev_seal_hash, a->seal_hash, HV_HASH_SIZE) != 0)
       g_ptr_array_add(d->problems, g_strdup_printf("sequence %" G_GUINT64_FORMAT " does not follow the "
                       "seal of sequence %" G_GUINT64_FORMAT " (a session was replaced or resealed)",
-                      sb, sa));
-    if (d->problems->len == before && d->verified_to == sa)
-      d->verified_to = sb;
+                      b->seq, a->seq));
+    if (d->problems->len == before && !broken && d->verified_to == a->seq)
+      d->verified_to = b->seq;
+    broken |= d->problems->len > before;
   }
-  d->last_seq = ((HvVerdict *) sessions->pdata[sessions->len - 1])->header.device_seq;
+  d->last_seq = ((const Entry *) sessions->pdata[sessions->len - 1])->seq;
 }
 
 GPtrArray *
-hv_ledger_check(HvVerdict *const *verdicts, guint n)
+hv_ledger_check(HvLedger *l)
 {
   GPtrArray *devices = g_ptr_array_new_with_free_func((GDestroyNotify) hv_ledger_device_free);
   g_autoptr(GPtrArray) groups = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
 
-  for (guint i = 0; i < n; i++) {
-    HvVerdict *v = verdicts[i];
-    if (!v->have_header)
-      continue;
+  for (guint i = 0; i < l->entries->len; i++) {
+    Entry *e = &g_array_index(l->entries, Entry, i);
     guint k;
     for (k = 0; k < devices->len; k++)
-      if (memcmp(((HvLedgerDevice *) devices->pdata[k])->device_pk, v->header.device_pk,
-                 HV_DEVICE_PK_SIZE) == 0)
+      if (memcmp(((HvLedgerDevice *) devices->pdata[k])->device_pk, e->device_pk, HV_DEVICE_PK_SIZE) == 0)
         break;
     if (k == devices->len) {
       HvLedgerDevice *d = g_new0(HvLedgerDevice, 1);
-      memcpy(d->device_pk, v->header.device_pk, HV_DEVICE_PK_SIZE);
-      d->device_id = hv_key_id(v->header.device_pk, HV_DEVICE_PK_SIZE);
+      memcpy(d->device_pk, e->device_pk, HV_DEVICE_PK_SIZE);
+      d->device_id = hv_key_id(e->device_pk, HV_DEVICE_PK_SIZE);
+      d->missing = g_array_new(FALSE, FALSE, sizeof(HvSeqRange));
       d->problems = g_ptr_array_new_with_free_func(g_free);
       g_ptr_array_add(devices, d);
       g_ptr_array_add(groups, g_ptr_array_new());
     }
-    g_ptr_array_add(groups->pdata[k], v);
+    g_ptr_array_add(groups->pdata[k], e);
   }
   for (guint k = 0; k < devices->len; k++)
-    check_device(devices->pdata[k], groups->pdata[k]);
+    check_device(devices->pdata[k], groups->pdata[k], l->expected_first_seq);
   return devices;
 }

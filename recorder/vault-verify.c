@@ -11,14 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define EVENT_LIST_MAX 100000
 #define READ_BUFFER (1u << 20)
-
-static void
-event_info_clear(gpointer p)
-{
-  g_free(((HvEventInfo *) p)->text);
-}
 
 void
 hv_verdict_free(HvVerdict *v)
@@ -28,8 +21,6 @@ hv_verdict_free(HvVerdict *v)
   g_free(v->dir);
   g_free(v->problem);
   g_free(v->fingerprint);
-  if (v->event_list)
-    g_array_unref(v->event_list);
   g_free(v);
 }
 
@@ -225,20 +216,6 @@ open_part(HvVerdict *v, const char *name)
   return fp;
 }
 
-static void
-note_event(HvVerdict *v, const HvRecordHeader *rh, const guint8 *payload)
-{
-  v->events++;
-  v->markers += rh->type == HV_EVENT_MARKER;
-  if (v->event_list->len >= EVENT_LIST_MAX)
-    return;
-  HvEventInfo e = {
-    .index = rh->index, .type = rh->type, .wall_us = rh->wall_us, .mono_us = rh->mono_us,
-    .text = g_utf8_make_valid((const char *) payload, rh->length),
-  };
-  g_array_append_val(v->event_list, e);
-}
-
 typedef struct {
   HvVerdict *v;
   const HvVerifyOptions *opts;
@@ -302,6 +279,10 @@ scan_one(Scan *sc, FILE *fp, guint8 *payload)
   v->records++;
 
   if (rh.type == HV_RECORD_MEDIA) {
+    if (rh.length > v->header.chunk_max + HV_SS_ABYTES)
+      return problem(v, HV_VAULT_ERROR_MALFORMED, "%s: record %" G_GUINT64_FORMAT ": media payload of %u "
+                     "bytes is larger than the header's chunk_max %u + %u", HV_FILE_RECORDS, n,
+                     rh.length, v->header.chunk_max, HV_SS_ABYTES);
     if (sc->final_seen)
       return problem(v, HV_VAULT_ERROR_CHAIN, "%s: record %" G_GUINT64_FORMAT
                      ": media after the final chunk (two final chunks?)", HV_FILE_RECORDS, n);
@@ -312,7 +293,8 @@ scan_one(Scan *sc, FILE *fp, guint8 *payload)
     v->media_records++;
     v->media_bytes += rh.length;
   } else {
-    note_event(v, &rh, payload);
+    v->events++;
+    v->markers += rh.type == HV_EVENT_MARKER;
   }
   if (n == 0) {
     v->first_wall_us = rh.wall_us;
@@ -345,6 +327,22 @@ check_index_binding(HvVerdict *v, IndexReader *ir)
   if (sodium_memcmp(got, v->seal.index_hash, HV_HASH_SIZE) != 0)
     return problem(v, HV_VAULT_ERROR_CHAIN, "%s: checkpoints differ from the ones the seal binds "
                    "(index_hash; checkpoints replaced or reordered)", HV_FILE_INDEX);
+  return TRUE;
+}
+
+/* FORMAT.md §7: the seal's times are those of its first and last records. */
+static gboolean
+check_seal_times(HvVerdict *v)
+{
+  gboolean none = v->records == 0;
+  gint64 start = none ? 0 : v->first_wall_us, end = none ? 0 : v->last_wall_us;
+  guint64 end_mono = none ? 0 : v->last_mono_us;
+  if (v->seal.start_wall_us != start || v->seal.end_wall_us != end || v->seal.end_mono_us != end_mono)
+    return problem(v, HV_VAULT_ERROR_CHAIN, "%s: start/end times (wall %" G_GINT64_FORMAT "..%"
+                   G_GINT64_FORMAT ", monotonic end %" G_GUINT64_FORMAT ") differ from the first and "
+                   "last records' (%" G_GINT64_FORMAT "..%" G_GINT64_FORMAT ", %" G_GUINT64_FORMAT ")",
+                   HV_FILE_SEAL, v->seal.start_wall_us, v->seal.end_wall_us, v->seal.end_mono_us,
+                   start, end, end_mono);
   return TRUE;
 }
 
@@ -401,6 +399,8 @@ scan_records(HvVerdict *v, const HvVerifyOptions *opts, const guint8 header_hash
     else if (v->seal.status == HV_STATUS_COMPLETE && !sc.final_seen)
       ok = problem(v, HV_VAULT_ERROR_CHAIN, "%s: sealed COMPLETE but the final media chunk is missing",
                    HV_FILE_RECORDS);
+    else
+      ok = check_seal_times(v);
   }
   if (ok && !feof(idx)) {
     int c = fgetc(idx);
@@ -442,8 +442,6 @@ hv_vault_verify(const char *dir, const HvVerifyOptions *opts, GError **error)
   g_autoptr(HvVerdict) v = g_new0(HvVerdict, 1);
   v->dir = g_strdup(dir);
   v->intact = TRUE;
-  v->event_list = g_array_new(FALSE, TRUE, sizeof(HvEventInfo));
-  g_array_set_clear_func(v->event_list, event_info_clear);
 
   guint8 header_hash[HV_HASH_SIZE];
   if (!check_header(v, opts, header_hash))

@@ -3,22 +3,16 @@
  * vault-verify: reads a session directory and checks everything that can be
  * checked without a decryption key: header, checkpoint and seal signatures,
  * the hash chain over every record, counts, ordering, final chunk, trailing
- * data. Streams the records file; memory is bounded whatever the input.
- * Decrypting readers (export) hook in through the record callback.
+ * data. Streams the records file; memory is bounded whatever the input:
+ * a verdict is a small fixed-size summary and keeps no event text. Readers
+ * that show events (info, export) or decrypt media (export) get every record
+ * through the record callback as the scan passes it.
  */
 #pragma once
 
 #include "vault-format.h"
 
 G_BEGIN_DECLS
-
-typedef struct {
-  guint64 index;
-  guint16 type;
-  gint64  wall_us;
-  guint64 mono_us;
-  char   *text;
-} HvEventInfo;
 
 /* Chain state at a checkpoint that matched the records. */
 typedef struct {
@@ -45,15 +39,17 @@ typedef struct {
   gint64   first_wall_us, last_wall_us;
   guint64  first_mono_us, last_mono_us;
   guint64  max_media_gap_us;  /* longest stretch between media records */
-  GArray  *event_list;        /* HvEventInfo, bounded */
   HvGoodPrefix good;          /* the longest prefix a signed checkpoint vouches for */
 } HvVerdict;
 
 void hv_verdict_free(HvVerdict *v);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HvVerdict, hv_verdict_free)
 
-/* Called for every record whose chain link has been checked so far; return
- * FALSE with error to stop the scan (the error becomes the problem). */
+/* Called for every record (media and events) as the scan reads it, after its
+ * header was checked and before the next checkpoint vouches for it: a caller
+ * must discard what it derived when the verdict is not intact. payload is
+ * valid during the call only. Return FALSE with error to stop the scan (the
+ * error becomes the problem). */
 typedef gboolean (*HvRecordFunc)(const HvRecordHeader *rh, const guint8 *payload,
                                  gpointer user_data, GError **error);
 typedef void (*HvProgressFunc)(guint64 done, guint64 total, gpointer user_data);

@@ -24,7 +24,8 @@ on_progress(guint64 done, guint64 total, gpointer user_data)
   if (!p->tty || (now - p->last_print < 200000 && done < total))
     return;
   p->last_print = now;
-  fprintf(stderr, "\r\033[Kverifying %s: %3u%% (%" G_GUINT64_FORMAT " MiB)", p->name,
+  g_autofree char *name = hv_text_escape(p->name, -1);
+  fprintf(stderr, "\r\033[Kverifying %s: %3u%% (%" G_GUINT64_FORMAT " MiB)", name,
           total ? (guint) (done * 100 / total) : 100, done >> 20);
   if (done >= total)
     fprintf(stderr, "\r\033[K");
@@ -39,16 +40,36 @@ verdict_word(const HvVerdict *v)
 static void
 print_line(const HvVerdict *v)
 {
+  g_autofree char *dir = hv_text_escape(v->dir, -1);
   if (!v->intact) {
-    printf("%-11s %s: %s\n", "INVALID", v->dir, v->problem);
+    g_autofree char *prob = hv_text_escape(v->problem, -1);
+    printf("%-11s %s: %s\n", "INVALID", dir, prob);
     return;
   }
   g_autofree char *dev = hv_key_id(v->header.device_pk, HV_DEVICE_PK_SIZE);
   g_autofree char *dur = hv_cli_format_duration(v->last_mono_us - v->first_mono_us);
   printf("%-11s %s: device %s sequence %" G_GUINT64_FORMAT ", %s, %" G_GUINT64_FORMAT
          " records, %" G_GUINT64_FORMAT " markers, fingerprint %s\n",
-         verdict_word(v), v->dir, dev, v->header.device_seq, dur, v->records, v->markers,
+         verdict_word(v), dir, dev, v->header.device_seq, dur, v->records, v->markers,
          v->fingerprint);
+}
+
+/* Text from the files goes through hv_text_escape before json-glib (which
+ * escapes control characters but passes invalid UTF-8 through), so the
+ * document is valid UTF-8 and reads the same as the text output. */
+static void
+add_text(JsonBuilder *b, const char *name, const char *text)
+{
+  g_autofree char *safe = hv_text_escape(text, -1);
+  json_builder_set_member_name(b, name);
+  json_builder_add_string_value(b, safe);
+}
+
+static void
+add_int(JsonBuilder *b, const char *name, gint64 value)
+{
+  json_builder_set_member_name(b, name);
+  json_builder_add_int_value(b, value);
 }
 
 static JsonNode *
@@ -56,16 +77,13 @@ verdict_json(const HvVerdict *v)
 {
   g_autoptr(JsonBuilder) b = json_builder_new();
   json_builder_begin_object(b);
-  json_builder_set_member_name(b, "path");
-  json_builder_add_string_value(b, v->dir);
+  add_text(b, "path", v->dir);
   json_builder_set_member_name(b, "verdict");
   json_builder_add_string_value(b, verdict_word(v));
   json_builder_set_member_name(b, "intact");
   json_builder_add_boolean_value(b, v->intact);
-  if (v->problem) {
-    json_builder_set_member_name(b, "problem");
-    json_builder_add_string_value(b, v->problem);
-  }
+  if (v->problem)
+    add_text(b, "problem", v->problem);
   if (v->have_header) {
     g_autofree char *dev = hv_key_id(v->header.device_pk, HV_DEVICE_PK_SIZE);
     g_autofree char *sid = hv_hex(v->header.session_id, HV_SESSION_ID_SIZE);
@@ -73,73 +91,89 @@ verdict_json(const HvVerdict *v)
     json_builder_add_string_value(b, dev);
     json_builder_set_member_name(b, "session_id");
     json_builder_add_string_value(b, sid);
-    json_builder_set_member_name(b, "sequence");
-    json_builder_add_int_value(b, (gint64) v->header.device_seq);
+    add_int(b, "sequence", (gint64) v->header.device_seq);
+    add_text(b, "room", v->header.room);
   }
+  if (v->have_seal)
+    add_text(b, "reason", v->seal.reason);
   if (v->fingerprint) {
     json_builder_set_member_name(b, "fingerprint");
     json_builder_add_string_value(b, v->fingerprint);
   }
-  json_builder_set_member_name(b, "records");
-  json_builder_add_int_value(b, (gint64) v->records);
-  json_builder_set_member_name(b, "markers");
-  json_builder_add_int_value(b, (gint64) v->markers);
-  json_builder_set_member_name(b, "first_wall_us");
-  json_builder_add_int_value(b, v->first_wall_us);
-  json_builder_set_member_name(b, "last_wall_us");
-  json_builder_add_int_value(b, v->last_wall_us);
-  json_builder_set_member_name(b, "duration_us");
-  json_builder_add_int_value(b, (gint64) (v->last_mono_us - v->first_mono_us));
+  add_int(b, "records", (gint64) v->records);
+  add_int(b, "markers", (gint64) v->markers);
+  add_int(b, "first_wall_us", v->first_wall_us);
+  add_int(b, "last_wall_us", v->last_wall_us);
+  add_int(b, "duration_us", (gint64) (v->last_mono_us - v->first_mono_us));
   json_builder_end_object(b);
   return json_builder_get_root(b);
+}
+
+static JsonNode *
+device_json(const HvLedgerDevice *d, guint64 expected_first)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "device");
+  json_builder_add_string_value(b, d->device_id);
+  add_int(b, "sessions", d->sessions);
+  add_int(b, "first_sequence", (gint64) d->first_seq);
+  add_int(b, "last_sequence", (gint64) d->last_seq);
+  json_builder_set_member_name(b, "expected_first_sequence");
+  if (expected_first)
+    json_builder_add_int_value(b, (gint64) expected_first);
+  else
+    json_builder_add_null_value(b);
+  add_int(b, "verifiable_up_to_sequence", (gint64) d->verified_to);
+  json_builder_set_member_name(b, "ledger_intact");
+  json_builder_add_boolean_value(b, d->problems->len == 0);
+  json_builder_set_member_name(b, "missing_sequences");
+  json_builder_begin_array(b);
+  for (guint k = 0; k < d->missing->len; k++) {
+    const HvSeqRange *r = &g_array_index(d->missing, HvSeqRange, k);
+    json_builder_begin_object(b);
+    add_int(b, "from", (gint64) r->from);
+    add_int(b, "to", (gint64) r->to);
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
+  json_builder_set_member_name(b, "problems");
+  json_builder_begin_array(b);
+  for (guint k = 0; k < d->problems->len; k++) {
+    g_autofree char *p = hv_text_escape(d->problems->pdata[k], -1);
+    json_builder_add_string_value(b, p);
+  }
+  json_builder_end_array(b);
+  json_builder_end_object(b);
+  return json_builder_get_root(b);
+}
+
+static void
+print_node(JsonNode *node, gboolean comma)
+{
+  g_autoptr(JsonNode) n = node;
+  g_autofree char *text = json_to_string(n, TRUE);
+  printf("%s%s\n", comma ? "," : "", text);
 }
 
 typedef struct {
   gboolean json;
   char    *device_key;
   char    *expect;
+  gint64   from_seq;
 } Options;
 
-/* Verify every session under the given paths into verdicts; FALSE on a usage error. */
-static gboolean
-collect(char **paths, const Options *o, GPtrArray *verdicts)
-{
-  guint8 pk[HV_DEVICE_PK_SIZE];
-  g_autoptr(GError) err = NULL;
-  if (o->device_key && !hv_device_pubkey_load(o->device_key, pk, &err)) {
-    hv_cli_error("verify", "--device-key: %s", err->message);
-    return FALSE;
-  }
-  Progress prog = { .tty = isatty(STDERR_FILENO) && !o->json };
-  HvVerifyOptions vo = { .expected_device_pk = o->device_key ? pk : NULL,
-                         .on_progress = on_progress, .user_data = &prog };
-  for (guint i = 0; paths[i]; i++) {
-    g_autoptr(GPtrArray) dirs = hv_vault_find_sessions(paths[i], &err);
-    if (!dirs) {
-      hv_cli_error("verify", "%s", err->message);
-      return FALSE;
-    }
-    if (dirs->len == 0) {
-      hv_cli_error("verify", "%s: no sessions found", paths[i]);
-      return FALSE;
-    }
-    for (guint k = 0; k < dirs->len; k++) {
-      prog.name = dirs->pdata[k];
-      HvVerdict *v = hv_vault_verify(dirs->pdata[k], &vo, &err);
-      if (!v) {
-        hv_cli_error("verify", "%s", err->message);
-        return FALSE;
-      }
-      g_ptr_array_add(verdicts, v);
-    }
-  }
-  return TRUE;
-}
+typedef struct {
+  const Options *o;
+  const char    *want;          /* normalised --expect, or NULL */
+  HvLedger      *ledger;
+  guint          counts[4];     /* COMPLETE, INTERRUPTED, IO_FAILED, INVALID */
+  guint          n;
+} Run;
 
 static void
-apply_expect(GPtrArray *verdicts, const char *want)
+apply_expect(HvVerdict *v, const char *want)
 {
-  HvVerdict *v = verdicts->pdata[0];
   if (v->intact && g_strcmp0(v->fingerprint, want) != 0) {
     v->intact = FALSE;
     v->problem = g_strdup_printf("fingerprint is %s, not the expected %s (a different session, or "
@@ -148,64 +182,130 @@ apply_expect(GPtrArray *verdicts, const char *want)
   }
 }
 
+/* One verdict: printed at once, then only its ledger entry is kept. */
 static void
-print_json(GPtrArray *verdicts, GPtrArray *ledger, gboolean bad)
+take_verdict(Run *r, HvVerdict *v)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new();
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "intact");
-  json_builder_add_boolean_value(b, !bad);
-  json_builder_set_member_name(b, "sessions");
-  json_builder_begin_array(b);
-  for (guint i = 0; i < verdicts->len; i++)
-    json_builder_add_value(b, verdict_json(verdicts->pdata[i]));
-  json_builder_end_array(b);
-  json_builder_set_member_name(b, "devices");
-  json_builder_begin_array(b);
-  for (guint i = 0; i < ledger->len; i++) {
-    HvLedgerDevice *d = ledger->pdata[i];
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "device");
-    json_builder_add_string_value(b, d->device_id);
-    json_builder_set_member_name(b, "verifiable_up_to_sequence");
-    json_builder_add_int_value(b, (gint64) d->verified_to);
-    json_builder_set_member_name(b, "problems");
-    json_builder_begin_array(b);
-    for (guint k = 0; k < d->problems->len; k++)
-      json_builder_add_string_value(b, d->problems->pdata[k]);
-    json_builder_end_array(b);
-    json_builder_end_object(b);
+  if (r->want)
+    apply_expect(v, r->want);
+  r->counts[v->intact ? v->seal.status - 1 : 3]++;
+  if (r->o->json)
+    print_node(verdict_json(v), r->n > 0);
+  else
+    print_line(v);
+  r->n++;
+  hv_ledger_add(r->ledger, v);
+}
+
+/* Verify every session under the given paths; FALSE on a usage or I/O error. */
+static gboolean
+collect(char **paths, Run *r)
+{
+  const Options *o = r->o;
+  guint8 pk[HV_DEVICE_PK_SIZE];
+  g_autoptr(GError) err = NULL;
+  if (o->device_key && !hv_device_pubkey_load(o->device_key, pk, &err)) {
+    hv_cli_error("verify", "--device-key: %s", err->message);
+    return FALSE;
   }
-  json_builder_end_array(b);
-  json_builder_end_object(b);
-  g_autoptr(JsonNode) root = json_builder_get_root(b);
-  g_autofree char *text = json_to_string(root, TRUE);
-  printf("%s\n", text);
+  g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func(g_free);
+  for (guint i = 0; paths[i]; i++) {
+    g_autoptr(GPtrArray) dirs = hv_vault_find_sessions(paths[i], &err);
+    if (!dirs) {
+      g_autofree char *m = hv_text_escape(err->message, -1);
+      hv_cli_error("verify", "%s", m);
+      return FALSE;
+    }
+    if (dirs->len == 0) {
+      g_autofree char *p = hv_text_escape(paths[i], -1);
+      hv_cli_error("verify", "%s: no sessions found", p);
+      return FALSE;
+    }
+    for (guint k = 0; k < dirs->len; k++)
+      g_ptr_array_add(all, g_strdup(dirs->pdata[k]));
+  }
+  if (r->want && all->len != 1) {
+    hv_cli_error("verify", "--expect checks one session, but %u were found", all->len);
+    return FALSE;
+  }
+  Progress prog = { .tty = isatty(STDERR_FILENO) && !o->json };
+  HvVerifyOptions vo = { .expected_device_pk = o->device_key ? pk : NULL,
+                         .on_progress = on_progress, .user_data = &prog };
+  if (o->json)
+    printf("{\n\"sessions\": [\n");
+  for (guint k = 0; k < all->len; k++) {
+    prog.name = all->pdata[k];
+    g_autoptr(HvVerdict) v = hv_vault_verify(all->pdata[k], &vo, &err);
+    if (!v) {
+      g_autofree char *m = hv_text_escape(err->message, -1);
+      hv_cli_error("verify", "%s", m);
+      return FALSE;
+    }
+    take_verdict(r, v);
+  }
+  return TRUE;
+}
+
+static const char NOT_PINNED[] =
+  "device NOT PINNED: no --device-key given; each session is checked against the key in its own "
+  "header, which does not prove which device recorded it";
+
+static void
+print_json_tail(Run *r, GPtrArray *ledger, gboolean sessions_bad, gboolean ledger_bad)
+{
+  printf("],\n\"devices\": [\n");
+  for (guint i = 0; i < ledger->len; i++)
+    print_node(device_json(ledger->pdata[i], (guint64) r->o->from_seq), i > 0);
+  printf("],\n\"device_pinned\": %s,\n\"sessions_intact\": %s,\n\"ledger_intact\": %s,\n"
+         "\"intact\": %s\n}\n", r->o->device_key ? "true" : "false", sessions_bad ? "false" : "true",
+         ledger_bad ? "false" : "true", sessions_bad || ledger_bad ? "false" : "true");
+}
+
+/* "device ID: N sessions, sequence A..B, ledger intact, verifiable up to
+ * sequence N" (the line scripts read), then where the history starts and the
+ * missing sequences. */
+static void
+print_device(const Run *r, const HvLedgerDevice *d)
+{
+  guint64 start = r->o->from_seq ? (guint64) r->o->from_seq : d->first_seq;
+  printf("device %s: %u session%s, sequence %" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT ", ledger %s",
+         d->device_id, d->sessions, d->sessions == 1 ? "" : "s", d->first_seq, d->last_seq,
+         d->problems->len ? "BROKEN" : "intact");
+  if (d->verified_to >= start)
+    printf(", verifiable up to sequence %" G_GUINT64_FORMAT, d->verified_to);
+  else
+    printf(", nothing verifiable from sequence %" G_GUINT64_FORMAT, start);
+  if (r->o->from_seq)
+    printf("; expected to start at sequence %" G_GUINT64_FORMAT, start);
+  else
+    printf("; verifiable history starts at sequence %" G_GUINT64_FORMAT "%s", d->first_seq,
+           d->first_seq > 1 ? " (earlier sessions are not in these files; state the expected start "
+                              "with --from-sequence)" : "");
+  if (d->missing->len) {
+    const HvSeqRange *only = (const HvSeqRange *) d->missing->data;
+    g_autofree char *m = hv_seq_ranges_format(d->missing);
+    printf("; missing sequence%s %s", d->missing->len == 1 && only->from == only->to ? "" : "s", m);
+  }
+  printf("\n");
 }
 
 static void
-print_text(GPtrArray *verdicts, GPtrArray *ledger)
+print_text_tail(Run *r, GPtrArray *ledger, gboolean ledger_bad)
 {
-  guint counts[4] = { 0 }; /* COMPLETE, INTERRUPTED, IO_FAILED, INVALID */
-  for (guint i = 0; i < verdicts->len; i++) {
-    HvVerdict *v = verdicts->pdata[i];
-    counts[v->intact ? v->seal.status - 1 : 3]++;
-    print_line(v);
-  }
   for (guint i = 0; i < ledger->len; i++) {
     HvLedgerDevice *d = ledger->pdata[i];
-    for (guint k = 0; k < d->problems->len; k++)
-      printf("%-11s device %s: %s\n", "LEDGER", d->device_id, (char *) d->problems->pdata[k]);
+    for (guint k = 0; k < d->problems->len; k++) {
+      g_autofree char *p = hv_text_escape(d->problems->pdata[k], -1);
+      printf("%-11s device %s: %s\n", "LEDGER", d->device_id, p);
+    }
   }
-  printf("summary: %u session%s: %u COMPLETE, %u INTERRUPTED, %u IO_FAILED, %u INVALID\n",
-         verdicts->len, verdicts->len == 1 ? "" : "s", counts[0], counts[1], counts[2], counts[3]);
-  for (guint i = 0; i < ledger->len; i++) {
-    HvLedgerDevice *d = ledger->pdata[i];
-    printf("device %s: %u session%s, sequence %" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT
-           ", ledger %s, verifiable up to sequence %" G_GUINT64_FORMAT "\n",
-           d->device_id, d->sessions, d->sessions == 1 ? "" : "s", d->first_seq, d->last_seq,
-           d->problems->len ? "BROKEN" : "intact", d->verified_to);
-  }
+  printf("summary: %u session%s: %u COMPLETE, %u INTERRUPTED, %u IO_FAILED, %u INVALID; ledger %s\n",
+         r->n, r->n == 1 ? "" : "s", r->counts[0], r->counts[1], r->counts[2], r->counts[3],
+         ledger_bad ? "BROKEN (see LEDGER lines)" : "intact");
+  for (guint i = 0; i < ledger->len; i++)
+    print_device(r, ledger->pdata[i]);
+  if (!r->o->device_key)
+    printf("%s\n", NOT_PINNED);
 }
 
 static int
@@ -217,27 +317,24 @@ run_verify(char **paths, const Options *o)
                  "grouped by 4)", o->expect);
     return HV_EXIT_USAGE;
   }
-  g_autoptr(GPtrArray) verdicts = g_ptr_array_new_with_free_func((GDestroyNotify) hv_verdict_free);
-  if (!collect(paths, o, verdicts))
-    return HV_EXIT_USAGE;
-  if (want && verdicts->len != 1) {
-    hv_cli_error("verify", "--expect checks one session, but %u were found", verdicts->len);
+  if (o->from_seq < 0) {
+    hv_cli_error("verify", "--from-sequence: %" G_GINT64_FORMAT " is not a sequence number (1 or more)",
+                 o->from_seq);
     return HV_EXIT_USAGE;
   }
-  if (want)
-    apply_expect(verdicts, want);
-
-  g_autoptr(GPtrArray) ledger = hv_ledger_check((HvVerdict *const *) verdicts->pdata, verdicts->len);
-  gboolean bad = FALSE;
-  for (guint i = 0; i < verdicts->len; i++)
-    bad |= !((HvVerdict *) verdicts->pdata[i])->intact;
-  for (guint i = 0; i < ledger->len; i++)
-    bad |= ((HvLedgerDevice *) ledger->pdata[i])->problems->len > 0;
+  g_autoptr(HvLedger) ledger = hv_ledger_new((guint64) o->from_seq);
+  Run r = { .o = o, .want = want, .ledger = ledger };
+  if (!collect(paths, &r))
+    return HV_EXIT_USAGE;
+  g_autoptr(GPtrArray) devices = hv_ledger_check(ledger);
+  gboolean sessions_bad = r.counts[3] > 0, ledger_bad = FALSE;
+  for (guint i = 0; i < devices->len; i++)
+    ledger_bad |= ((HvLedgerDevice *) devices->pdata[i])->problems->len > 0;
   if (o->json)
-    print_json(verdicts, ledger, bad);
+    print_json_tail(&r, devices, sessions_bad, ledger_bad);
   else
-    print_text(verdicts, ledger);
-  return bad ? HV_EXIT_INTEGRITY : HV_EXIT_OK;
+    print_text_tail(&r, devices, ledger_bad);
+  return sessions_bad || ledger_bad ? HV_EXIT_INTEGRITY : HV_EXIT_OK;
 }
 
 int
@@ -250,6 +347,8 @@ hv_cmd_verify(int argc, char **argv)
       "Require sessions signed by this device (its .pub file)", "FILE" },
     { "expect", 0, 0, G_OPTION_ARG_STRING, &o.expect,
       "Require this fingerprint (from the paper interview record); one session only", "FP" },
+    { "from-sequence", 0, 0, G_OPTION_ARG_INT64, &o.from_seq,
+      "Require each device's archive to start at sequence N (1: the device's first session)", "N" },
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new("PATH... - verify sessions");
@@ -257,8 +356,18 @@ hv_cmd_verify(int argc, char **argv)
   g_option_context_set_description(ctx,
     "PATH is a session directory or a folder of sessions (from one or more devices).\n"
     "No decryption key is needed. One verdict per session: COMPLETE, INTERRUPTED,\n"
-    "IO_FAILED, or INVALID with the first problem found; then the device ledger.\n"
-    "Exit status: 0 all intact, 1 any integrity failure, 2 usage or I/O error.");
+    "IO_FAILED, or INVALID with the first problem found; then the device ledger:\n"
+    "per device, the sequences present, where the verifiable history starts, the\n"
+    "missing sequences (named exactly, apart from the per-session verdicts), and up to\n"
+    "which sequence the archive is verifiable. Files cannot prove that sessions older\n"
+    "than the oldest present, or newer than the newest, were removed: say where the\n"
+    "archive must start with --from-sequence. Without --device-key the device is NOT\n"
+    "PINNED: sessions are checked against the key in their own header only.\n"
+    "Text from the files is escaped (\\n, \\u{001B}, \\xFF, ...).\n"
+    "Exit status: 0 every session intact and every ledger intact; 1 any session\n"
+    "INVALID, or any ledger broken (a missing sequence, a duplicate, a broken link,\n"
+    "a sequence 1 that claims a predecessor, or a start after --from-sequence), even\n"
+    "when every session present is COMPLETE; 2 usage or I/O error.");
   int ret = HV_EXIT_USAGE;
   if (hv_cli_parse(ctx, &argc, &argv)) {
     if (argc < 2)

@@ -13,13 +13,45 @@
 #include <string.h>
 #include <unistd.h>
 
+/* N note events of `size` bytes: hostile text for the escaping and memory
+ * tests. The writer takes a C string, so bytes are never NUL. */
+static gboolean
+append_events(HvVaultWriter *w, gint64 n, gint64 size, const char *fill, gint64 commit_every,
+              GError **error)
+{
+  if (size < 1 || size > HV_EVENT_MAX) {
+    g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_MALFORMED, "--event-bytes must be 1..%u", HV_EVENT_MAX);
+    return FALSE;
+  }
+  g_autofree char *text = g_malloc(size + 1);
+  static const char control[] = "\x1b[2J\nFingerprint: AAAA-AAAA-AAAA-AAAA-AAAA\r\t";
+  for (gint64 i = 0; i < size; i++)
+    text[i] = g_strcmp0(fill, "invalid") == 0 ? (char) 0xff
+              : g_strcmp0(fill, "control") == 0 ? control[i % (sizeof control - 1)] : 'e';
+  text[size] = '\0';
+  gint64 since = 0;
+  for (gint64 i = 0; i < n; i++) {
+    if (!hv_vault_writer_append_event(w, HV_EVENT_NOTE, text, error))
+      return FALSE;
+    since += size;
+    if (since >= commit_every) {
+      since = 0;
+      if (!hv_vault_writer_commit(w, error))
+        return FALSE;
+    }
+  }
+  return TRUE;
+}
+
 int
 main(int argc, char **argv)
 {
   g_autofree char *key_path = NULL, *media = NULL, *prev = NULL, *room = NULL, *status = NULL;
   g_auto(GStrv) recipients = NULL, outs = NULL;
   gint64 bytes = 300000, seq = 1, commit_every = 200000, kill_after = -1;
+  g_autofree char *marker_text = NULL, *event_fill = NULL;
   gint markers = 1;
+  gint64 events = 0, event_bytes = 64;
   gboolean no_seal = FALSE, no_sync = FALSE;
   GOptionEntry entries[] = {
     { "device-key", 0, 0, G_OPTION_ARG_FILENAME, &key_path, "Device secret key (created if missing)", "F" },
@@ -36,6 +68,12 @@ main(int argc, char **argv)
     { "no-sync", 0, 0, G_OPTION_ARG_NONE, &no_sync, "Skip fsync (benchmark)", NULL },
     { "status", 0, 0, G_OPTION_ARG_STRING, &status, "complete|io-failed", "S" },
     { "kill-after", 0, 0, G_OPTION_ARG_INT64, &kill_after, "SIGKILL self after N media bytes", "N" },
+    { "marker-text", 0, 0, G_OPTION_ARG_FILENAME, &marker_text,
+      "Text of every marker event (raw bytes, not converted from the locale)", "S" },
+    { "events", 0, 0, G_OPTION_ARG_INT64, &events, "Extra note events after the start event", "N" },
+    { "event-bytes", 0, 0, G_OPTION_ARG_INT64, &event_bytes, "Size of each extra event (max 4096)", "N" },
+    { "event-fill", 0, 0, G_OPTION_ARG_STRING, &event_fill,
+      "Extra event bytes: invalid (0xFF, not UTF-8) or control (ESC, newline)", "KIND" },
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new("- write a test session");
@@ -73,6 +111,8 @@ main(int argc, char **argv)
   g_autoptr(HvVaultWriter) w = hv_vault_writer_new((const char *const *) outs, &params, &err);
   if (!w || !hv_vault_writer_append_event(w, HV_EVENT_START, "recording started", &err))
     goto fail;
+  if (events > 0 && !append_events(w, events, event_bytes, event_fill, commit_every, &err))
+    goto fail;
 
   g_autoptr(GBytes) data = NULL;
   if (media && !(data = hv_file_read_bounded(media, G_MAXSIZE, &err)))
@@ -93,7 +133,7 @@ main(int argc, char **argv)
     since_commit += k;
     if (markers > marked && done >= total * (guint64) (marked + 1) / (guint64) (markers + 1)) {
       marked++;
-      g_autofree char *t = g_strdup_printf("marker %d", marked);
+      g_autofree char *t = marker_text ? g_strdup(marker_text) : g_strdup_printf("marker %d", marked);
       if (!hv_vault_writer_append_event(w, HV_EVENT_MARKER, t, &err))
         goto fail;
     }

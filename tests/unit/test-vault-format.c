@@ -158,6 +158,32 @@ test_fingerprint_normalise(void)
   g_assert_null(hv_fingerprint_normalise("AAAQ-EAYE-AUDA-OCAJ-BIFQA"));
 }
 
+/* Text from the files never reaches a terminal or report as a control
+ * character, a line break or invalid UTF-8 (issue 8 item 7). */
+static void
+test_text_escape(void)
+{
+  static const struct { const char *in; gssize len; const char *out; } cases[] = {
+    { "marker 1", -1, "marker 1" },
+    { "caf\xc3\xa9", -1, "caf\xc3\xa9" },
+    { "a\nFingerprint: AAAA", -1, "a\\nFingerprint: AAAA" },
+    { "\x1b[2J", -1, "\\u{001B}[2J" },
+    { "x\r\ty", -1, "x\\r\\ty" },
+    { "back\\slash", -1, "back\\\\slash" },
+    { "\xff\xfe", -1, "\\xFF\\xFE" },
+    { "a\0b", 3, "a\\x00b" },
+    { "\xc2\x85 \xe2\x80\xa8 \x7f", -1, "\\u{0085} \\u{2028} \\u{007F}" },
+    { "\xe2\x82", -1, "\\xE2\\x82" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autofree char *got = hv_text_escape(cases[i].in, cases[i].len);
+    g_assert_cmpstr(got, ==, cases[i].out);
+    g_assert_true(g_utf8_validate(got, -1, NULL));
+    for (const char *c = got; *c; c++)
+      g_assert_true((guchar) *c >= 0x20 && *c != 0x7f);
+  }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -170,5 +196,6 @@ main(int argc, char **argv)
   g_test_add_func("/vault-format/checkpoint-signature", test_checkpoint_signature);
   g_test_add_func("/vault-format/vectors", test_vectors);
   g_test_add_func("/vault-format/fingerprint-normalise", test_fingerprint_normalise);
+  g_test_add_func("/vault-format/text-escape", test_text_escape);
   return g_test_run();
 }

@@ -52,11 +52,25 @@ test_damaged_files(Fixture *f, gconstpointer data)
   g_assert_error(err, HV_VAULT_ERROR, HV_VAULT_ERROR_IO);
 }
 
+/* FORMAT.md §11/§10: the device id is BLAKE2b with an 8-byte output, not a
+ * prefix of the 32-byte hash (computed independently with Python's
+ * hashlib.blake2b(bytes(range(32)), digest_size=8)). */
+static void
+test_key_id_vector(Fixture *f, gconstpointer data)
+{
+  guint8 pk[32];
+  for (guint i = 0; i < sizeof pk; i++)
+    pk[i] = (guint8) i;
+  g_autofree char *id = hv_key_id(pk, sizeof pk);
+  g_assert_cmpstr(id, ==, "40f68f4ad24e575b");
+}
+
 int
 main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
 #define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+  ADD("/vault-keys/key-id-vector", test_key_id_vector);
   ADD("/vault-keys/modes-and-overwrite", test_modes_and_overwrite);
   ADD("/vault-keys/damaged", test_damaged_files);
   return g_test_run();

@@ -9,7 +9,6 @@ fake(guint8 device, guint64 seq, guint8 prev, guint8 self)
 {
   HvVerdict *v = g_new0(HvVerdict, 1);
   v->dir = g_strdup_printf("S%06" G_GUINT64_FORMAT, seq);
-  v->event_list = g_array_new(FALSE, TRUE, sizeof(HvEventInfo));
   v->have_header = v->have_seal = v->intact = TRUE;
   memset(v->header.device_pk, device, HV_DEVICE_PK_SIZE);
   v->header.device_seq = seq;
@@ -19,10 +18,32 @@ fake(guint8 device, guint64 seq, guint8 prev, guint8 self)
   return v;
 }
 
+/* Feed the verdicts through a ledger (which keeps its own small entries)
+ * and free them, as the verifier does. */
+static GPtrArray *
+check_from(HvVerdict **v, guint n, guint64 expected_first)
+{
+  g_autoptr(HvLedger) l = hv_ledger_new(expected_first);
+  for (guint i = 0; i < n; i++) {
+    hv_ledger_add(l, v[i]);
+    hv_verdict_free(v[i]);
+  }
+  return hv_ledger_check(l);
+}
+
 static GPtrArray *
 check(HvVerdict **v, guint n)
 {
-  return hv_ledger_check(v, n);
+  return check_from(v, n, 0);
+}
+
+static void
+assert_missing(const HvLedgerDevice *d, guint i, guint64 from, guint64 to)
+{
+  g_assert_cmpuint(d->missing->len, >, i);
+  const HvSeqRange *r = &g_array_index(d->missing, HvSeqRange, i);
+  g_assert_cmpuint(r->from, ==, from);
+  g_assert_cmpuint(r->to, ==, to);
 }
 
 static void
@@ -33,9 +54,8 @@ test_whole_chain_any_order(void)
   g_assert_cmpuint(d->len, ==, 1);
   HvLedgerDevice *dev = d->pdata[0];
   g_assert_cmpuint(dev->problems->len, ==, 0);
+  g_assert_cmpuint(dev->missing->len, ==, 0);
   g_assert_cmpuint(dev->verified_to, ==, 3);
-  for (guint i = 0; i < 3; i++)
-    hv_verdict_free(v[i]);
 }
 
 static void
@@ -46,11 +66,10 @@ test_gap_and_replacement(void)
   HvLedgerDevice *dev = d->pdata[0];
   g_assert_cmpuint(dev->problems->len, ==, 2);
   g_assert_nonnull(strstr(dev->problems->pdata[0], "sequence 2 does not follow the seal of sequence 1"));
-  g_assert_nonnull(strstr(dev->problems->pdata[1], "sequences 3 to 4 are missing"));
+  g_assert_cmpuint(dev->missing->len, ==, 1);
+  assert_missing(dev, 0, 3, 4);
   g_assert_cmpuint(dev->verified_to, ==, 1);
   g_assert_cmpuint(dev->last_seq, ==, 5);
-  for (guint i = 0; i < 3; i++)
-    hv_verdict_free(v[i]);
 }
 
 static void
@@ -62,10 +81,83 @@ test_devices_apart_and_duplicates(void)
   HvLedgerDevice *a = d->pdata[0], *b = d->pdata[1];
   g_assert_cmpuint(a->problems->len, ==, 1);
   g_assert_nonnull(strstr(a->problems->pdata[0], "appears twice"));
+  g_assert_cmpuint(a->missing->len, ==, 0);
   g_assert_cmpuint(b->problems->len, ==, 0);   /* starts at 7: older sessions simply not here */
   g_assert_cmpuint(b->first_seq, ==, 7);
-  for (guint i = 0; i < 3; i++)
-    hv_verdict_free(v[i]);
+}
+
+/* Issue 8 item 5: a subset copy names exactly which sequences are missing. */
+static void
+test_subset_names_missing(void)
+{
+  HvVerdict *v[] = { fake(1, 1, 0, 11), fake(1, 3, 12, 13), fake(1, 9, 18, 19) };
+  g_autoptr(GPtrArray) d = check(v, 3);
+  HvLedgerDevice *dev = d->pdata[0];
+  g_assert_cmpuint(dev->missing->len, ==, 2);
+  assert_missing(dev, 0, 2, 2);
+  assert_missing(dev, 1, 4, 8);
+  g_autofree char *text = hv_seq_ranges_format(dev->missing);
+  g_assert_cmpstr(text, ==, "2, 4-8");
+  g_assert_cmpuint(dev->verified_to, ==, 1);
+}
+
+/* Issue 8 item 5: an archive without S000001 says where its history starts;
+ * a custodian who expects sequence 1 gets the missing start. */
+static void
+test_expected_start(void)
+{
+  HvVerdict *v[] = { fake(1, 2, 11, 12), fake(1, 3, 12, 13) };
+  g_autoptr(GPtrArray) d = check(v, 2);
+  HvLedgerDevice *dev = d->pdata[0];
+  g_assert_cmpuint(dev->first_seq, ==, 2);
+  g_assert_cmpuint(dev->problems->len, ==, 0);
+  g_assert_cmpuint(dev->verified_to, ==, 3);
+
+  HvVerdict *w[] = { fake(1, 2, 11, 12), fake(1, 3, 12, 13) };
+  g_autoptr(GPtrArray) e = check_from(w, 2, 1);
+  dev = e->pdata[0];
+  g_assert_cmpuint(dev->problems->len, ==, 1);
+  assert_missing(dev, 0, 1, 1);
+  g_assert_cmpuint(dev->verified_to, ==, 0);
+
+  HvVerdict *x[] = { fake(1, 1, 0, 11), fake(1, 2, 11, 12) };
+  g_autoptr(GPtrArray) f = check_from(x, 2, 1);
+  dev = f->pdata[0];
+  g_assert_cmpuint(dev->problems->len, ==, 0);
+  g_assert_cmpuint(dev->verified_to, ==, 2);
+}
+
+/* FORMAT.md §8.5: sequence 1 with a non-zero prev_seal_hash breaks the ledger. */
+static void
+test_first_claims_previous(void)
+{
+  HvVerdict *v[] = { fake(1, 1, 0, 11), fake(1, 2, 11, 12) };
+  memset(v[0]->header.prev_seal_hash, 7, HV_HASH_SIZE);
+  g_autoptr(GPtrArray) d = check(v, 2);
+  HvLedgerDevice *dev = d->pdata[0];
+  g_assert_cmpuint(dev->problems->len, ==, 1);
+  g_assert_cmpuint(dev->missing->len, ==, 0);
+  g_assert_cmpuint(dev->verified_to, ==, 0);
+}
+
+/* FORMAT.md §8.5: an INVALID session with a good header counts (its sequence
+ * is present); without a valid seal the next one cannot be linked to it; a
+ * session without a valid header does not count. */
+static void
+test_invalid_sessions(void)
+{
+  HvVerdict *v[] = { fake(1, 1, 0, 11), fake(1, 2, 11, 12), fake(1, 3, 12, 13), fake(1, 4, 13, 14) };
+  v[1]->intact = FALSE;
+  v[1]->have_seal = FALSE;
+  v[3]->have_header = FALSE;
+  g_autoptr(GPtrArray) d = check(v, 4);
+  HvLedgerDevice *dev = d->pdata[0];
+  g_assert_cmpuint(dev->sessions, ==, 3);
+  g_assert_cmpuint(dev->missing->len, ==, 0);
+  g_assert_cmpuint(dev->problems->len, ==, 1);
+  g_assert_nonnull(strstr(dev->problems->pdata[0], "no valid seal"));
+  g_assert_cmpuint(dev->verified_to, ==, 2);
+  g_assert_cmpuint(dev->last_seq, ==, 3);
 }
 
 int
@@ -75,5 +167,9 @@ main(int argc, char **argv)
   g_test_add_func("/vault-ledger/whole-chain", test_whole_chain_any_order);
   g_test_add_func("/vault-ledger/gap-and-replacement", test_gap_and_replacement);
   g_test_add_func("/vault-ledger/devices-and-duplicates", test_devices_apart_and_duplicates);
+  g_test_add_func("/vault-ledger/subset-names-missing", test_subset_names_missing);
+  g_test_add_func("/vault-ledger/expected-start", test_expected_start);
+  g_test_add_func("/vault-ledger/first-claims-previous", test_first_claims_previous);
+  g_test_add_func("/vault-ledger/invalid-sessions", test_invalid_sessions);
   return g_test_run();
 }
