@@ -103,6 +103,8 @@ resign(Fixture *f, const char *dir, const Edit *e)
   g_assert_true(hv_seal_decode(g_bytes_get_data(sb, NULL), g_bytes_get_size(sb), &s, NULL));
   memcpy(s.header_hash, header_hash, HV_HASH_SIZE);
   memcpy(s.head, head, HV_HASH_SIZE);
+  s.checkpoint_count = out->len / HV_CHECKPOINT_SIZE; /* the seal binds the index (§7) */
+  hv_hash(out->data, out->len, s.index_hash);
   if (e->seal)
     e->seal(&s);
   g_autoptr(GBytes) senc = hv_seal_encode(&s);
