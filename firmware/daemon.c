@@ -13,6 +13,7 @@
 #include "storage.h"
 #include "vault-keys.h"
 
+#include <errno.h>
 #include <glib-unix.h>
 #include <malloc.h>
 #include <string.h>
@@ -569,17 +570,20 @@ device_key(const HvConfig *cfg, GError **error)
 HvDaemon *
 hv_daemon_new(HvConfig *cfg, GError **error)
 {
-  HvDaemon *d = g_new0(HvDaemon, 1);
+  /* every exit below frees d through its cleanup function: no labels to jump past */
+  g_autoptr(HvDaemon) d = g_new0(HvDaemon, 1);
   d->cfg = cfg;
   d->recovered = g_ptr_array_new_with_free_func(g_free);
   d->loop = g_main_loop_new(NULL, FALSE);
   if (g_mkdir_with_parents(cfg->state_dir, 0750) < 0) {
-    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_ACCES, "state directory %s cannot be created", cfg->state_dir);
-    goto fail;
+    int e = errno;
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "state directory %s cannot be created: %s",
+                cfg->state_dir, g_strerror(e));
+    return NULL;
   }
   if (!(d->key = device_key(cfg, error))) {
     g_prefix_error(error, "device key: ");
-    goto fail;
+    return NULL;
   }
   d->key_id = hv_key_id(d->key->pk, HV_DEVICE_PK_SIZE);
 
@@ -598,18 +602,15 @@ hv_daemon_new(HvConfig *cfg, GError **error)
 
   HvBoard *board = hv_board_load(cfg->board_path, error);
   if (!board || !(d->gpio = hv_gpio_new(board, on_input, d, error)))
-    goto fail;
+    return NULL;
   hv_button_init(&d->buttons[0], d->gpio->board->lines[HV_SIGNAL_RECORD].debounce_ms, cfg->hold_to_stop_ms);
   hv_button_init(&d->buttons[1], d->gpio->board->lines[HV_SIGNAL_MARKER].debounce_ms, 60000);
 
   HvRecorderCallbacks rcb = { on_health, on_fault, on_finished };
   d->rec = hv_recorder_new(&cfg->rec, d->key, &rcb, d);
   if (!(d->control = hv_control_new(cfg->control_socket, cfg->control_group, on_control, d, error)))
-    goto fail;
-  return d;
-fail:
-  hv_daemon_free(d);
-  return NULL;
+    return NULL;
+  return g_steal_pointer(&d);
 }
 
 int

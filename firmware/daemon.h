@@ -20,5 +20,6 @@ HvDaemon *hv_daemon_new(HvConfig *cfg, GError **error) G_GNUC_WARN_UNUSED_RESULT
 /* Run until SIGTERM/SIGINT; a session in progress is sealed first. */
 int  hv_daemon_run(HvDaemon *d);
 void hv_daemon_free(HvDaemon *d);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HvDaemon, hv_daemon_free)
 
 G_END_DECLS
