@@ -76,14 +76,15 @@ set_fault(HvDaemon *d, HvFaultClass cls, const char *why)
   update_lights(d);
 }
 
+/* The fault class of a recorder error, by its code. */
 static HvFaultClass
 classify(const GError *err)
 {
   if (g_error_matches(err, HV_RECORDER_ERROR, HV_RECORDER_ERROR_SOURCE))
     return HV_FAULT_SOURCE;
-  if (g_str_has_prefix(err->message, "clock"))
+  if (g_error_matches(err, HV_RECORDER_ERROR, HV_RECORDER_ERROR_CLOCK))
     return HV_FAULT_CLOCK;
-  if (g_str_has_prefix(err->message, "keys"))
+  if (g_error_matches(err, HV_RECORDER_ERROR, HV_RECORDER_ERROR_KEYS))
     return HV_FAULT_KEYS;
   return HV_FAULT_STORAGE;
 }
