@@ -5,10 +5,13 @@
 #include "daemon.h"
 #include "gpio.h"
 
+#include <errno.h>
 #include <locale.h>
 #include <malloc.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 int
 main(int argc, char **argv)
@@ -21,6 +24,18 @@ main(int argc, char **argv)
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
     { NULL }
   };
+  /* Before any key or media is in memory: no core dump, no ptrace by the
+   * same uid, /proc/PID files owned by root. A crash must not write the
+   * device key or plaintext frames to disk (systemd-coredump, core files). */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    g_printerr("havend: cannot make the process non-dumpable: %s\n", g_strerror(errno));
+  /* under systemd LimitCORE=0 has done this (and @resources is filtered) */
+  struct rlimit core;
+  if (getrlimit(RLIMIT_CORE, &core) < 0 || core.rlim_cur != 0 || core.rlim_max != 0) {
+    struct rlimit no_core = { 0, 0 };
+    if (setrlimit(RLIMIT_CORE, &no_core) < 0)
+      g_printerr("havend: cannot disable core dumps: %s\n", g_strerror(errno));
+  }
   setlocale(LC_ALL, "");
   /* Each session's GStreamer threads would otherwise leave a malloc arena
    * apiece holding freed frames: idle memory grew by ~4 MB per session. */

@@ -4,6 +4,8 @@ recovery, configuration errors, catalog rebuild, button storms."""
 import os
 import signal
 import sqlite3
+import stat
+import subprocess
 import time
 
 from daemontest import HAVEND, Daemon
@@ -301,5 +303,64 @@ def control_errors():
 
 
 R.case("control errors are clear", control_errors)
+
+def not_dumpable():
+    """A crash must not write the device key or plaintext frames to a core
+    file. Observable from outside: a non-dumpable process has its /proc/PID
+    files owned by root (so havend runs as an ordinary user here), and its
+    core size limit is 0."""
+    ws = Workspace()
+    d = Daemon(ws)
+    kw = {}
+    if os.geteuid() == 0:
+        nobody = 65534
+        for root, dirs, files in os.walk(ws.dir):
+            for n in dirs + files:
+                os.chown(os.path.join(root, n), nobody, nobody)
+        os.chown(ws.dir, nobody, nobody)
+        kw = dict(user=nobody, group=nobody, extra_groups=[])
+    log = open(ws.path("havend.log"), "a")
+    d.log = log
+    d.proc = subprocess.Popen([HAVEND, "--config", d.conf], stdout=log, stderr=log, **kw)
+    try:
+        d.wait(lambda s: s["state"] in ("IDLE", "FAULT"), 20, "havend to come up")
+        st = os.stat(f"/proc/{d.proc.pid}/status")
+        assert st.st_uid == 0, f"/proc/{d.proc.pid}/status owned by uid {st.st_uid}: havend is dumpable"
+        with open(f"/proc/{d.proc.pid}/limits") as f:
+            core = [l for l in f if l.startswith("Max core file size")][0].split()
+        assert core[4:6] == ["0", "0"], core
+        if kw:  # and the test can tell: a dumpable process of the same user is owned by it
+            probe = subprocess.Popen(["sleep", "5"], **kw)
+            try:
+                assert os.stat(f"/proc/{probe.pid}/status").st_uid == kw["user"]
+            finally:
+                probe.kill()
+                probe.wait()
+    finally:
+        d.stop()
+        ws.cleanup()
+
+
+R.case("havend is not dumpable and has no core size", not_dumpable)
+
+
+def socket_mode():
+    """The control socket gets 0660 without havend changing its umask."""
+    ws = Workspace()
+    d = Daemon(ws).start()
+    try:
+        st = os.stat(d.sock)
+        assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o660, oct(st.st_mode)
+        with open(f"/proc/{d.proc.pid}/status") as f:
+            umask = [l.split()[1] for l in f if l.startswith("Umask:")][0]
+        mine = os.umask(0)
+        os.umask(mine)
+        assert int(umask, 8) == mine, (umask, oct(mine), "havend changed its umask")
+    finally:
+        d.stop()
+        ws.cleanup()
+
+
+R.case("control socket mode 0660, process umask untouched", socket_mode)
 
 R.finish()
