@@ -17,10 +17,12 @@ int
 main(int argc, char **argv)
 {
   g_autofree char *config_path = NULL;
-  gboolean check = FALSE, version = FALSE;
+  gboolean check = FALSE, version = FALSE, lights_off = FALSE;
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Configuration file (default /etc/haven/haven.conf)", "FILE" },
     { "check-config", 0, 0, G_OPTION_ARG_NONE, &check, "Check the configuration and board file, then exit", NULL },
+    { "lights-off", 0, 0, G_OPTION_ARG_NONE, &lights_off,
+      "Drive every light and the door sign off, then exit (the unit's ExecStopPost)", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
     { NULL }
   };
@@ -74,6 +76,19 @@ main(int argc, char **argv)
     printf("%s: OK (board %s, %u recipient%s, %u storage root%s)\n", cfg->path, board->name,
            cfg->rec.n_recipients, cfg->rec.n_recipients == 1 ? "" : "s", g_strv_length(cfg->rec.roots),
            g_strv_length(cfg->rec.roots) == 1 ? "" : "s");
+    return 0;
+  }
+  if (lights_off) {
+    /* After havend ends, crash included, the kernel releases its lines and
+     * most GPIO drivers keep driving the last value: a door sign could go on
+     * claiming a recording. Requesting the outputs drives them low (their
+     * default); releasing them leaves them there. */
+    HvGpio *g = hv_gpio_new(g_steal_pointer(&board), NULL, NULL, &err);
+    if (!g) {
+      g_printerr("havend: lights not switched off: %s\n", err->message);
+      return 1;
+    }
+    hv_gpio_free(g);
     return 0;
   }
   HvDaemon *d = hv_daemon_new(cfg, &err);

@@ -363,4 +363,32 @@ def socket_mode():
 
 R.case("control socket mode 0660, process umask untouched", socket_mode)
 
+def lights_off():
+    """ExecStopPost: after havend ends (crash included) every output is driven
+    off; a board that cannot be opened is an error naming the chip."""
+    ws = Workspace()
+    try:
+        d = Daemon(ws)
+        p = run(HAVEND, "--config", d.conf, "--lights-off", timeout=30)
+        assert p.returncode == 0, p.stderr
+        assert not os.path.exists(ws.path("state")), "--lights-off touched the state dir"
+        board = ws.path("bad.board")
+        with open(board, "w") as f:
+            f.write("[board]\nbackend=libgpiod\n")
+            for sig in ("record", "led-ready", "led-recording", "led-fault"):
+                f.write(f"[signal.{sig}]\nchip=gpiochip-that-does-not-exist\nline=3\n")
+        with open(d.conf) as f:
+            text = f.read()
+        start = text.index("board=") + len("board=")
+        with open(d.conf, "w") as f:
+            f.write(text[:start] + board + text[text.index("\n", start):])
+        p = run(HAVEND, "--config", d.conf, "--lights-off", timeout=30)
+        assert p.returncode == 1 and "lights not switched off" in p.stderr, p.stderr
+        assert "gpiochip-that-does-not-exist" in p.stderr, p.stderr
+    finally:
+        ws.cleanup()
+
+
+R.case("--lights-off (ExecStopPost) drives the outputs off, or says why not", lights_off)
+
 R.finish()
