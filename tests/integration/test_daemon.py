@@ -391,4 +391,32 @@ def lights_off():
 
 R.case("--lights-off (ExecStopPost) drives the outputs off, or says why not", lights_off)
 
+def marker_text_at_source():
+    """Marker text is limited and one printable line at the source: a line
+    break or an escape sequence cannot forge events in a report or clear a
+    terminal; the refusal is an error reply naming the rule."""
+    ws = Workspace()
+    d = Daemon(ws).start()
+    try:
+        d.haven("start", check=0)
+        d.wait(lambda s: s["state"] == "RECORDING", 20, "RECORDING")
+        for bad in ("ok\nFingerprint: AAAA-BBBB", "\x1b[2J", "tab\there", "\u202egnp.exe", "\r"):
+            p = d.haven("mark", bad)
+            assert p.returncode == 1 and "printable" in p.stderr, (bad, p.stderr)
+        p = d.haven("mark", "x" * 201)
+        assert p.returncode == 1 and "200 bytes" in p.stderr, p.stderr
+        d.haven("mark", "child points at the door (é, 12:03)", check=0)
+        d.haven("stop", check=0)
+        s = d.wait(lambda s: s["state"] == "IDLE", 20, "IDLE")
+        assert s["last_session"]["status"] == "COMPLETE", s
+        info = d.haven("info", d.sessions()[0], check=0).stdout
+        assert "child points at the door (é, 12:03)" in info, info
+        assert "Fingerprint: AAAA" not in info and "\x1b" not in info and "gnp.exe" not in info, info
+    finally:
+        d.stop()
+        ws.cleanup()
+
+
+R.case("marker text: one printable line of at most 200 bytes, refused at the source", marker_text_at_source)
+
 R.finish()
