@@ -110,7 +110,7 @@ def fuzz_while_recording():
     d = Daemon(ws).start()
     try:
         d.haven("start", check=0)
-        d.wait(lambda s: s["state"] == "RECORDING", 20, "RECORDING")
+        d.wait(lambda s: s["state"] == "RECORDING", 60, "RECORDING")
         n_refused = 0
 
         # 1. structured: wrong types for every field, each answered with an error
@@ -222,7 +222,7 @@ def fuzz_while_recording():
 
         # the recording went on and seals COMPLETE
         d.haven("stop", check=0)
-        s = d.wait(lambda s: s["state"] == "IDLE", 30, "IDLE")
+        s = d.wait(lambda s: s["state"] == "IDLE", 60, "IDLE")
         assert s["last_session"]["status"] == "COMPLETE", s
         v = run(HAVEN, "verify", "--expect", s["last_session"]["fingerprint"], d.sessions()[0])
         assert v.returncode == 0 and v.stdout.startswith("COMPLETE"), v.stdout
@@ -230,7 +230,7 @@ def fuzz_while_recording():
         assert "Zeugin zögert" in info and "Forged: event" not in info, info
 
         # every malformed request was audited
-        d.stop()
+        d.stop(timeout=120)  # leak check at exit is slow on a loaded machine
         con = sqlite3.connect(ws.path("state", "catalog.db"))
         rows = con.execute("select count(*) from audit where result like 'refused:%'").fetchone()[0]
         kinds = {r[0] for r in con.execute("select result from audit where result like 'refused:%'")}
@@ -239,7 +239,7 @@ def fuzz_while_recording():
         for want in ("must be a string", "not UTF-8", "not a JSON object", "truncated", "longer than"):
             assert any(want in k for k in kinds), (want, sorted(kinds)[:20])
     finally:
-        d.stop()
+        d.stop(timeout=120)
         ws.cleanup()
 
 

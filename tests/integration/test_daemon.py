@@ -337,7 +337,7 @@ def not_dumpable():
                 probe.kill()
                 probe.wait()
     finally:
-        d.stop()
+        d.stop(timeout=120)
         ws.cleanup()
 
 
@@ -357,7 +357,7 @@ def socket_mode():
         os.umask(mine)
         assert int(umask, 8) == mine, (umask, oct(mine), "havend changed its umask")
     finally:
-        d.stop()
+        d.stop(timeout=120)
         ws.cleanup()
 
 
@@ -399,7 +399,7 @@ def marker_text_at_source():
     d = Daemon(ws).start()
     try:
         d.haven("start", check=0)
-        d.wait(lambda s: s["state"] == "RECORDING", 20, "RECORDING")
+        d.wait(lambda s: s["state"] == "RECORDING", 60, "RECORDING")
         for bad in ("ok\nFingerprint: AAAA-BBBB", "\x1b[2J", "tab\there", "\u202egnp.exe", "\r"):
             p = d.haven("mark", bad)
             assert p.returncode == 1 and "printable" in p.stderr, (bad, p.stderr)
@@ -407,13 +407,13 @@ def marker_text_at_source():
         assert p.returncode == 1 and "200 bytes" in p.stderr, p.stderr
         d.haven("mark", "child points at the door (é, 12:03)", check=0)
         d.haven("stop", check=0)
-        s = d.wait(lambda s: s["state"] == "IDLE", 20, "IDLE")
+        s = d.wait(lambda s: s["state"] == "IDLE", 60, "IDLE")
         assert s["last_session"]["status"] == "COMPLETE", s
         info = d.haven("info", d.sessions()[0], check=0).stdout
         assert "child points at the door (é, 12:03)" in info, info
         assert "Fingerprint: AAAA" not in info and "\x1b" not in info and "gnp.exe" not in info, info
     finally:
-        d.stop()
+        d.stop(timeout=120)
         ws.cleanup()
 
 
