@@ -14,12 +14,23 @@
 
 #define REQUEST_MAX 4096
 #define REQUEST_TIMEOUT_S 5
+#define ACCEPT_BURST 64          /* connections accepted per main-loop dispatch */
+#define ACCEPT_PAUSE_MS 200      /* after an accept failure (EMFILE...) before trying again */
+#define ACCEPT_LOG_INTERVAL_US (10 * G_USEC_PER_SEC)
 
 struct _HvControl {
-  GSocketService *service;
-  char           *path;
-  HvControlFunc   handler;
-  gpointer        user_data;
+  GSocket             *listener;
+  GSource             *accept_source;  /* NULL while paused */
+  guint                accept_pause;
+  char                *path;
+  HvControlFunc        handler;
+  HvControlRefusedFunc refused;
+  gpointer             user_data;
+  GQueue               clients;        /* Client*, oldest first */
+  gint64               accept_logged_at;
+  guint                accept_failures; /* since the last log line */
+  guint                evicted;         /* since the last log line */
+  gint64               evict_logged_at;
 };
 
 /* One client connection: read one line without ever blocking the main loop. */
@@ -27,7 +38,9 @@ typedef struct {
   HvControl         *control;
   GSocketConnection *conn;
   GCancellable      *cancel;
+  GList             *link;     /* in control->clients; NULL once dropped */
   guint              timeout;
+  gboolean           evicted;
   char               buf[REQUEST_MAX];
   gsize              len;
 } Client;
@@ -61,27 +74,86 @@ peer_name(GSocketConnection *conn)
   return pw ? g_strdup_printf("%s (uid %u)", pw->pw_name, (guint) uid) : g_strdup_printf("uid %u", (guint) uid);
 }
 
+/* Take c out of the client list: it no longer counts against the cap. */
+static void
+client_unlink(Client *c)
+{
+  if (!c->link)
+    return;
+  g_queue_delete_link(&c->control->clients, c->link);
+  c->link = NULL;
+}
+
+/* Read and drop what the client already sent (bounded, never waits): closing
+ * a socket with unread data resets it, and the peer would lose our reply. */
+static void
+discard_pending(Client *c)
+{
+  GSocket *sock = g_socket_connection_get_socket(c->conn);
+  char sink[4096];
+  for (guint i = 0; i < 64; i++)
+    if (g_socket_receive_with_blocking(sock, sink, sizeof sink, FALSE, NULL, NULL) <= 0)
+      break;
+}
+
 static void
 client_free(Client *c)
 {
+  client_unlink(c);
   if (c->timeout)
     g_source_remove(c->timeout);
+  discard_pending(c);
   (void) g_io_stream_close(G_IO_STREAM(c->conn), NULL, NULL);
   g_object_unref(c->conn);
   g_object_unref(c->cancel);
   g_free(c);
 }
 
+static void
+refused(Client *c, const char *why)
+{
+  if (!c->control->refused)
+    return;
+  g_autofree char *actor = peer_name(c->conn);
+  c->control->refused(actor, why, c->control->user_data);
+}
+
+/* JSON may spell NUL as \u0000; json-glib then hands out a C string cut
+ * there, so a field would silently differ from what was sent. */
+static gboolean
+has_escaped_nul(const char *s, gsize len)
+{
+  for (gsize i = 0; i + 1 < len; i++) {
+    if (s[i] != '\\')
+      continue;
+    if (s[i + 1] == 'u' && i + 6 <= len && g_ascii_strncasecmp(s + i + 2, "0000", 4) == 0)
+      return TRUE;
+    i++; /* skip the escaped character */
+  }
+  return FALSE;
+}
+
 static JsonNode *
 handle_line(Client *c)
 {
+  if (!g_utf8_validate(c->buf, (gssize) c->len, NULL)) {
+    refused(c, "request is not UTF-8 text");
+    return hv_control_reply_error("request is not UTF-8 text");
+  }
+  if (has_escaped_nul(c->buf, c->len)) {
+    refused(c, "request contains a NUL character (\\u0000)");
+    return hv_control_reply_error("request contains a NUL character (\\u0000)");
+  }
   g_autoptr(JsonParser) parser = json_parser_new();
   g_autoptr(GError) err = NULL;
-  /* an empty or blank line parses to no root at all */
-  if (!g_utf8_validate(c->buf, (gssize) c->len, NULL) ||
-      !json_parser_load_from_data(parser, c->buf, (gssize) c->len, &err) ||
-      !json_parser_get_root(parser) || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)))
-    return hv_control_reply_error("request is not a JSON object%s%s", err ? ": " : "", err ? err->message : "");
+  /* an empty or blank line parses, with no root at all */
+  if (!json_parser_load_from_data(parser, c->buf, (gssize) c->len, &err) || !json_parser_get_root(parser) ||
+      !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
+    g_autofree char *why = g_strdup_printf("request is not a JSON object%s%s", err ? ": " : "",
+                                           err ? err->message : "");
+    refused(c, why);
+    return hv_control_reply_error("%s", why);
+  }
   g_autofree char *actor = peer_name(c->conn);
   return c->control->handler(json_node_get_object(json_parser_get_root(parser)), actor, c->control->user_data);
 }
@@ -93,9 +165,16 @@ reply(Client *c, JsonNode *node)
   g_autofree char *msg = g_strdup_printf("%s\n", text);
   GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(c->conn));
   g_autoptr(GError) err = NULL;
-  /* a reply of a few hundred bytes fits the socket buffer: this does not block */
+  /* the socket is non-blocking: a client that does not read loses its reply, the daemon never waits */
   if (!g_output_stream_write_all(out, msg, strlen(msg), NULL, NULL, &err))
     g_debug("control reply not delivered: %s", err->message);
+}
+
+static void
+reply_error(Client *c, const char *msg)
+{
+  g_autoptr(JsonNode) r = hv_control_reply_error("%s", msg);
+  reply(c, r);
 }
 
 static void on_read(GObject *src, GAsyncResult *res, gpointer user_data);
@@ -108,32 +187,49 @@ read_more(Client *c)
                             on_read, c);
 }
 
+/* The read ended without a full line: closed, timed out, evicted or failed. */
+static void
+read_ended(Client *c, gssize n, const GError *err)
+{
+  if (!c->control) {
+    /* the control socket was closed: nothing to answer */
+  } else if (c->evicted) {
+    reply_error(c, "too many control connections: the oldest pending one was dropped; try again");
+  } else if (c->len == 0) {
+    g_debug("control client left without a request");
+  } else if (n == 0 || g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+    g_autofree char *why = g_strdup_printf("request truncated: %s after %" G_GSIZE_FORMAT " bytes without a "
+                                           "newline", n == 0 ? "connection closed" : "timed out", c->len);
+    refused(c, why);
+    reply_error(c, why);
+  } else {
+    g_debug("control client read failed: %s", err ? err->message : "?");
+  }
+  client_free(c);
+}
+
 static void
 on_read(GObject *src, GAsyncResult *res, gpointer user_data)
 {
   Client *c = user_data;
   g_autoptr(GError) err = NULL;
   gssize n = g_input_stream_read_finish(G_INPUT_STREAM(src), res, &err);
-  if (n <= 0) {
-    if (n == 0 && c->len == 0)
-      g_debug("control client left without a request");
-    else if (!g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED) && n == 0) {
-      g_autoptr(JsonNode) r = hv_control_reply_error("request must end with a newline");
-      reply(c, r);
-    }
-    client_free(c);
+  if (n <= 0 || !c->control) {
+    read_ended(c, n, err);
     return;
   }
   char *nl = memchr(c->buf + c->len, '\n', (gsize) n);
   c->len += (gsize) n;
   if (nl) {
     c->len = (gsize) (nl - c->buf);
+    client_unlink(c); /* the request is complete: it no longer holds a slot */
     g_autoptr(JsonNode) r = handle_line(c);
     reply(c, r);
     client_free(c);
   } else if (c->len >= sizeof c->buf - 1) {
-    g_autoptr(JsonNode) r = hv_control_reply_error("request longer than %d bytes", REQUEST_MAX - 1);
-    reply(c, r);
+    g_autofree char *why = g_strdup_printf("request longer than %d bytes", REQUEST_MAX - 1);
+    refused(c, why);
+    reply_error(c, why);
     client_free(c);
   } else {
     read_more(c);
@@ -149,42 +245,116 @@ on_client_timeout(gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-static gboolean
-on_incoming(GSocketService *service, GSocketConnection *conn, GObject *source, gpointer user_data)
+/* At the cap, the oldest pending connection makes room for the newest: idle
+ * connections cannot lock out an operator's 'haven status'. */
+static void
+evict_oldest(HvControl *ctl)
 {
-  Client *c = g_new0(Client, 1);
-  c->control = user_data;
-  c->conn = g_object_ref(conn);
-  c->cancel = g_cancellable_new();
-  c->timeout = g_timeout_add_seconds(REQUEST_TIMEOUT_S, on_client_timeout, c);
-  read_more(c);
-  return TRUE;
+  Client *old = g_queue_peek_head(&ctl->clients);
+  client_unlink(old);
+  old->evicted = TRUE;
+  g_cancellable_cancel(old->cancel); /* on_read replies, then frees */
+  ctl->evicted++;
+  gint64 now = g_get_monotonic_time();
+  if (now - ctl->evict_logged_at >= ACCEPT_LOG_INTERVAL_US) {
+    g_warning("control socket: more than %d connections pending; dropped %u of the oldest", HV_CONTROL_MAX_CLIENTS,
+              ctl->evicted);
+    ctl->evict_logged_at = now;
+    ctl->evicted = 0;
+  }
 }
 
-HvControl *
-hv_control_new(const char *socket_path, const char *group, HvControlFunc handler, gpointer user_data,
-               GError **error)
+static void
+add_client(HvControl *ctl, GSocket *sock)
 {
-  g_autofree char *dir = g_path_get_dirname(socket_path);
-  if (g_mkdir_with_parents(dir, 0750) < 0) {
-    g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "control socket directory %s: %s", dir,
-                g_strerror(errno));
-    return NULL;
+  g_socket_set_blocking(sock, FALSE);
+  if (g_queue_get_length(&ctl->clients) >= HV_CONTROL_MAX_CLIENTS)
+    evict_oldest(ctl);
+  Client *c = g_new0(Client, 1);
+  c->control = ctl;
+  c->conn = g_socket_connection_factory_create_connection(sock);
+  c->cancel = g_cancellable_new();
+  c->timeout = g_timeout_add_seconds(REQUEST_TIMEOUT_S, on_client_timeout, c);
+  g_queue_push_tail(&ctl->clients, c);
+  c->link = g_queue_peek_tail_link(&ctl->clients);
+  read_more(c);
+}
+
+static gboolean on_accept(GSocket *sock, GIOCondition cond, gpointer user_data);
+
+static void
+accept_resume(HvControl *ctl)
+{
+  ctl->accept_source = g_socket_create_source(ctl->listener, G_IO_IN, NULL);
+  g_source_set_callback(ctl->accept_source, G_SOURCE_FUNC(on_accept), ctl, NULL);
+  g_source_attach(ctl->accept_source, NULL);
+}
+
+static gboolean
+on_accept_pause_end(gpointer user_data)
+{
+  HvControl *ctl = user_data;
+  ctl->accept_pause = 0;
+  accept_resume(ctl);
+  return G_SOURCE_REMOVE;
+}
+
+/* accept() failed for a reason other than "nothing pending" (EMFILE, ENFILE,
+ * ENOBUFS): log at most once per interval and stop accepting for a moment
+ * instead of spinning on a listener that stays readable. */
+static void
+accept_failed(HvControl *ctl, const GError *err)
+{
+  ctl->accept_failures++;
+  gint64 now = g_get_monotonic_time();
+  if (now - ctl->accept_logged_at >= ACCEPT_LOG_INTERVAL_US) {
+    g_warning("control socket: cannot accept a connection (%u time%s in the last %d s): %s", ctl->accept_failures,
+              ctl->accept_failures == 1 ? "" : "s", (int) (ACCEPT_LOG_INTERVAL_US / G_USEC_PER_SEC), err->message);
+    ctl->accept_logged_at = now;
+    ctl->accept_failures = 0;
   }
-  (void) g_unlink(socket_path); /* a stale socket from a previous run */
-  HvControl *c = g_new0(HvControl, 1);
-  c->path = g_strdup(socket_path);
-  c->handler = handler;
-  c->user_data = user_data;
-  c->service = g_socket_service_new();
+  /* out of descriptors: the oldest pending connection gives its own back */
+  if (!g_queue_is_empty(&ctl->clients))
+    evict_oldest(ctl);
+  g_source_destroy(ctl->accept_source);
+  g_clear_pointer(&ctl->accept_source, g_source_unref);
+  ctl->accept_pause = g_timeout_add(ACCEPT_PAUSE_MS, on_accept_pause_end, ctl);
+}
+
+static gboolean
+on_accept(GSocket *listener, GIOCondition cond, gpointer user_data)
+{
+  HvControl *ctl = user_data;
+  for (guint i = 0; i < ACCEPT_BURST; i++) {
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GSocket) sock = g_socket_accept(listener, NULL, &err);
+    if (sock) {
+      add_client(ctl, sock);
+      continue;
+    }
+    if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+      return G_SOURCE_CONTINUE;
+    accept_failed(ctl, err); /* destroys this source */
+    return G_SOURCE_REMOVE;
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+/* Bind the socket and give it its mode and group before anyone can connect
+ * (connect() is refused until listen()): no process-wide umask change. */
+static GSocket *
+listen_on(const char *socket_path, const char *group, GError **error)
+{
+  g_autoptr(GSocket) sock = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT,
+                                         error);
+  if (!sock)
+    return NULL;
   g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(socket_path);
-  mode_t old = umask(0117);
-  gboolean ok = g_socket_listener_add_address(G_SOCKET_LISTENER(c->service), addr, G_SOCKET_TYPE_STREAM,
-                                              G_SOCKET_PROTOCOL_DEFAULT, NULL, NULL, error);
-  umask(old);
-  if (!ok) {
-    g_prefix_error(error, "control socket %s: ", socket_path);
-    hv_control_free(c);
+  if (!g_socket_bind(sock, addr, FALSE, error))
+    return NULL;
+  if (chmod(socket_path, 0660) < 0) {
+    int e = errno;
+    g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e), "chmod 0660: %s", g_strerror(e));
     return NULL;
   }
   if (group) {
@@ -193,8 +363,39 @@ hv_control_new(const char *socket_path, const char *group, HvControlFunc handler
       g_warning("control socket %s: cannot give it to group %s: %s", socket_path, group,
                 gr ? g_strerror(errno) : "no such group");
   }
-  g_signal_connect(c->service, "incoming", G_CALLBACK(on_incoming), c);
-  g_socket_service_start(c->service);
+  g_socket_set_listen_backlog(sock, 128);
+  if (!g_socket_listen(sock, error))
+    return NULL;
+  g_socket_set_blocking(sock, FALSE);
+  return g_steal_pointer(&sock);
+}
+
+HvControl *
+hv_control_new(const char *socket_path, const char *group, HvControlFunc handler, HvControlRefusedFunc on_refused,
+               gpointer user_data, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname(socket_path);
+  if (g_mkdir_with_parents(dir, 0750) < 0) {
+    int e = errno;
+    g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e), "control socket directory %s: %s", dir,
+                g_strerror(e));
+    return NULL;
+  }
+  (void) g_unlink(socket_path); /* a stale socket from a previous run */
+  GSocket *listener = listen_on(socket_path, group, error);
+  if (!listener) {
+    g_prefix_error(error, "control socket %s: ", socket_path);
+    (void) g_unlink(socket_path);
+    return NULL;
+  }
+  HvControl *c = g_new0(HvControl, 1);
+  c->listener = listener;
+  c->path = g_strdup(socket_path);
+  c->handler = handler;
+  c->refused = on_refused;
+  c->user_data = user_data;
+  g_queue_init(&c->clients);
+  accept_resume(c);
   return c;
 }
 
@@ -203,9 +404,24 @@ hv_control_free(HvControl *c)
 {
   if (!c)
     return;
-  g_socket_service_stop(c->service);
-  g_socket_listener_close(G_SOCKET_LISTENER(c->service));
-  g_object_unref(c->service);
+  if (c->accept_source) {
+    g_source_destroy(c->accept_source);
+    g_source_unref(c->accept_source);
+  }
+  if (c->accept_pause)
+    g_source_remove(c->accept_pause);
+  /* pending clients: their reads are cancelled and free them when the loop
+   * runs again; if it never does, the process is exiting anyway */
+  for (GList *l = c->clients.head; l; l = l->next) {
+    Client *cl = l->data;
+    cl->link = NULL;
+    cl->control = NULL;
+    cl->evicted = FALSE;
+    g_cancellable_cancel(cl->cancel);
+  }
+  g_queue_clear(&c->clients);
+  (void) g_socket_close(c->listener, NULL);
+  g_object_unref(c->listener);
   (void) g_unlink(c->path);
   g_free(c->path);
   g_free(c);

@@ -13,12 +13,15 @@
 #include "storage.h"
 #include "vault-keys.h"
 
+#include <errno.h>
 #include <glib-unix.h>
 #include <malloc.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
 #define IDLE_CHECK_S 60
+
+G_DEFINE_QUARK(hv-daemon-error-quark, hv_daemon_error)
 
 struct _HvDaemon {
   HvConfig    *cfg;
@@ -77,14 +80,15 @@ set_fault(HvDaemon *d, HvFaultClass cls, const char *why)
   update_lights(d);
 }
 
+/* The fault class of a recorder error, by its code. */
 static HvFaultClass
 classify(const GError *err)
 {
   if (g_error_matches(err, HV_RECORDER_ERROR, HV_RECORDER_ERROR_SOURCE))
     return HV_FAULT_SOURCE;
-  if (g_str_has_prefix(err->message, "clock"))
+  if (g_error_matches(err, HV_RECORDER_ERROR, HV_RECORDER_ERROR_CLOCK))
     return HV_FAULT_CLOCK;
-  if (g_str_has_prefix(err->message, "keys"))
+  if (g_error_matches(err, HV_RECORDER_ERROR, HV_RECORDER_ERROR_KEYS))
     return HV_FAULT_KEYS;
   return HV_FAULT_STORAGE;
 }
@@ -573,20 +577,118 @@ ok_reply(const char *message)
   return json_builder_get_root(b);
 }
 
+/* ---- control requests: every field is checked before use ---- */
+
+#define COMMAND_MAX 32
+#define NAME_MAX_BYTES 32
+#define MARKER_TEXT_MAX 200
+
+/* Text from a request that may be echoed into a reply, the journal or the
+ * audit: printable, one line. Control and format characters and line or
+ * paragraph separators (which forge lines or rewrite a terminal) are not. */
+static gboolean
+text_is_printable(const char *s, gsize *ret_bad_offset)
+{
+  for (const char *p = s; *p; p = g_utf8_next_char(p)) {
+    gunichar ch = g_utf8_get_char(p);
+    GUnicodeType t = g_unichar_type(ch);
+    if (t == G_UNICODE_CONTROL || t == G_UNICODE_FORMAT || t == G_UNICODE_LINE_SEPARATOR ||
+        t == G_UNICODE_PARAGRAPH_SEPARATOR || t == G_UNICODE_SURROGATE) {
+      *ret_bad_offset = (gsize) (p - s);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+/* Member name of req as a printable string of at most max bytes; absent:
+ * def. Any other JSON type (null too), a longer string or a control
+ * character is an error naming the member. */
+static gboolean
+request_string(JsonObject *req, const char *name, const char *def, gsize max, const char **ret_value,
+               GError **error)
+{
+  JsonNode *n = json_object_get_member(req, name);
+  if (!n) {
+    *ret_value = def;
+    return TRUE;
+  }
+  if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING) {
+    g_set_error(error, HV_DAEMON_ERROR, HV_DAEMON_ERROR_REQUEST, "'%s' must be a string", name);
+    return FALSE;
+  }
+  const char *v = json_node_get_string(n);
+  if (strlen(v) > max) {
+    g_set_error(error, HV_DAEMON_ERROR, HV_DAEMON_ERROR_REQUEST, "'%s' is limited to %" G_GSIZE_FORMAT " bytes",
+                name, max);
+    return FALSE;
+  }
+  gsize bad;
+  if (!text_is_printable(v, &bad)) {
+    g_set_error(error, HV_DAEMON_ERROR, HV_DAEMON_ERROR_REQUEST,
+                "'%s' must be one line of printable text: control character U+%04X at byte %" G_GSIZE_FORMAT
+                " (line breaks, escape sequences and other control characters are refused, not escaped)",
+                name, (guint) g_utf8_get_char(v + bad), bad);
+    return FALSE;
+  }
+  *ret_value = v;
+  return TRUE;
+}
+
+/* "edges": a JSON integer or a decimal string, from min to max. */
+static gboolean
+request_count(JsonObject *req, const char *name, guint64 min, guint64 max, guint64 *ret_value, GError **error)
+{
+  JsonNode *n = json_object_get_member(req, name);
+  gboolean ok = FALSE;
+  guint64 v = 0;
+  if (n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_INT64) {
+    gint64 i = json_node_get_int(n);
+    ok = i >= 0 && (guint64) i >= min && (guint64) i <= max;
+    v = (guint64) i;
+  } else if (n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING) {
+    ok = g_ascii_string_to_unsigned(json_node_get_string(n), 10, min, max, &v, NULL);
+  }
+  if (!ok) {
+    g_set_error(error, HV_DAEMON_ERROR, HV_DAEMON_ERROR_REQUEST,
+                "'%s' must be a number from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT, name, min, max);
+    return FALSE;
+  }
+  *ret_value = v;
+  return TRUE;
+}
+
+/* A request refused for its form: error reply and audit line. */
+static JsonNode *
+refuse(HvDaemon *d, const char *actor, const char *action, const GError *err)
+{
+  g_autofree char *result = g_strdup_printf("refused: %s", err->message);
+  audit(d, actor, action, result);
+  return hv_control_reply_error("%s", err->message);
+}
+
+static void
+on_control_refused(const char *actor, const char *why, gpointer ud)
+{
+  g_autofree char *result = g_strdup_printf("refused: %s", why);
+  audit(ud, actor, "request", result);
+}
+
 static JsonNode *
 handle_sim(HvDaemon *d, JsonObject *req, const char *actor)
 {
-  const char *action = json_object_get_string_member_with_default(req, "action", "");
-  const char *signal = json_object_get_string_member_with_default(req, "signal", "record");
+  g_autoptr(GError) err = NULL;
+  const char *action, *signal;
+  if (!request_string(req, "action", "", NAME_MAX_BYTES, &action, &err) ||
+      !request_string(req, "signal", "record", NAME_MAX_BYTES, &signal, &err))
+    return refuse(d, actor, "sim", err);
   HvSignal s;
   if (!hv_signal_from_name(signal, &s) || !HV_SIGNAL_IS_INPUT(s))
     return hv_control_reply_error("'%s' is not an input (record, marker)", signal);
-  g_autoptr(GError) err = NULL;
   if (g_str_equal(action, "storm")) {
     guint64 edges = 0;
-    const char *n = json_object_get_string_member_with_default(req, "edges", "");
-    if (!g_ascii_string_to_unsigned(n, 10, 1, 100000, &edges, NULL))
-      return hv_control_reply_error("storm needs edges from 1 to 100000");
+    if (!request_count(req, "edges", 1, 100000, &edges, &err))
+      return refuse(d, actor, "sim storm", err);
     if (!hv_gpio_sim_storm(d->gpio, s, (guint) edges, 1, &err))
       return hv_control_reply_error("%s", err->message);
   } else if (g_str_equal(action, "press") || g_str_equal(action, "release")) {
@@ -601,10 +703,34 @@ handle_sim(HvDaemon *d, JsonObject *req, const char *actor)
 }
 
 static JsonNode *
+handle_mark(HvDaemon *d, JsonObject *req, const char *actor)
+{
+  g_autoptr(GError) err = NULL;
+  const char *text;
+  if (!request_string(req, "text", "", MARKER_TEXT_MAX, &text, &err))
+    return refuse(d, actor, "mark", err);
+  if (d->state != HV_STATE_RECORDING && d->state != HV_STATE_STARTING) {
+    audit(d, actor, "mark", "refused: not recording");
+    return hv_control_reply_error("not recording (state %s)", hv_state_name(d->state));
+  }
+  g_autofree char *t = g_strdup_printf("marker by %s%s%s", actor, *text ? ": " : "", text);
+  hv_recorder_event(d->rec, HV_EVENT_MARKER, t);
+  audit(d, actor, "mark", t);
+  return ok_reply("marker added");
+}
+
+static JsonNode *
 on_control(JsonObject *req, const char *actor, gpointer ud)
 {
   HvDaemon *d = ud;
-  const char *cmd = json_object_get_string_member_with_default(req, "command", "");
+  g_autoptr(GError) err = NULL;
+  const char *cmd;
+  if (!request_string(req, "command", NULL, COMMAND_MAX, &cmd, &err))
+    return refuse(d, actor, "request", err);
+  if (!cmd) {
+    g_set_error(&err, HV_DAEMON_ERROR, HV_DAEMON_ERROR_REQUEST, "'command' is missing");
+    return refuse(d, actor, "request", err);
+  }
   if (g_str_equal(cmd, "status"))
     return status_reply(d);
   if (g_str_equal(cmd, "sim"))
@@ -618,19 +744,8 @@ on_control(JsonObject *req, const char *actor, gpointer ud)
     audit(d, actor, cmd, result);
     return moved ? ok_reply(result) : hv_control_reply_error("%s", result);
   }
-  if (g_str_equal(cmd, "mark")) {
-    const char *text = json_object_get_string_member_with_default(req, "text", "");
-    if (d->state != HV_STATE_RECORDING && d->state != HV_STATE_STARTING) {
-      audit(d, actor, "mark", "refused: not recording");
-      return hv_control_reply_error("not recording (state %s)", hv_state_name(d->state));
-    }
-    if (strlen(text) > 200)
-      return hv_control_reply_error("marker text is limited to 200 bytes");
-    g_autofree char *t = g_strdup_printf("marker by %s%s%s", actor, *text ? ": " : "", text);
-    hv_recorder_event(d->rec, HV_EVENT_MARKER, t);
-    audit(d, actor, "mark", t);
-    return ok_reply("marker added");
-  }
+  if (g_str_equal(cmd, "mark"))
+    return handle_mark(d, req, actor);
   audit(d, actor, cmd, "unknown command");
   return hv_control_reply_error("unknown command '%s' (status, start, stop, mark, sim)", cmd);
 }
@@ -657,17 +772,20 @@ device_key(const HvConfig *cfg, GError **error)
 HvDaemon *
 hv_daemon_new(HvConfig *cfg, GError **error)
 {
-  HvDaemon *d = g_new0(HvDaemon, 1);
+  /* every exit below frees d through its cleanup function: no labels to jump past */
+  g_autoptr(HvDaemon) d = g_new0(HvDaemon, 1);
   d->cfg = cfg;
   d->recovered = g_ptr_array_new_with_free_func(g_free);
   d->loop = g_main_loop_new(NULL, FALSE);
   if (g_mkdir_with_parents(cfg->state_dir, 0750) < 0) {
-    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_ACCES, "state directory %s cannot be created", cfg->state_dir);
-    goto fail;
+    int e = errno;
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "state directory %s cannot be created: %s",
+                cfg->state_dir, g_strerror(e));
+    return NULL;
   }
   if (!(d->key = device_key(cfg, error))) {
     g_prefix_error(error, "device key: ");
-    goto fail;
+    return NULL;
   }
   d->key_id = hv_key_id(d->key->pk, HV_DEVICE_PK_SIZE);
 
@@ -686,18 +804,16 @@ hv_daemon_new(HvConfig *cfg, GError **error)
 
   HvBoard *board = hv_board_load(cfg->board_path, error);
   if (!board || !(d->gpio = hv_gpio_new(board, on_input, d, error)))
-    goto fail;
+    return NULL;
   hv_button_init(&d->buttons[0], d->gpio->board->lines[HV_SIGNAL_RECORD].debounce_ms, cfg->hold_to_stop_ms);
   hv_button_init(&d->buttons[1], d->gpio->board->lines[HV_SIGNAL_MARKER].debounce_ms, 60000);
 
   HvRecorderCallbacks rcb = { on_health, on_fault, on_finished };
   d->rec = hv_recorder_new(&cfg->rec, d->key, &rcb, d);
-  if (!(d->control = hv_control_new(cfg->control_socket, cfg->control_group, on_control, d, error)))
-    goto fail;
-  return d;
-fail:
-  hv_daemon_free(d);
-  return NULL;
+  if (!(d->control = hv_control_new(cfg->control_socket, cfg->control_group, on_control, on_control_refused, d,
+                                     error)))
+    return NULL;
+  return g_steal_pointer(&d);
 }
 
 int

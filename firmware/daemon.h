@@ -14,11 +14,18 @@ G_BEGIN_DECLS
 
 typedef struct _HvDaemon HvDaemon;
 
+#define HV_DAEMON_ERROR (hv_daemon_error_quark())
+GQuark hv_daemon_error_quark(void);
+typedef enum {
+  HV_DAEMON_ERROR_REQUEST,   /* a control request field of the wrong type, length or content */
+} HvDaemonError;
+
 /* Recover unsealed sessions, open the catalog, the board and the control
  * socket. Errors name what is wrong (chip, line, socket, key). */
 HvDaemon *hv_daemon_new(HvConfig *cfg, GError **error) G_GNUC_WARN_UNUSED_RESULT;
 /* Run until SIGTERM/SIGINT; a session in progress is sealed first. */
 int  hv_daemon_run(HvDaemon *d);
 void hv_daemon_free(HvDaemon *d);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HvDaemon, hv_daemon_free)
 
 G_END_DECLS

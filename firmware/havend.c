@@ -5,22 +5,39 @@
 #include "daemon.h"
 #include "gpio.h"
 
+#include <errno.h>
 #include <locale.h>
 #include <malloc.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 int
 main(int argc, char **argv)
 {
   g_autofree char *config_path = NULL;
-  gboolean check = FALSE, version = FALSE;
+  gboolean check = FALSE, version = FALSE, lights_off = FALSE;
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Configuration file (default /etc/haven/haven.conf)", "FILE" },
     { "check-config", 0, 0, G_OPTION_ARG_NONE, &check, "Check the configuration and board file, then exit", NULL },
+    { "lights-off", 0, 0, G_OPTION_ARG_NONE, &lights_off,
+      "Drive every light and the door sign off, then exit (the unit's ExecStopPost)", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
     { NULL }
   };
+  /* Before any key or media is in memory: no core dump, no ptrace by the
+   * same uid, /proc/PID files owned by root. A crash must not write the
+   * device key or plaintext frames to disk (systemd-coredump, core files). */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    g_printerr("havend: cannot make the process non-dumpable: %s\n", g_strerror(errno));
+  /* under systemd LimitCORE=0 has done this (and @resources is filtered) */
+  struct rlimit core;
+  if (getrlimit(RLIMIT_CORE, &core) < 0 || core.rlim_cur != 0 || core.rlim_max != 0) {
+    struct rlimit no_core = { 0, 0 };
+    if (setrlimit(RLIMIT_CORE, &no_core) < 0)
+      g_printerr("havend: cannot disable core dumps: %s\n", g_strerror(errno));
+  }
   setlocale(LC_ALL, "");
   /* Each session's GStreamer threads would otherwise leave a malloc arena
    * apiece holding freed frames: idle memory grew by ~4 MB per session. */
@@ -59,6 +76,19 @@ main(int argc, char **argv)
     printf("%s: OK (board %s, %u recipient%s, %u storage root%s)\n", cfg->path, board->name,
            cfg->rec.n_recipients, cfg->rec.n_recipients == 1 ? "" : "s", g_strv_length(cfg->rec.roots),
            g_strv_length(cfg->rec.roots) == 1 ? "" : "s");
+    return 0;
+  }
+  if (lights_off) {
+    /* After havend ends, crash included, the kernel releases its lines and
+     * most GPIO drivers keep driving the last value: a door sign could go on
+     * claiming a recording. Requesting the outputs drives them low (their
+     * default); releasing them leaves them there. */
+    HvGpio *g = hv_gpio_new(g_steal_pointer(&board), NULL, NULL, &err);
+    if (!g) {
+      g_printerr("havend: lights not switched off: %s\n", err->message);
+      return 1;
+    }
+    hv_gpio_free(g);
     return 0;
   }
   HvDaemon *d = hv_daemon_new(cfg, &err);

@@ -5,6 +5,7 @@
 #include "seal-worker.h"
 #include "storage.h"
 
+#include <errno.h>
 #include <string.h>
 
 #define COMMIT_MS        1000
@@ -334,28 +335,32 @@ hv_recorder_preflight(HvRecorder *r, GError **error)
   g_autoptr(GDateTime) now = g_date_time_new_now_utc();
   if (g_date_time_get_year(now) < CLOCK_MIN_YEAR) {
     g_autofree char *t = g_date_time_format(now, "%Y-%m-%d %H:%M:%S");
-    g_set_error(error, HV_RECORDER_ERROR, HV_RECORDER_ERROR_PREFLIGHT,
+    g_set_error(error, HV_RECORDER_ERROR, HV_RECORDER_ERROR_CLOCK,
                 "clock: the system clock says %s UTC, before %d; set the time (RTC battery?)", t,
                 CLOCK_MIN_YEAR);
     return FALSE;
   }
   if (c->n_recipients == 0) {
-    g_set_error(error, HV_RECORDER_ERROR, HV_RECORDER_ERROR_PREFLIGHT,
+    g_set_error(error, HV_RECORDER_ERROR, HV_RECORDER_ERROR_KEYS,
                 "keys: no custodian recipient configured");
     return FALSE;
   }
   guint64 need = hv_recorder_config_byte_rate(c) * 60 * c->min_free_minutes;
   for (guint i = 0; c->roots[i]; i++) {
     guint64 avail;
-    if (g_mkdir_with_parents(c->roots[i], 0750) < 0 || !hv_storage_free_bytes(c->roots[i], &avail, error)) {
-      if (error && !*error)
-        g_set_error(error, HV_RECORDER_ERROR, HV_RECORDER_ERROR_PREFLIGHT, "storage %s: cannot create it",
-                    c->roots[i]);
-      g_prefix_error(error, "storage: ");
+    if (g_mkdir_with_parents(c->roots[i], 0750) < 0) {
+      int e = errno;
+      g_set_error(error, HV_RECORDER_ERROR, HV_RECORDER_ERROR_STORAGE, "storage: %s cannot be created: %s",
+                  c->roots[i], g_strerror(e));
+      return FALSE;
+    }
+    g_autoptr(GError) local = NULL;
+    if (!hv_storage_free_bytes(c->roots[i], &avail, &local)) {
+      g_set_error(error, HV_RECORDER_ERROR, HV_RECORDER_ERROR_STORAGE, "storage: %s", local->message);
       return FALSE;
     }
     if (avail < need) {
-      g_set_error(error, HV_RECORDER_ERROR, HV_RECORDER_ERROR_PREFLIGHT,
+      g_set_error(error, HV_RECORDER_ERROR, HV_RECORDER_ERROR_STORAGE,
                   "storage: %s has %" G_GUINT64_FORMAT " MiB free, %u minutes at the configured bitrate "
                   "need %" G_GUINT64_FORMAT " MiB", c->roots[i], avail >> 20, c->min_free_minutes, need >> 20);
       return FALSE;
@@ -392,14 +397,13 @@ hv_recorder_start(HvRecorder *r, guint64 seq, const guint8 *prev_seal_hash, cons
   g_autofree char *label = g_strdup_printf("%s  session %" G_GUINT64_FORMAT,
                                            r->cfg->room[0] ? r->cfg->room : "Haven", seq);
   HvCaptureCallbacks ccb = { on_data, on_source, on_level, on_eos, on_capture_fatal };
-  r->capture = hv_capture_new(r->cfg, label, &ccb, r, error);
-  if (!r->capture || !hv_capture_open(r->capture, error)) {
+  g_autoptr(GError) local = NULL;
+  r->capture = hv_capture_new(r->cfg, label, &ccb, r, &local);
+  if (!r->capture || !hv_capture_open(r->capture, &local)) {
     g_clear_pointer(&r->capture, hv_capture_free);
-    g_prefix_error(error, "sources: ");
-    if (error && *error) {
-      (*error)->domain = HV_RECORDER_ERROR;
-      (*error)->code = HV_RECORDER_ERROR_SOURCE;
-    }
+    /* the cause keeps its text; the code says it is a source */
+    g_set_error(error, HV_RECORDER_ERROR, HV_RECORDER_ERROR_SOURCE, "sources: %s",
+                local ? local->message : "capture did not open");
     return FALSE;
   }
 
@@ -411,10 +415,10 @@ hv_recorder_start(HvRecorder *r, guint64 seq, const guint8 *prev_seal_hash, cons
     .room = r->cfg->room, .device_seq = seq, .prev_seal_hash = prev_seal_hash, .device_key = r->key,
     .recipients = r->cfg->recipients, .n_recipients = r->cfg->n_recipients, .no_sync = r->cfg->no_sync,
   };
-  HvVaultWriter *writer = hv_vault_writer_new((const char *const *) r->result.dirs, &wp, error);
+  HvVaultWriter *writer = hv_vault_writer_new((const char *const *) r->result.dirs, &wp, &local);
   if (!writer) {
     retire_capture(r);
-    g_prefix_error(error, "storage: ");
+    g_set_error(error, HV_RECORDER_ERROR, HV_RECORDER_ERROR_STORAGE, "storage: %s", local->message);
     return FALSE;
   }
   HvSealWorkerCallbacks wcb = { on_commit, on_storage_fault, on_storage_fatal, on_finished };
@@ -424,8 +428,9 @@ hv_recorder_start(HvRecorder *r, guint64 seq, const guint8 *prev_seal_hash, cons
                                           r->cfg->fps, r->cfg->n_video, r->cfg->n_video == 1 ? "" : "s");
   hv_seal_worker_push_event(r->worker, HV_EVENT_START, text);
   r->phase = RUNNING;
-  if (!hv_capture_start(r->capture, error)) {
-    g_autofree char *t = g_strdup_printf("capture did not start: %s", (*error)->message);
+  if (!hv_capture_start(r->capture, &local)) {
+    g_autofree char *t = g_strdup_printf("capture did not start: %s", local->message);
+    g_set_error(error, HV_RECORDER_ERROR, HV_RECORDER_ERROR_SOURCE, "sources: %s", t);
     hv_seal_worker_push_event(r->worker, HV_EVENT_FAULT, t);
     r->stop_status = HV_STATUS_INTERRUPTED;
     r->stop_reason = g_strdup(t);

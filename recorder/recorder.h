@@ -27,11 +27,14 @@ const char *hv_fault_class_name(HvFaultClass cls);
 
 #define HV_RECORDER_ERROR (hv_recorder_error_quark())
 GQuark hv_recorder_error_quark(void);
+/* One code per cause, so that callers decide (and the daemon classifies a
+ * fault) by code, never by message text. */
 typedef enum {
-  HV_RECORDER_ERROR_BUSY,
-  HV_RECORDER_ERROR_PREFLIGHT,  /* refusing to start; the message says why */
-  HV_RECORDER_ERROR_SOURCE,
-  HV_RECORDER_ERROR_STORAGE,
+  HV_RECORDER_ERROR_BUSY,       /* a session is already open */
+  HV_RECORDER_ERROR_CLOCK,      /* the system clock is not set */
+  HV_RECORDER_ERROR_KEYS,       /* no custodian recipient */
+  HV_RECORDER_ERROR_STORAGE,    /* a root missing, short of space, or the session not creatable */
+  HV_RECORDER_ERROR_SOURCE,     /* a camera or the microphone did not open or start */
 } HvRecorderError;
 
 typedef struct {
@@ -65,10 +68,11 @@ HvRecorder *hv_recorder_new(const HvRecorderConfig *cfg, const HvDeviceKey *key,
 void hv_recorder_free(HvRecorder *r);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HvRecorder, hv_recorder_free)
 
-/* Storage space, clock, recipients: HV_RECORDER_ERROR_PREFLIGHT with the reason. */
+/* Clock, recipients, storage space: HV_RECORDER_ERROR_CLOCK, _KEYS or _STORAGE. */
 gboolean hv_recorder_preflight(HvRecorder *r, GError **error) G_GNUC_WARN_UNUSED_RESULT;
 /* Pre-flight, open sources, create the session and start. seq/prev_seal_hash
- * come from the device ledger (prev NULL for the first session). */
+ * come from the device ledger (prev NULL for the first session). Errors: the
+ * pre-flight codes, HV_RECORDER_ERROR_SOURCE, _STORAGE or _BUSY. */
 gboolean hv_recorder_start(HvRecorder *r, guint64 seq, const guint8 *prev_seal_hash,
                            const char *start_text, GError **error) G_GNUC_WARN_UNUSED_RESULT;
 /* Add an event to the open session's chain (no-op when idle). */

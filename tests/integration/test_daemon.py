@@ -4,6 +4,8 @@ recovery, configuration errors, catalog rebuild, button storms."""
 import os
 import signal
 import sqlite3
+import stat
+import subprocess
 import time
 
 from daemontest import HAVEND, Daemon
@@ -301,5 +303,120 @@ def control_errors():
 
 
 R.case("control errors are clear", control_errors)
+
+def not_dumpable():
+    """A crash must not write the device key or plaintext frames to a core
+    file. Observable from outside: a non-dumpable process has its /proc/PID
+    files owned by root (so havend runs as an ordinary user here), and its
+    core size limit is 0."""
+    ws = Workspace()
+    d = Daemon(ws)
+    kw = {}
+    if os.geteuid() == 0:
+        nobody = 65534
+        for root, dirs, files in os.walk(ws.dir):
+            for n in dirs + files:
+                os.chown(os.path.join(root, n), nobody, nobody)
+        os.chown(ws.dir, nobody, nobody)
+        kw = dict(user=nobody, group=nobody, extra_groups=[])
+    log = open(ws.path("havend.log"), "a")
+    d.log = log
+    d.proc = subprocess.Popen([HAVEND, "--config", d.conf], stdout=log, stderr=log, **kw)
+    try:
+        d.wait(lambda s: s["state"] in ("IDLE", "FAULT"), 20, "havend to come up")
+        st = os.stat(f"/proc/{d.proc.pid}/status")
+        assert st.st_uid == 0, f"/proc/{d.proc.pid}/status owned by uid {st.st_uid}: havend is dumpable"
+        with open(f"/proc/{d.proc.pid}/limits") as f:
+            core = [l for l in f if l.startswith("Max core file size")][0].split()
+        assert core[4:6] == ["0", "0"], core
+        if kw:  # and the test can tell: a dumpable process of the same user is owned by it
+            probe = subprocess.Popen(["sleep", "5"], **kw)
+            try:
+                assert os.stat(f"/proc/{probe.pid}/status").st_uid == kw["user"]
+            finally:
+                probe.kill()
+                probe.wait()
+    finally:
+        d.stop(timeout=120)
+        ws.cleanup()
+
+
+R.case("havend is not dumpable and has no core size", not_dumpable)
+
+
+def socket_mode():
+    """The control socket gets 0660 without havend changing its umask."""
+    ws = Workspace()
+    d = Daemon(ws).start()
+    try:
+        st = os.stat(d.sock)
+        assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o660, oct(st.st_mode)
+        with open(f"/proc/{d.proc.pid}/status") as f:
+            umask = [l.split()[1] for l in f if l.startswith("Umask:")][0]
+        mine = os.umask(0)
+        os.umask(mine)
+        assert int(umask, 8) == mine, (umask, oct(mine), "havend changed its umask")
+    finally:
+        d.stop(timeout=120)
+        ws.cleanup()
+
+
+R.case("control socket mode 0660, process umask untouched", socket_mode)
+
+def lights_off():
+    """ExecStopPost: after havend ends (crash included) every output is driven
+    off; a board that cannot be opened is an error naming the chip."""
+    ws = Workspace()
+    try:
+        d = Daemon(ws)
+        p = run(HAVEND, "--config", d.conf, "--lights-off", timeout=30)
+        assert p.returncode == 0, p.stderr
+        assert not os.path.exists(ws.path("state")), "--lights-off touched the state dir"
+        board = ws.path("bad.board")
+        with open(board, "w") as f:
+            f.write("[board]\nbackend=libgpiod\n")
+            for sig in ("record", "led-ready", "led-recording", "led-fault"):
+                f.write(f"[signal.{sig}]\nchip=gpiochip-that-does-not-exist\nline=3\n")
+        with open(d.conf) as f:
+            text = f.read()
+        start = text.index("board=") + len("board=")
+        with open(d.conf, "w") as f:
+            f.write(text[:start] + board + text[text.index("\n", start):])
+        p = run(HAVEND, "--config", d.conf, "--lights-off", timeout=30)
+        assert p.returncode == 1 and "lights not switched off" in p.stderr, p.stderr
+        assert "gpiochip-that-does-not-exist" in p.stderr, p.stderr
+    finally:
+        ws.cleanup()
+
+
+R.case("--lights-off (ExecStopPost) drives the outputs off, or says why not", lights_off)
+
+def marker_text_at_source():
+    """Marker text is limited and one printable line at the source: a line
+    break or an escape sequence cannot forge events in a report or clear a
+    terminal; the refusal is an error reply naming the rule."""
+    ws = Workspace()
+    d = Daemon(ws).start()
+    try:
+        d.haven("start", check=0)
+        d.wait(lambda s: s["state"] == "RECORDING", 60, "RECORDING")
+        for bad in ("ok\nFingerprint: AAAA-BBBB", "\x1b[2J", "tab\there", "\u202egnp.exe", "\r"):
+            p = d.haven("mark", bad)
+            assert p.returncode == 1 and "printable" in p.stderr, (bad, p.stderr)
+        p = d.haven("mark", "x" * 201)
+        assert p.returncode == 1 and "200 bytes" in p.stderr, p.stderr
+        d.haven("mark", "child points at the door (é, 12:03)", check=0)
+        d.haven("stop", check=0)
+        s = d.wait(lambda s: s["state"] == "IDLE", 60, "IDLE")
+        assert s["last_session"]["status"] == "COMPLETE", s
+        info = d.haven("info", d.sessions()[0], check=0).stdout
+        assert "child points at the door (é, 12:03)" in info, info
+        assert "Fingerprint: AAAA" not in info and "\x1b" not in info and "gnp.exe" not in info, info
+    finally:
+        d.stop(timeout=120)
+        ws.cleanup()
+
+
+R.case("marker text: one printable line of at most 200 bytes, refused at the source", marker_text_at_source)
 
 R.finish()

@@ -43,6 +43,15 @@ append_events(HvVaultWriter *w, gint64 n, gint64 size, const char *fill, gint64 
   return TRUE;
 }
 
+/* Report err and give the exit status. A function, not a label: a goto
+ * would jump past the initialisation of the g_auto* variables below. */
+static int
+fail(const GError *err)
+{
+  g_printerr("hv-mksession: %s\n", err->message);
+  return 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -89,18 +98,18 @@ main(int argc, char **argv)
                                    ? hv_device_key_load(key_path, &err)
                                    : hv_device_key_generate(key_path, &err);
   if (!key)
-    goto fail;
+    return fail(err);
   guint n = g_strv_length(recipients);
   g_autofree guint8 *rpk = g_malloc(n * HV_RECIPIENT_PK_SIZE);
   for (guint i = 0; i < n; i++)
     if (!hv_recipient_load(recipients[i], rpk + i * HV_RECIPIENT_PK_SIZE, &err))
-      goto fail;
+      return fail(err);
   guint8 prev_hash[HV_HASH_SIZE];
   if (prev) {
     g_autofree char *p = g_build_filename(prev, HV_FILE_SEAL, NULL);
     g_autoptr(GBytes) b = hv_file_read_bounded(p, HV_SEAL_MAX_SIZE, &err);
     if (!b)
-      goto fail;
+      return fail(err);
     hv_hash(g_bytes_get_data(b, NULL), g_bytes_get_size(b), prev_hash);
   }
   HvWriterParams params = {
@@ -110,13 +119,13 @@ main(int argc, char **argv)
   };
   g_autoptr(HvVaultWriter) w = hv_vault_writer_new((const char *const *) outs, &params, &err);
   if (!w || !hv_vault_writer_append_event(w, HV_EVENT_START, "recording started", &err))
-    goto fail;
+    return fail(err);
   if (events > 0 && !append_events(w, events, event_bytes, event_fill, commit_every, &err))
-    goto fail;
+    return fail(err);
 
   g_autoptr(GBytes) data = NULL;
   if (media && !(data = hv_file_read_bounded(media, G_MAXSIZE, &err)))
-    goto fail;
+    return fail(err);
   gsize total = data ? g_bytes_get_size(data) : (gsize) bytes;
   g_autofree guint8 *buf = g_malloc(8192);
   gsize done = 0, since_commit = 0;
@@ -128,37 +137,34 @@ main(int argc, char **argv)
     else
       randombytes_buf_deterministic(buf, k, (const guint8 *) "haven-test-media-seed-0123456789");
     if (!hv_vault_writer_append_media(w, buf, k, &err))
-      goto fail;
+      return fail(err);
     done += k;
     since_commit += k;
     if (markers > marked && done >= total * (guint64) (marked + 1) / (guint64) (markers + 1)) {
       marked++;
       g_autofree char *t = marker_text ? g_strdup(marker_text) : g_strdup_printf("marker %d", marked);
       if (!hv_vault_writer_append_event(w, HV_EVENT_MARKER, t, &err))
-        goto fail;
+        return fail(err);
     }
     if (since_commit >= (gsize) commit_every) {
       since_commit = 0;
       if (!hv_vault_writer_commit(w, &err))
-        goto fail;
+        return fail(err);
     }
     if (kill_after >= 0 && done >= (gsize) kill_after)
       raise(SIGKILL);
   }
   if (!hv_vault_writer_append_event(w, HV_EVENT_STOP, "recording stopped", &err))
-    goto fail;
+    return fail(err);
   if (no_seal) {
     if (!hv_vault_writer_commit(w, &err))
-      goto fail;
+      return fail(err);
     return 0;
   }
   HvSealStatus st = g_strcmp0(status, "io-failed") == 0 ? HV_STATUS_IO_FAILED : HV_STATUS_COMPLETE;
   if (!hv_vault_writer_finish(w, st, st == HV_STATUS_COMPLETE ? "stopped by investigator" : "test",
                               &err))
-    goto fail;
+    return fail(err);
   printf("%s\n", hv_vault_writer_fingerprint(w));
   return 0;
-fail:
-  g_printerr("hv-mksession: %s\n", err->message);
-  return 1;
 }
