@@ -5,7 +5,8 @@
 # catches what the sanitizers cannot see inside uninstrumented libraries (GLib
 # reading past an array) and what only shows with optimisation. The whole tree
 # must also build with clang, warnings as errors (clang refuses a goto past a
-# g_autoptr initialisation, which gcc only warns about).
+# g_autoptr initialisation, which gcc only warns about); that build is the
+# libFuzzer one, and a short run of every fuzz target follows (label fuzz).
 # Usage: tools/test.sh [extra ctest arguments, e.g. -L unit]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,8 +14,10 @@ bash tools/setup-deps.sh
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DHAVEN_SANITIZE=ON >/dev/null
 cmake --build build-asan -j2
 (cd build-asan && ctest --output-on-failure -j2 "$@")
-cmake -S . -B build-clang -DCMAKE_C_COMPILER=clang -DHAVEN_WERROR=ON >/dev/null
-cmake --build build-clang -j2
+cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DHAVEN_FUZZ=ON \
+      -DHAVEN_WERROR=ON >/dev/null
+cmake --build build-fuzz -j2
+(cd build-fuzz && ctest --output-on-failure -j2 -L fuzz)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHAVEN_SANITIZE=OFF >/dev/null
 cmake --build build -j2
 cd build
