@@ -93,8 +93,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(HvGpio, hv_gpio_free)
 extern const HvGpioOps hv_gpio_libgpiod_ops;
 extern const HvGpioOps hv_gpio_sim_ops;
 
-/* Sim backend only: drive an input as a person would. */
-gboolean hv_gpio_sim_set_input(HvGpio *g, HvSignal s, gboolean active, GError **error);
+/* Sim backend only: drive an input as a person would. time_us is when the
+ * edge happened (CLOCK_MONOTONIC, as the kernel stamps real edges); < 0: now. */
+gboolean hv_gpio_sim_set_input(HvGpio *g, HvSignal s, gboolean active, gint64 time_us, GError **error);
 /* Sim backend only: a bouncing contact or a child hammering the button:
  * `edges` level changes, one every interval_ms, ending released. */
 gboolean hv_gpio_sim_storm(HvGpio *g, HvSignal s, guint edges, guint interval_ms, GError **error);

@@ -19,6 +19,8 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#define BUTTON_LATE_US (200 * 1000)
+#define SIM_EDGE_AGE_MAX_US (60 * G_USEC_PER_SEC)
 #define IDLE_CHECK_S 60
 
 G_DEFINE_QUARK(hv-daemon-error-quark, hv_daemon_error)
@@ -37,6 +39,8 @@ struct _HvDaemon {
   HvState      state;
   HvButton     buttons[2];           /* record, marker */
   guint        button_timer;
+  gint64       button_deadline;      /* what button_timer was armed for */
+  gboolean     button_deferred;      /* a late button_timer yielded to queued input */
   HvFaultClass fault;
   char        *fault_reason;
   gboolean     low_space;
@@ -403,6 +407,8 @@ schedule_buttons(HvDaemon *d)
     if (t >= 0)
       next = next < 0 ? t : MIN(next, t);
   }
+  d->button_deferred = FALSE;
+  d->button_deadline = next;
   if (next >= 0) {
     gint64 ms = (next - g_get_monotonic_time() + 999) / 1000;
     d->button_timer = g_timeout_add((guint) MAX(ms, 0), on_button_timer, d);
@@ -415,6 +421,14 @@ on_button_timer(gpointer ud)
   HvDaemon *d = ud;
   d->button_timer = 0;
   gint64 now = g_get_monotonic_time();
+  /* Fired late: the main loop was busy (a session start on a loaded board).
+   * An edge that happened meanwhile may still be queued; read it first, or a
+   * short press would be taken for a hold. */
+  if (!d->button_deferred && now - d->button_deadline > BUTTON_LATE_US) {
+    d->button_deferred = TRUE;
+    d->button_timer = g_idle_add_full(G_PRIORITY_LOW, on_button_timer, d, NULL);
+    return G_SOURCE_REMOVE;
+  }
   for (guint i = 0; i < 2; i++) {
     HvButtonEvent ev;
     while ((ev = hv_button_tick(&d->buttons[i], now)) != HV_BUTTON_NONE)
@@ -429,7 +443,12 @@ on_input(HvSignal s, gboolean active, gint64 time_us, gpointer ud)
 {
   HvDaemon *d = ud;
   guint which = s == HV_SIGNAL_RECORD ? 0 : 1;
-  HvButtonEvent ev = hv_button_feed(&d->buttons[which], active, time_us);
+  HvButtonEvent ev;
+  /* Deadlines that fell before this edge happened come first: an edge read
+   * late keeps the time it happened (a hold is a hold, a tap a tap). */
+  while ((ev = hv_button_tick(&d->buttons[which], time_us)) != HV_BUTTON_NONE)
+    button_event(d, which, ev);
+  ev = hv_button_feed(&d->buttons[which], active, time_us);
   if (ev != HV_BUTTON_NONE)
     button_event(d, which, ev);
   schedule_buttons(d);
@@ -692,7 +711,18 @@ handle_sim(HvDaemon *d, JsonObject *req, const char *actor)
     if (!hv_gpio_sim_storm(d->gpio, s, (guint) edges, 1, &err))
       return hv_control_reply_error("%s", err->message);
   } else if (g_str_equal(action, "press") || g_str_equal(action, "release")) {
-    if (!hv_gpio_sim_set_input(d->gpio, s, g_str_equal(action, "press"), &err))
+    /* at_us: when the person pressed, CLOCK_MONOTONIC (the CLI sends it), as
+     * the kernel stamps a real edge; a request read late keeps that time. */
+    guint64 at = 0;
+    gint64 now = g_get_monotonic_time();
+    if (json_object_has_member(req, "at_us") && !request_count(req, "at_us", 1, G_MAXINT64, &at, &err))
+      return refuse(d, actor, "sim", err);
+    if (at && ((gint64) at > now || now - (gint64) at > SIM_EDGE_AGE_MAX_US)) {
+      g_set_error(&err, HV_DAEMON_ERROR, HV_DAEMON_ERROR_REQUEST,
+                  "'at_us' is not a monotonic time of the last %d s", (int) (SIM_EDGE_AGE_MAX_US / G_USEC_PER_SEC));
+      return refuse(d, actor, "sim", err);
+    }
+    if (!hv_gpio_sim_set_input(d->gpio, s, g_str_equal(action, "press"), at ? (gint64) at : -1, &err))
       return hv_control_reply_error("%s", err->message);
   } else {
     return hv_control_reply_error("sim action must be press, release or storm");

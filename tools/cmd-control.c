@@ -118,7 +118,11 @@ run(const char *cmd, int argc, char **argv, const char *params, const char *summ
       printf("%s\n", l ? text : "{}");
       return HV_EXIT_OK;
     }
-    req = hv_control_request("sim", "action", argv[1], "signal", argc > 2 ? argv[2] : "record", NULL);
+    /* when the person pressed: havend keeps that time for the edge even if it
+     * reads the request late, as the kernel stamps a real button's edges */
+    g_autofree char *at = g_strdup_printf("%" G_GINT64_FORMAT, g_get_monotonic_time());
+    req = hv_control_request("sim", "action", argv[1], "signal", argc > 2 ? argv[2] : "record", "at_us", at,
+                             NULL);
   } else {
     if (argc != 1) {
       hv_cli_error(cmd, "takes no arguments");

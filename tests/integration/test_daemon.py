@@ -419,4 +419,46 @@ def marker_text_at_source():
 
 R.case("marker text: one printable line of at most 200 bytes, refused at the source", marker_text_at_source)
 
+
+def stalled_main_loop():
+    """The main loop stalls (SIGSTOP stands in for a session start on a loaded
+    board) across the 2 s hold deadline. A tap made during the stall is read
+    late but keeps its time: it must not be taken for a hold; a real hold made
+    during a stall still stops."""
+    ws = Workspace()
+    d = Daemon(ws).start()
+    try:
+        d.haven("start", check=0)
+        d.wait(lambda s: s["state"] == "RECORDING", 30, "RECORDING")
+
+        def press_during_stall(held):
+            d.haven("sim", "press", "record", check=0)
+            d.proc.send_signal(signal.SIGSTOP)
+            try:
+                time.sleep(held)
+                # the release request is sent (and stamped) now, read after SIGCONT
+                rel = subprocess.Popen([HAVEN, "sim", "release", "record"], env=d.env,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(3.0 - held)
+            finally:
+                d.proc.send_signal(signal.SIGCONT)
+            rel.wait(timeout=20)
+
+        press_during_stall(0.3)
+        time.sleep(0.5)
+        s = d.status()
+        assert s["state"] == "RECORDING", f"a 0.3 s tap during a stall was taken for a hold: {s}"
+        press_during_stall(2.5)
+        s = d.wait(lambda s: s["state"] == "IDLE", 30, "IDLE after a hold during a stall")
+        assert s["last_session"]["status"] == "COMPLETE", s
+        i = d.haven("info", d.sessions()[0], check=0).stdout
+        assert "press by record button ignored while RECORDING" in i, i
+        assert "RECORDING -> STOPPING (hold by record button)" in i, i
+    finally:
+        d.stop()
+        ws.cleanup()
+
+
+R.case("a tap during a main-loop stall is a tap, a hold a hold", stalled_main_loop)
+
 R.finish()
