@@ -32,7 +32,9 @@ hv_write_all(int fd, const void *buf, gsize len)
 int
 hv_open_regular(const char *path, GError **error)
 {
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  /* O_NONBLOCK: opening a FIFO (or a device) planted where a file belongs
+   * would otherwise block until a writer appears, i.e. for ever. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) {
     int e = errno;
     g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_IO, "%s: %s", path,
@@ -45,6 +47,7 @@ hv_open_regular(const char *path, GError **error)
     close(fd);
     return -1;
   }
+  (void) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   return fd;
 }
 

@@ -113,6 +113,22 @@ hv_device_key_load(const char *path, GError **error)
   if (!read_key_file(path, LABEL_DEVICE_SECRET, key->sk, HV_DEVICE_SK_SIZE, error))
     return NULL;
   crypto_sign_ed25519_sk_to_pk(key->pk, key->sk);
+  /* An Ed25519 secret key file holds the seed and a copy of the public key;
+   * a damaged byte in either would sign sessions that never verify. Derive
+   * the public key from the seed again and require the copy to match. */
+  guint8 *seed = sodium_malloc(crypto_sign_SEEDBYTES);
+  guint8 *sk = sodium_malloc(HV_DEVICE_SK_SIZE);
+  guint8 pk[HV_DEVICE_PK_SIZE];
+  crypto_sign_ed25519_sk_to_seed(seed, key->sk);
+  crypto_sign_seed_keypair(pk, sk, seed);
+  gboolean match = sodium_memcmp(pk, key->pk, HV_DEVICE_PK_SIZE) == 0;
+  sodium_free(seed);
+  sodium_free(sk);
+  if (!match) {
+    g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_KEY, "%s: damaged: its public half does not belong to "
+                "its seed (it would sign sessions that never verify)", path);
+    return NULL;
+  }
   return g_steal_pointer(&key);
 }
 

@@ -317,5 +317,20 @@ def usage_errors():
 
 R.case("usage and I/O errors exit 2", usage_errors)
 
+
+def fifo_in_place_of_a_file():
+    """A FIFO planted where a session file belongs must not hang verify (an
+    open() without O_NONBLOCK waits for a writer for ever)."""
+    for name in FILES:
+        s = fresh()
+        os.unlink(os.path.join(s, name))
+        os.mkfifo(os.path.join(s, name))
+        p = run(HAVEN, "verify", s, timeout=30)
+        assert p.returncode == 1, f"{name}: exit {p.returncode}: {p.stdout}{p.stderr}"
+        assert "not a regular file" in p.stdout, p.stdout
+
+
+R.case("a FIFO in place of a session file: INVALID, no hang", fifo_in_place_of_a_file)
+
 ws.cleanup()
 R.finish()

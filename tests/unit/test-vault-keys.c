@@ -52,6 +52,40 @@ test_damaged_files(Fixture *f, gconstpointer data)
   g_assert_error(err, HV_VAULT_ERROR, HV_VAULT_ERROR_IO);
 }
 
+/* One flipped byte in the seed or the public half of device.key: refused,
+ * instead of signing sessions that never verify. */
+static void
+test_damaged_device_key(Fixture *f, gconstpointer data)
+{
+  g_autofree char *dkey = g_build_filename(f->dir, "device.key", NULL);
+  g_autofree char *text = NULL;
+  g_assert_true(g_file_get_contents(dkey, &text, NULL, NULL));
+  char *b64 = strchr(text, ' ') + 1;
+  *strchr(b64, '\n') = '\0';
+  guint8 sk[64];
+  size_t len = 0;
+  g_assert_cmpint(sodium_base642bin(sk, sizeof sk, b64, strlen(b64), NULL, &len, NULL,
+                                    sodium_base64_VARIANT_ORIGINAL), ==, 0);
+  g_assert_cmpuint(len, ==, 64);
+  static const guint offsets[] = { 0, 31, 32, 63 };
+  for (guint i = 0; i < G_N_ELEMENTS(offsets); i++) {
+    guint8 bad[64];
+    memcpy(bad, sk, sizeof bad);
+    bad[offsets[i]] ^= 0x01;
+    char out[128];
+    sodium_bin2base64(out, sizeof out, bad, sizeof bad, sodium_base64_VARIANT_ORIGINAL);
+    g_autofree char *file = g_strdup_printf("haven-device-secret-v1 %s\n", out);
+    g_autofree char *p = g_build_filename(f->dir, "damaged.key", NULL);
+    g_assert_true(g_file_set_contents(p, file, -1, NULL));
+    g_autoptr(GError) err = NULL;
+    g_autoptr(HvDeviceKey) k = hv_device_key_load(p, &err);
+    g_assert_null(k);
+    g_assert_error(err, HV_VAULT_ERROR, HV_VAULT_ERROR_KEY);
+  }
+  g_autoptr(HvDeviceKey) good = hv_device_key_load(dkey, NULL);
+  g_assert_nonnull(good);
+}
+
 /* FORMAT.md §11/§10: the device id is BLAKE2b with an 8-byte output, not a
  * prefix of the 32-byte hash (computed independently with Python's
  * hashlib.blake2b(bytes(range(32)), digest_size=8)). */
@@ -73,5 +107,6 @@ main(int argc, char **argv)
   ADD("/vault-keys/key-id-vector", test_key_id_vector);
   ADD("/vault-keys/modes-and-overwrite", test_modes_and_overwrite);
   ADD("/vault-keys/damaged", test_damaged_files);
+  ADD("/vault-keys/damaged-device-key", test_damaged_device_key);
   return g_test_run();
 }
