@@ -10,6 +10,7 @@ typedef struct {
   guint64  seq;
   guint8   prev_seal_hash[HV_HASH_SIZE];
   gboolean have_seal;
+  gboolean intact;
   guint8   seal_hash[HV_HASH_SIZE];
   char    *dir;
 } Entry;
@@ -49,7 +50,8 @@ hv_ledger_add(HvLedger *l, const HvVerdict *v)
 {
   if (!v->have_header)
     return;
-  Entry e = { .seq = v->header.device_seq, .have_seal = v->have_seal, .dir = g_strdup(v->dir) };
+  Entry e = { .seq = v->header.device_seq, .have_seal = v->have_seal, .intact = v->intact,
+              .dir = g_strdup(v->dir) };
   memcpy(e.device_pk, v->header.device_pk, HV_DEVICE_PK_SIZE);
   memcpy(e.prev_seal_hash, v->header.prev_seal_hash, HV_HASH_SIZE);
   if (v->have_seal)
@@ -115,8 +117,10 @@ check_device(HvLedgerDevice *d, GPtrArray *sessions, guint64 expected_first)
   if (first->seq == 1 && memcmp(first->prev_seal_hash, zero, HV_HASH_SIZE) != 0)
     g_ptr_array_add(d->problems, g_strdup("sequence 1 claims a previous session (its previous "
                                           "seal hash is not zero)"));
-  gboolean broken = d->problems->len > 0;
-  d->verified_to = broken ? 0 : d->first_seq;
+  /* "verifiable up to N" (FORMAT.md §8.5): every session from first_seq to N
+   * is present once, intact and linked; an INVALID one ends it before itself. */
+  gboolean stop = d->problems->len > 0 || !first->intact;
+  d->verified_to = stop ? 0 : d->first_seq;
   for (guint i = 1; i < sessions->len; i++) {
     guint before = d->problems->len;
     const Entry *a = sessions->pdata[i - 1], *b = sessions->pdata[i];
@@ -132,9 +136,11 @@ check_device(HvLedgerDevice *d, GPtrArray *sessions, guint64 expected_first)
       g_ptr_array_add(d->problems, g_strdup_printf("sequence %" G_GUINT64_FORMAT " does not follow the "
                       "seal of sequence %" G_GUINT64_FORMAT " (a session was replaced or resealed)",
                       b->seq, a->seq));
-    if (d->problems->len == before && !broken && d->verified_to == a->seq)
+    if (a->seq == b->seq && d->verified_to >= a->seq)
+      d->verified_to = a->seq - 1;  /* two sessions claim it: neither is the history */
+    stop |= d->problems->len > before || !b->intact;
+    if (!stop && d->verified_to == a->seq)
       d->verified_to = b->seq;
-    broken |= d->problems->len > before;
   }
   d->last_seq = ((const Entry *) sessions->pdata[sessions->len - 1])->seq;
 }

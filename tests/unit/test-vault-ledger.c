@@ -84,6 +84,8 @@ test_devices_apart_and_duplicates(void)
   g_assert_cmpuint(a->missing->len, ==, 0);
   g_assert_cmpuint(b->problems->len, ==, 0);   /* starts at 7: older sessions simply not here */
   g_assert_cmpuint(b->first_seq, ==, 7);
+  g_assert_cmpuint(a->verified_to, ==, 0);     /* two sessions claim 1: neither is the history */
+  g_assert_cmpuint(b->verified_to, ==, 7);
 }
 
 /* Issue 8 item 5: a subset copy names exactly which sequences are missing. */
@@ -156,7 +158,7 @@ test_invalid_sessions(void)
   g_assert_cmpuint(dev->missing->len, ==, 0);
   g_assert_cmpuint(dev->problems->len, ==, 1);
   g_assert_nonnull(strstr(dev->problems->pdata[0], "no valid seal"));
-  g_assert_cmpuint(dev->verified_to, ==, 2);
+  g_assert_cmpuint(dev->verified_to, ==, 1);   /* sequence 2 is INVALID: verifiable ends before it */
   g_assert_cmpuint(dev->last_seq, ==, 3);
 }
 
