@@ -226,7 +226,10 @@ export_session(const char *session, const Options *o)
   if (!g_mkdtemp_full(tmpl, 0700))
     return refuse(NULL, HV_EXIT_USAGE, "%s: %s", o->out, g_strerror(errno));
   g_autofree char *abs = g_canonicalize_filename(session, NULL);
+  /* the directory name carries no trust (FORMAT.md §1): keep it readable as a
+   * file name, never let it put control characters or a path into one */
   g_autofree char *base = g_path_get_basename(abs);
+  g_strcanon(base, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+", '_');
   g_autofree char *ts_name = g_strdup_printf("%s.ts", base);
   g_autofree char *mp4_name = g_strdup_printf("%s.mp4", base);
   g_autofree char *ts_path = g_build_filename(tmpl, ts_name, NULL);

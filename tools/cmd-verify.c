@@ -317,11 +317,6 @@ run_verify(char **paths, const Options *o)
                  "grouped by 4)", o->expect);
     return HV_EXIT_USAGE;
   }
-  if (o->from_seq < 0) {
-    hv_cli_error("verify", "--from-sequence: %" G_GINT64_FORMAT " is not a sequence number (1 or more)",
-                 o->from_seq);
-    return HV_EXIT_USAGE;
-  }
   g_autoptr(HvLedger) ledger = hv_ledger_new((guint64) o->from_seq);
   Run r = { .o = o, .want = want, .ledger = ledger };
   if (!collect(paths, &r))
@@ -340,7 +335,7 @@ run_verify(char **paths, const Options *o)
 int
 hv_cmd_verify(int argc, char **argv)
 {
-  Options o = { 0 };
+  Options o = { .from_seq = -1 };
   GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &o.json, "Print the verdicts as one JSON document", NULL },
     { "device-key", 0, 0, G_OPTION_ARG_FILENAME, &o.device_key,
@@ -370,10 +365,15 @@ hv_cmd_verify(int argc, char **argv)
     "when every session present is COMPLETE; 2 usage or I/O error.");
   int ret = HV_EXIT_USAGE;
   if (hv_cli_parse(ctx, &argc, &argv)) {
-    if (argc < 2)
+    if (argc < 2) {
       hv_cli_error("verify", "no PATH given; see 'haven verify --help'");
-    else
+    } else if (o.from_seq != -1 && o.from_seq < 1) {
+      hv_cli_error("verify", "--from-sequence: %" G_GINT64_FORMAT " is not a sequence number (1 or more)",
+                   o.from_seq);
+    } else {
+      o.from_seq = MAX(o.from_seq, 0);   /* 0: not given */
       ret = run_verify(argv + 1, &o);
+    }
   }
   g_free(o.device_key);
   g_free(o.expect);

@@ -173,6 +173,10 @@ def hostile_path():
     assert_clean(p.stdout, "verify")
     assert p.stdout.splitlines()[0].startswith("COMPLETE"), p.stdout
     assert "odd\\nINVALID fake\\u{001B}[2J" in p.stdout, p.stdout
+    export(s, "xodd", check=0)
+    names = sorted(os.listdir(ws.path("xodd")))
+    assert all(n.isprintable() and "/" not in n for n in names), names
+    assert "odd_INVALID_fake__2J.ts" in names, names
 
 
 R.case("a directory name with a line break and ESC is escaped", hostile_path)

@@ -311,6 +311,7 @@ def usage_errors():
     assert run(HAVEN, "verify").returncode == 2
     assert run(HAVEN, "verify", ws.path("nonexistent")).returncode == 2
     assert run(HAVEN, "verify", "--bogus", base).returncode == 2
+    assert run(HAVEN, "verify", "--from-sequence", "0", base).returncode == 2
     assert run(HAVEN, "frobnicate").returncode == 2
     assert run(HAVEN, "verify", "--help").returncode == 0
 
