@@ -2,6 +2,7 @@
 /* haven status | start | stop | mark | sim: talk to the running havend. */
 #include "cli.h"
 #include "control-client.h"
+#include "vault-format.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -31,23 +32,36 @@ call(const char *cmd, JsonNode *req, gboolean json_out)
     g_autofree char *text = json_to_string(reply, TRUE);
     printf("%s\n", text);
   } else if (!ok) {
-    hv_cli_error(cmd, "%s", json_object_get_string_member_with_default(o, "error", "failed"));
+    g_autofree char *e = hv_text_escape(json_object_get_string_member_with_default(o, "error", "failed"), -1);
+    hv_cli_error(cmd, "%s", e);
   } else if (json_object_has_member(o, "message")) {
-    printf("%s\n", json_object_get_string_member(o, "message"));
+    g_autofree char *m = hv_text_escape(json_object_get_string_member_with_default(o, "message", ""), -1);
+    printf("%s\n", m);
   }
   return ok ? HV_EXIT_OK : HV_EXIT_INTEGRITY;
+}
+
+/* Text from havend can carry what the files say (directory names, reasons):
+ * escape it like every other output of the files (\n, \u{001B}, \xFF). */
+static const char *
+esc(GPtrArray *keep, const char *text)
+{
+  char *e = hv_text_escape(text ? text : "", -1);
+  g_ptr_array_add(keep, e);
+  return e;
 }
 
 static void
 print_status(JsonObject *o)
 {
-  printf("state:        %s\n", json_object_get_string_member_with_default(o, "state", "?"));
-  printf("room:         %s\n", json_object_get_string_member_with_default(o, "room", ""));
-  printf("device:       %s (board %s)\n", json_object_get_string_member_with_default(o, "device", "?"),
-         json_object_get_string_member_with_default(o, "board", "?"));
+  g_autoptr(GPtrArray) k = g_ptr_array_new_with_free_func(g_free);
+  printf("state:        %s\n", esc(k, json_object_get_string_member_with_default(o, "state", "?")));
+  printf("room:         %s\n", esc(k, json_object_get_string_member_with_default(o, "room", "")));
+  printf("device:       %s (board %s)\n", esc(k, json_object_get_string_member_with_default(o, "device", "?")),
+         esc(k, json_object_get_string_member_with_default(o, "board", "?")));
   const char *fault = json_object_get_string_member_with_default(o, "fault", NULL);
   if (fault)
-    printf("fault:        %s: %s\n", fault, json_object_get_string_member_with_default(o, "fault_reason", ""));
+    printf("fault:        %s: %s\n", esc(k, fault), esc(k, json_object_get_string_member_with_default(o, "fault_reason", "")));
   if (json_object_get_boolean_member_with_default(o, "low_space", FALSE))
     printf("storage:      running low\n");
   JsonObject *l = json_object_get_object_member(o, "lights");
@@ -64,12 +78,12 @@ print_status(JsonObject *o)
   JsonObject *last = json_object_get_object_member(o, "last_session");
   if (last && !json_object_get_null_member(last, "status"))
     printf("last session: %s, fingerprint %s\n              %s\n",
-           json_object_get_string_member_with_default(last, "status", "?"),
-           json_object_get_string_member_with_default(last, "fingerprint", "-"),
-           json_object_get_string_member_with_default(last, "dir", ""));
+           esc(k, json_object_get_string_member_with_default(last, "status", "?")),
+           esc(k, json_object_get_string_member_with_default(last, "fingerprint", "-")),
+           esc(k, json_object_get_string_member_with_default(last, "dir", "")));
   JsonArray *rec = json_object_get_array_member(o, "recovered");
   for (guint i = 0; rec && i < json_array_get_length(rec); i++)
-    printf("recovered:    %s\n", json_array_get_string_element(rec, i));
+    printf("recovered:    %s\n", esc(k, json_array_get_string_element(rec, i)));
 }
 
 static int

@@ -461,4 +461,27 @@ def stalled_main_loop():
 
 R.case("a tap during a main-loop stall is a tap, a hold a hold", stalled_main_loop)
 
+
+def status_escapes_file_text():
+    """A directory name in a storage root reaches fault and recovery lines:
+    `haven status` escapes it as every other output of the files."""
+    ws = Workspace()
+    bad = ws.path("storage", "S000009-x\x1b[2J\nstate:        IDLE")
+    os.makedirs(bad)
+    with open(os.path.join(bad, "header.hvh"), "wb") as f:
+        f.write(b"not a header")
+    d = Daemon(ws).start()
+    try:
+        out = d.haven("status", check=0).stdout
+        assert "\x1b" not in out, repr(out)
+        assert [l for l in out.splitlines() if l.startswith("state:")] == [l for l in out.splitlines()
+                                                                           if l.startswith("state:")][:1], out
+        assert "S000009-x\\u{001B}[2J\\nstate:" in out, out
+    finally:
+        d.stop()
+        ws.cleanup()
+
+
+R.case("haven status escapes text that came from the files", status_escapes_file_text)
+
 R.finish()
