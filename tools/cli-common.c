@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "cli.h"
+#include "vault-verify.h"
 
 #include <stdio.h>
 
@@ -22,6 +23,27 @@ hv_cli_error(const char *cmd, const char *fmt, ...)
   g_autofree char *msg = g_strdup_vprintf(fmt, ap);
   va_end(ap);
   g_printerr("haven %s: %s\n", cmd, msg);
+}
+
+gboolean
+hv_cli_require_session_dir(const char *cmd, const char *path)
+{
+  g_autofree char *shown = hv_text_escape(path, -1);
+  if (!g_file_test(path, G_FILE_TEST_IS_DIR)) {
+    hv_cli_error(cmd, "%s: not a directory", shown);
+    return FALSE;
+  }
+  if (hv_vault_is_session_dir(path))
+    return TRUE;
+  g_autoptr(GPtrArray) found = hv_vault_find_sessions(path, NULL);
+  if (found && found->len > 0) {
+    g_autofree char *first = hv_text_escape(found->pdata[0], -1);
+    hv_cli_error(cmd, "%s is a folder of %u sessions, not one session: give one session directory, "
+                 "e.g. %s ('haven verify' takes folders)", shown, found->len, first);
+  } else {
+    hv_cli_error(cmd, "%s holds no session (no header.hvh, records.hvr, index.hvi or seal.hvs)", shown);
+  }
+  return FALSE;
 }
 
 char *

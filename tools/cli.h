@@ -33,6 +33,10 @@ gboolean hv_cli_parse(GOptionContext *ctx, int *argc, char ***argv);
 /* Print "haven CMD: message" to stderr. */
 void hv_cli_error(const char *cmd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
+/* TRUE when path is one session directory; otherwise prints why not (not a
+ * directory, a folder of sessions, no session at all) and returns FALSE. */
+gboolean hv_cli_require_session_dir(const char *cmd, const char *path);
+
 /* "2026-11-28 15:14:03 UTC" (newly allocated); "-" for 0. */
 char *hv_cli_format_time(gint64 wall_us);
 /* "01:02:03.4" (newly allocated). */

@@ -329,7 +329,7 @@ hv_cmd_export(int argc, char **argv)
   if (hv_cli_parse(ctx, &argc, &argv)) {
     if (!o.identity || !o.out || argc != 2)
       hv_cli_error("export", "--identity KEYFILE, --out DIR and one SESSION are required");
-    else
+    else if (hv_cli_require_session_dir("export", argv[1]))
       ret = export_session(argv[1], &o);
   }
   g_free(o.identity);

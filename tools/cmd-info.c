@@ -91,11 +91,8 @@ hv_cmd_info(int argc, char **argv)
     hv_cli_error("info", "exactly one SESSION is needed; see 'haven info --help'");
     return HV_EXIT_USAGE;
   }
-  if (!g_file_test(argv[1], G_FILE_TEST_IS_DIR)) {
-    g_autofree char *d = hv_text_escape(argv[1], -1);
-    hv_cli_error("info", "%s: not a directory", d);
+  if (!hv_cli_require_session_dir("info", argv[1]))
     return HV_EXIT_USAGE;
-  }
   HvHeader h;
   if (hv_vault_read_header(argv[1], NULL, &h, NULL))
     print_header(argv[1], &h);

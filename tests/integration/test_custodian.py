@@ -181,5 +181,17 @@ def hostile_path():
 
 R.case("a directory name with a line break and ESC is escaped", hostile_path)
 
+
+def folder_is_not_a_session():
+    """info and export take one session: a folder of sessions is a usage error
+    (exit 2) that says so, not an INVALID verdict."""
+    for cmd in (["info"], ["export", "--identity", ws.path("cust.key"), "--out", ws.path("xfold")]):
+        p = run(HAVEN, *cmd, ws.dir, check=2)
+        assert "folder of" in p.stderr and "not one session" in p.stderr, p.stderr
+    assert not os.path.exists(ws.path("xfold"))
+
+
+R.case("info and export given a folder of sessions: usage error naming it", folder_is_not_a_session)
+
 ws.cleanup()
 R.finish()
