@@ -787,8 +787,8 @@ hv_daemon_new(HvConfig *cfg, GError **error)
     return NULL;
   }
   /* Before anything else is touched: one havend per state directory (its
-   * device state, key, control socket), and haven recover --state-dir waits
-   * for it to stop. */
+   * device state, key, control socket); haven recover --state-dir refuses
+   * while it is held. */
   if ((d->state_lock_fd = hv_storage_lock_state_dir(cfg->state_dir, error)) < 0)
     return NULL;
   if (!(d->key = device_key(cfg, error))) {

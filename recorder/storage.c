@@ -340,8 +340,9 @@ hv_storage_state_open(char *const *roots, const char *state_dir, const guint8 *d
   if (a.n_signed > 0) {
     g_set_error(error, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_LOST,
                 "%s, but storage holds %" G_GUINT64_FORMAT " session%s signed by this device (up to sequence %"
-                G_GUINT64_FORMAT "): the next sequence is not guessed; a technician must check the archive and "
-                "run 'haven recover --adopt-ledger'", err->message, a.n_signed, a.n_signed == 1 ? "" : "s",
+                G_GUINT64_FORMAT "): the next sequence is not guessed; a technician must check the archive, stop "
+                "havend, run 'haven recover --device-key KEY --state-dir DIR --adopt-ledger ROOT...', then start "
+                "havend again", err->message, a.n_signed, a.n_signed == 1 ? "" : "s",
                 a.st.next_seq - 1);
     return FALSE;
   }
