@@ -302,7 +302,9 @@ int
 hv_storage_lock_state_dir(const char *state_dir, GError **error)
 {
   g_autofree char *path = g_build_filename(state_dir, HV_STATE_LOCK_FILE, NULL);
-  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+  /* read-only and world-readable: it holds no data, and havend (user haven)
+   * must still be able to lock it after root's haven recover created it */
+  int fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
   if (fd < 0) {
     int e = errno;
     g_set_error(error, HV_STORAGE_ERROR, HV_STORAGE_ERROR_IO, "lock file %s cannot be opened: %s", path,

@@ -68,8 +68,8 @@ print_left_alone(char *const *paths, const HvDeviceKey *key, Out *o)
       const char *label = sealed ? "LEFT ALONE " : "NOT SEALED ";
       switch (owner) {
       case OWNER_OTHER_DEVICE:
-        printf("%s %s: a session of another device (device %s), not of this --device-key; left alone\n", label,
-               dir, id);
+        printf("%s %s: its header is not signed by this device key: a session of another device (device %s); "
+               "left alone\n", label, dir, id);
         break;
       case OWNER_FORGED:
         printf("%s %s: its header names this device but its signature does not verify (forged or altered); "
@@ -91,22 +91,13 @@ print_left_alone(char *const *paths, const HvDeviceKey *key, Out *o)
 /* Without a device state: the technician's statement that open_seq was left
  * open, checked against what storage shows under this key. */
 static gboolean
-stated_state(char *const *paths, const HvDeviceKey *key, guint64 open_seq, HvDeviceState *ret, GError **error)
+stated_state(char *const *paths, const HvDeviceKey *key, guint64 open_seq, HvDeviceState *ret,
+             HvStorageSummary *ret_sum, GError **error)
 {
   HvStorageSummary sum;
   hv_storage_summarize(paths, key->pk, open_seq, &sum);
-  if (sum.seq_copies == 0) {
-    if (sum.n_signed == 0 && sum.n_other_device > 0)
-      g_set_error(error, HV_STORAGE_ERROR, HV_STORAGE_ERROR_FOREIGN_ARCHIVE,
-                  "no session under the given paths is signed by this device key, but %" G_GUINT64_FORMAT
-                  " session%s of other devices %s: wrong --device-key?", sum.n_other_device,
-                  sum.n_other_device == 1 ? "" : "s", sum.n_other_device == 1 ? "is" : "are");
-    else
-      g_set_error(error, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_MISSING,
-                  "no session with sequence %" G_GUINT64_FORMAT " signed by this device key is under the given "
-                  "paths: there is nothing to seal", open_seq);
-    return FALSE;
-  }
+  *ret_sum = sum;
+  /* no copy of open_seq at all: the recovery reports it (NOT SEALED, exit 1) */
   if (sum.seq_unsealed > 0 && sum.newest_seq > open_seq) {
     g_set_error(error, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_DAMAGED,
                 "sequence %" G_GUINT64_FORMAT " cannot have been left open by a crash: this device went on to "
@@ -114,7 +105,7 @@ stated_state(char *const *paths, const HvDeviceKey *key, guint64 open_seq, HvDev
                 "interrupted) and is never re-sealed", open_seq, sum.newest_seq);
     return FALSE;
   }
-  if (sum.seq_unsealed == 0)
+  if (sum.seq_copies > 0 && sum.seq_unsealed == 0)
     printf("NOTHING TO SEAL  sequence %" G_GUINT64_FORMAT ": no copy lacks its seal (already sealed, or "
            "reported below)\n", open_seq);
   HvDeviceState st = { .next_seq = open_seq + 1, .open_seq = open_seq };
@@ -194,10 +185,10 @@ static const char DESCRIPTION[] =
   "\n"
   "Exit status: 0 the open session was sealed, or nothing needed sealing, or the\n"
   "state was adopted; 1 a session could not be sealed or was left alone unsealed\n"
-  "(damaged, another device's, being recorded), or --adopt-ledger found only other\n"
-  "devices' sessions; 2 bad arguments or key, havend running, a device state that is\n"
-  "unusable or behind storage, or an --open-seq that cannot be the open session:\n"
-  "nothing was changed.";
+  "(damaged, another device's, being recorded), no copy of the open sequence was\n"
+  "found, or --adopt-ledger found only other devices' sessions; 2 bad arguments or\n"
+  "key, havend running, a device state that is unusable, another key's or behind\n"
+  "storage, or an --open-seq that cannot be the open session: nothing was changed.";
 
 int
 hv_cmd_recover(int argc, char **argv)
@@ -265,8 +256,9 @@ hv_cmd_recover(int argc, char **argv)
     rc = adopt(paths, key, state_dir);
   } else {
     HvDeviceState st;
+    HvStorageSummary sum = { 0 };
     gboolean ok = state_dir ? device_state(paths, key, state_dir, &st, &err)
-                            : stated_state(paths, key, (guint64) open_seq, &st, &err);
+                            : stated_state(paths, key, (guint64) open_seq, &st, &sum, &err);
     if (!ok) {
       gboolean hint = state_dir && (g_error_matches(err, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_MISSING) ||
                                     g_error_matches(err, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_DAMAGED));
@@ -277,6 +269,12 @@ hv_cmd_recover(int argc, char **argv)
       Out o = { .reported = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL) };
       hv_storage_recover_open(paths, key, state_dir, &st, on_recovered, &o);
       print_left_alone(paths, key, &o);
+      if (!state_dir && sum.n_signed == 0 && sum.n_other_device > 0) {
+        printf("NOT SEALED  no session under the given paths is signed by this device key, but %" G_GUINT64_FORMAT
+               " session%s of other devices %s: wrong --device-key?\n", sum.n_other_device,
+               sum.n_other_device == 1 ? "" : "s", sum.n_other_device == 1 ? "is" : "are");
+        o.failed = TRUE;
+      }
       g_hash_table_unref(o.reported);
       rc = o.failed ? HV_EXIT_INTEGRITY : HV_EXIT_OK;
     }
