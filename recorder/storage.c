@@ -265,10 +265,11 @@ hv_storage_state_check(char *const *roots, const HvDeviceState *state, GError **
                .differing = g_ptr_array_new_with_free_func(g_free) };
   scan_device_sessions(roots, state->device_pk, behind_one, &b, NULL, NULL);
   /* Copies of one session may carry different seals (IO_FAILED on the root
-   * that failed): only a seal of another session of the same sequence shows
-   * that the sequence was used twice. */
+   * that failed, while the COMPLETE copy may have been taken away): only a
+   * seal of another session next to the one the state recorded shows that
+   * the sequence was used twice. */
   gboolean other_session = FALSE;
-  for (guint i = 0; i < b.differing->len; i++)
+  for (guint i = 0; b.matching->len > 0 && i < b.differing->len; i++)
     if (!id_in(b.matching, b.differing->pdata[i]))
       other_session = TRUE;
   gboolean ok = TRUE;

@@ -58,8 +58,9 @@ gboolean hv_storage_state_save(const char *state_dir, const HvDeviceState *state
     G_GNUC_WARN_UNUSED_RESULT;
 /* TRUE when the state is not behind signed storage. STATE_BEHIND when a
  * session whose header verifies under the device key has a sequence at or
- * above state->next_seq, or a verified seal of state->sealed_seq belongs to a
- * session other than the one whose seal the state recorded: the state was
+ * above state->next_seq, or storage holds both the seal the state recorded
+ * for state->sealed_seq and a verified seal of another session with that
+ * sequence (it was used twice): the state was
  * restored from an old backup (or rolled back), and recording from it would
  * reuse a sequence. Forged headers (bad signature) never count. */
 gboolean hv_storage_state_check(char *const *roots, const HvDeviceState *state, GError **error)
