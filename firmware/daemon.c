@@ -18,6 +18,7 @@
 #include <malloc.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #define BUTTON_LATE_US (200 * 1000)
 #define SIM_EDGE_AGE_MAX_US (60 * G_USEC_PER_SEC)
@@ -51,6 +52,7 @@ struct _HvDaemon {
   gboolean     shutting_down;
   int          exit_code;
 
+  int          state_lock_fd;        /* flock on state_dir/havend.lock, held for life */
   HvDeviceState dstate;              /* the device's ledger state (storage.h) */
   gboolean     have_state;           /* FALSE: lost or damaged; starts are refused */
   char        *state_error;          /* why, when !have_state */
@@ -804,6 +806,7 @@ hv_daemon_new(HvConfig *cfg, GError **error)
 {
   /* every exit below frees d through its cleanup function: no labels to jump past */
   g_autoptr(HvDaemon) d = g_new0(HvDaemon, 1);
+  d->state_lock_fd = -1;
   d->cfg = cfg;
   d->recovered = g_ptr_array_new_with_free_func(g_free);
   d->loop = g_main_loop_new(NULL, FALSE);
@@ -813,6 +816,11 @@ hv_daemon_new(HvConfig *cfg, GError **error)
                 cfg->state_dir, g_strerror(e));
     return NULL;
   }
+  /* Before anything else is touched: one havend per state directory (its
+   * device state, key, control socket); haven recover --state-dir refuses
+   * while it is held. */
+  if ((d->state_lock_fd = hv_storage_lock_state_dir(cfg->state_dir, error)) < 0)
+    return NULL;
   if (!(d->key = device_key(cfg, error))) {
     g_prefix_error(error, "device key: ");
     return NULL;
@@ -894,5 +902,7 @@ hv_daemon_free(HvDaemon *d)
   g_free(d->last_reason);
   g_ptr_array_unref(d->recovered);
   g_main_loop_unref(d->loop);
+  if (d->state_lock_fd >= 0)
+    close(d->state_lock_fd); /* last: releases the state directory */
   g_free(d);
 }

@@ -6,9 +6,12 @@
 #include "vault-verify.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 G_DEFINE_QUARK(hv-storage-error-quark, hv_storage_error)
 
@@ -61,10 +64,11 @@ read_seal(const char *dir, const HvHeader *h, const guint8 header_hash[HV_HASH_S
 
 /* Call fn for every session under the roots whose header names this device
  * (signed or not: a forged one is reported by the caller). Returns the
- * directories whose header cannot be read and that have no seal. */
+ * directories whose header cannot be read and that have no seal, and counts
+ * the sessions of other devices. */
 static void
 scan_device_sessions(char *const *roots, const guint8 *device_pk, FoundFunc fn, gpointer user_data,
-                     GPtrArray *unreadable)
+                     GPtrArray *unreadable, guint64 *n_other)
 {
   for (guint r = 0; roots && roots[r]; r++) {
     g_autoptr(GPtrArray) dirs = hv_vault_find_sessions(roots[r], NULL);
@@ -80,8 +84,11 @@ scan_device_sessions(char *const *roots, const guint8 *device_pk, FoundFunc fn, 
           g_ptr_array_add(unreadable, g_strdup(f.dir));
         continue;
       }
-      if (memcmp(f.hdr.device_pk, device_pk, HV_DEVICE_PK_SIZE) != 0)
+      if (memcmp(f.hdr.device_pk, device_pk, HV_DEVICE_PK_SIZE) != 0) {
+        if (n_other)
+          (*n_other)++;
         continue;
+      }
       f.signed_ok = hv_header_verify_signature(data, len, device_pk);
       if (f.signed_ok) {
         guint8 header_hash[HV_HASH_SIZE];
@@ -150,10 +157,15 @@ hv_storage_state_load(const char *state_dir, const guint8 *device_pk, HvDeviceSt
       !parse_hex(sealed[2], st.sealed_hash, HV_HASH_SIZE) ||
       g_strv_length(open) != 2 || !g_str_equal(open[0], "open") || !parse_u64(open[1], &st.open_seq))
     return state_damaged(error, path, "a line does not parse (expected device, next, sealed, open)");
+  if (memcmp(st.device_pk, device_pk, HV_DEVICE_PK_SIZE) != 0) {
+    g_autofree char *id = hv_key_id(st.device_pk, HV_DEVICE_PK_SIZE);
+    g_set_error(error, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_FOREIGN,
+                "device state %s: belongs to another device key (device %s), not this one: wrong --device-key?",
+                path, id);
+    return FALSE;
+  }
   if (st.next_seq < 1 || st.sealed_seq >= st.next_seq || st.open_seq >= st.next_seq)
     return state_damaged(error, path, "sequences out of order (sealed and open must be below next)");
-  if (memcmp(st.device_pk, device_pk, HV_DEVICE_PK_SIZE) != 0)
-    return state_damaged(error, path, "belongs to another device key");
   *ret_state = st;
   return TRUE;
 }
@@ -180,6 +192,7 @@ hv_storage_state_save(const char *state_dir, const HvDeviceState *st, GError **e
 typedef struct {
   HvDeviceState st;
   guint64 n_signed;
+  guint64 n_other;
 } Adopt;
 
 static void
@@ -201,8 +214,116 @@ adopt_scan(char *const *roots, const guint8 *device_pk, Adopt *ret)
 {
   Adopt a = { .st = { .next_seq = 1 } };
   memcpy(a.st.device_pk, device_pk, HV_DEVICE_PK_SIZE);
-  scan_device_sessions(roots, device_pk, adopt_one, &a, NULL);
+  scan_device_sessions(roots, device_pk, adopt_one, &a, NULL, &a.n_other);
   *ret = a;
+}
+
+/* ---- is the state behind signed storage? ---- */
+
+typedef struct {
+  const HvDeviceState *st;
+  guint64 ahead_seq;               /* newest signed sequence >= next, 0: none */
+  char   *ahead_dir;
+  GPtrArray *matching;             /* session ids (16 bytes) whose seal is the state's */
+  GPtrArray *differing;            /* ... whose verified seal of sealed_seq is another */
+  char   *differing_dir;
+} Behind;
+
+static void
+behind_one(const Found *f, gpointer ud)
+{
+  Behind *b = ud;
+  guint64 seq = f->hdr.device_seq;
+  if (!f->signed_ok)
+    return;                        /* forged or altered: never decides anything */
+  if (seq >= b->st->next_seq && seq >= b->ahead_seq) {
+    b->ahead_seq = seq;
+    g_free(b->ahead_dir);
+    b->ahead_dir = g_strdup(f->dir);
+  }
+  if (f->seal != SEAL_VALID || seq != b->st->sealed_seq || seq == 0)
+    return;
+  gboolean same = sodium_memcmp(f->seal_hash, b->st->sealed_hash, HV_HASH_SIZE) == 0;
+  g_ptr_array_add(same ? b->matching : b->differing, g_memdup2(f->hdr.session_id, HV_SESSION_ID_SIZE));
+  if (!same && !b->differing_dir)
+    b->differing_dir = g_strdup(f->dir);
+}
+
+static gboolean
+id_in(GPtrArray *ids, const guint8 *id)
+{
+  for (guint i = 0; i < ids->len; i++)
+    if (memcmp(ids->pdata[i], id, HV_SESSION_ID_SIZE) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+gboolean
+hv_storage_state_check(char *const *roots, const HvDeviceState *state, GError **error)
+{
+  Behind b = { .st = state, .matching = g_ptr_array_new_with_free_func(g_free),
+               .differing = g_ptr_array_new_with_free_func(g_free) };
+  scan_device_sessions(roots, state->device_pk, behind_one, &b, NULL, NULL);
+  /* Copies of one session may carry different seals (IO_FAILED on the root
+   * that failed, while the COMPLETE copy may have been taken away): only a
+   * seal of another session next to the one the state recorded shows that
+   * the sequence was used twice. */
+  gboolean other_session = FALSE;
+  for (guint i = 0; b.matching->len > 0 && i < b.differing->len; i++)
+    if (!id_in(b.matching, b.differing->pdata[i]))
+      other_session = TRUE;
+  gboolean ok = TRUE;
+  if (b.ahead_dir) {
+    g_set_error(error, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_BEHIND,
+                "the device state is behind storage: %s holds sequence %" G_GUINT64_FORMAT ", signed by this "
+                "device, but the state's next sequence is %" G_GUINT64_FORMAT " (restored from an old backup?); "
+                "recording is refused so that no sequence is used twice: check the archive, stop havend, run "
+                "'haven recover --device-key KEY --state-dir DIR --adopt-ledger ROOT...', then start havend",
+                b.ahead_dir, b.ahead_seq, state->next_seq);
+    ok = FALSE;
+  } else if (other_session) {
+    g_set_error(error, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_BEHIND,
+                "the device state is behind storage: %s holds a seal of sequence %" G_GUINT64_FORMAT ", signed "
+                "by this device, for another session than the one the state recorded (the sequence was used "
+                "twice; state restored from an old backup?); recording is refused: check the archive, stop "
+                "havend, run 'haven recover --device-key KEY --state-dir DIR --adopt-ledger ROOT...', then "
+                "start havend", b.differing_dir, state->sealed_seq);
+    ok = FALSE;
+  }
+  g_free(b.ahead_dir);
+  g_free(b.differing_dir);
+  g_ptr_array_unref(b.matching);
+  g_ptr_array_unref(b.differing);
+  return ok;
+}
+
+/* ---- the state directory lock ---- */
+
+int
+hv_storage_lock_state_dir(const char *state_dir, GError **error)
+{
+  g_autofree char *path = g_build_filename(state_dir, HV_STATE_LOCK_FILE, NULL);
+  /* read-only and world-readable: it holds no data, and havend (user haven)
+   * must still be able to lock it after root's haven recover created it */
+  int fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
+  if (fd < 0) {
+    int e = errno;
+    g_set_error(error, HV_STORAGE_ERROR, HV_STORAGE_ERROR_IO, "lock file %s cannot be opened: %s", path,
+                g_strerror(e));
+    return -1;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    int e = errno;
+    close(fd);
+    if (e == EWOULDBLOCK)
+      g_set_error(error, HV_STORAGE_ERROR, HV_STORAGE_ERROR_LOCKED,
+                  "another havend is running with state directory %s (it holds %s)", state_dir, path);
+    else
+      g_set_error(error, HV_STORAGE_ERROR, HV_STORAGE_ERROR_IO, "lock file %s cannot be locked: %s", path,
+                  g_strerror(e));
+    return -1;
+  }
+  return fd;
 }
 
 gboolean
@@ -210,15 +331,21 @@ hv_storage_state_open(char *const *roots, const char *state_dir, const guint8 *d
                       HvDeviceState *ret_state, GError **error)
 {
   g_autoptr(GError) err = NULL;
-  if (hv_storage_state_load(state_dir, device_pk, ret_state, &err))
+  HvDeviceState st;
+  if (hv_storage_state_load(state_dir, device_pk, &st, &err)) {
+    if (!hv_storage_state_check(roots, &st, error))
+      return FALSE;
+    *ret_state = st;
     return TRUE;
+  }
   Adopt a;
   adopt_scan(roots, device_pk, &a);
   if (a.n_signed > 0) {
     g_set_error(error, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_LOST,
                 "%s, but storage holds %" G_GUINT64_FORMAT " session%s signed by this device (up to sequence %"
-                G_GUINT64_FORMAT "): the next sequence is not guessed; a technician must check the archive and "
-                "run 'haven recover --adopt-ledger'", err->message, a.n_signed, a.n_signed == 1 ? "" : "s",
+                G_GUINT64_FORMAT "): the next sequence is not guessed; a technician must check the archive, stop "
+                "havend, run 'haven recover --device-key KEY --state-dir DIR --adopt-ledger ROOT...', then start "
+                "havend again", err->message, a.n_signed, a.n_signed == 1 ? "" : "s",
                 a.st.next_seq - 1);
     return FALSE;
   }
@@ -238,14 +365,30 @@ hv_storage_state_adopt(char *const *roots, const char *state_dir, const guint8 *
                        HvDeviceState *ret_state, GError **error)
 {
   HvDeviceState cur;
-  if (state_dir && hv_storage_state_load(state_dir, device_pk, &cur, NULL)) {
-    g_set_error(error, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_EXISTS,
-                "device state in %s is valid (next sequence %" G_GUINT64_FORMAT "): refusing to replace it",
-                state_dir, cur.next_seq);
+  g_autoptr(GError) lerr = NULL;
+  if (state_dir && hv_storage_state_load(state_dir, device_pk, &cur, &lerr)) {
+    if (hv_storage_state_check(roots, &cur, NULL)) {
+      g_set_error(error, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_EXISTS,
+                  "device state in %s is valid and not behind the signed sessions (next sequence %"
+                  G_GUINT64_FORMAT "): refusing to replace it", state_dir, cur.next_seq);
+      return FALSE;
+    }
+    /* behind signed storage: stale, replaced below */
+  } else if (state_dir && g_error_matches(lerr, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_FOREIGN)) {
+    g_set_error(error, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_FOREIGN,
+                "%s; refusing to replace it (if it really is not this device's state, move it away yourself)",
+                lerr->message);
     return FALSE;
   }
   Adopt a;
   adopt_scan(roots, device_pk, &a);
+  if (state_dir && a.n_signed == 0 && a.n_other > 0) {
+    g_set_error(error, HV_STORAGE_ERROR, HV_STORAGE_ERROR_FOREIGN_ARCHIVE,
+                "no session under the given paths is signed by this device key, but %" G_GUINT64_FORMAT
+                " session%s of other devices %s: wrong --device-key? nothing was changed", a.n_other,
+                a.n_other == 1 ? "" : "s", a.n_other == 1 ? "is" : "are");
+    return FALSE;
+  }
   if (state_dir && !hv_storage_state_save(state_dir, &a.st, error))
     return FALSE;
   *ret_state = a.st;
@@ -291,8 +434,37 @@ GPtrArray *
 hv_storage_cross_check(char *const *roots, const HvDeviceState *state)
 {
   Check c = { .st = state, .problems = g_ptr_array_new_with_free_func(g_free) };
-  scan_device_sessions(roots, state->device_pk, check_one, &c, NULL);
+  scan_device_sessions(roots, state->device_pk, check_one, &c, NULL, NULL);
   return c.problems;
+}
+
+typedef struct {
+  guint64 seq;
+  HvStorageSummary *sum;
+} Summarize;
+
+static void
+summarize_one(const Found *f, gpointer ud)
+{
+  Summarize *z = ud;
+  if (!f->signed_ok)
+    return;
+  z->sum->n_signed++;
+  z->sum->newest_seq = MAX(z->sum->newest_seq, f->hdr.device_seq);
+  if (f->hdr.device_seq != z->seq)
+    return;
+  z->sum->seq_copies++;
+  z->sum->seq_sealed += f->seal == SEAL_VALID;
+  z->sum->seq_unsealed += f->seal == SEAL_ABSENT;
+}
+
+void
+hv_storage_summarize(char *const *roots, const guint8 *device_pk, guint64 seq, HvStorageSummary *ret)
+{
+  HvStorageSummary sum = { 0 };
+  Summarize z = { .seq = seq, .sum = &sum };
+  scan_device_sessions(roots, device_pk, summarize_one, &z, NULL, &sum.n_other_device);
+  *ret = sum;
 }
 
 gboolean
@@ -379,16 +551,18 @@ hv_storage_recover_open(char *const *roots, const HvDeviceKey *key, const char *
 {
   Recover r = { .key = key, .st = state, .cb = cb, .ud = user_data };
   g_autoptr(GPtrArray) unreadable = g_ptr_array_new_with_free_func(g_free);
-  scan_device_sessions(roots, key->pk, recover_one, &r, unreadable);
+  scan_device_sessions(roots, key->pk, recover_one, &r, unreadable, NULL);
   for (guint i = 0; cb && i < unreadable->len; i++)
     cb(unreadable->pdata[i], 0, NULL, 0, "no readable header: cannot be recovered, keep it for examination",
        user_data);
   if (state && state->open_seq && !r.found_open && cb) {
-    g_autofree char *why = g_strdup_printf("sequence %" G_GUINT64_FORMAT " was reserved for a session but no "
-                                           "copy of it is in storage (a crash before its header was written, "
-                                           "or storage missing): it stays open and is never reused",
-                                           state->open_seq);
-    cb(state_dir ? state_dir : "device state", state->open_seq, NULL, 0, why, user_data);
+    g_autofree char *why =
+        state_dir ? g_strdup_printf("sequence %" G_GUINT64_FORMAT " was reserved for a session but no copy of it "
+                                    "is in storage (a crash before its header was written, or storage "
+                                    "missing): it stays open and is never reused", state->open_seq)
+                  : g_strdup_printf("no session with sequence %" G_GUINT64_FORMAT " signed by this device key "
+                                    "was found: nothing to seal", state->open_seq);
+    cb(state_dir ? state_dir : "--open-seq", state->open_seq, NULL, 0, why, user_data);
   }
   if (state && state->open_seq && r.found_open && !r.open_failed) {
     /* every copy of the open session is sealed (or none exists): settled */

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -148,8 +149,51 @@ check_recoverable(const char *dir, const HvVerdict *v, GError **error)
   return TRUE;
 }
 
+/* The lock the vault writer holds on records.hvr while it records. Returns
+ * the fd holding it, or -1 with no error when records.hvr cannot be opened
+ * (the checks below then refuse), or -1 with an error. */
+static int
+lock_records(const char *dir, GError **error)
+{
+  g_autofree char *path = g_build_filename(dir, HV_FILE_RECORDS, NULL);
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0)
+    return -1;
+  if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+    return fd;
+  int e = errno;
+  close(fd);
+  if (e == EWOULDBLOCK)
+    g_set_error(error, HV_RECOVER_ERROR, HV_RECOVER_ERROR_LOCKED,
+                "%s: the session is being recorded by a running havend (%s is locked); nothing was changed",
+                dir, HV_FILE_RECORDS);
+  else
+    g_set_error(error, HV_RECOVER_ERROR, HV_RECOVER_ERROR_IO,
+                "%s: %s cannot be locked (%s), so a running recorder cannot be ruled out; nothing was changed",
+                dir, HV_FILE_RECORDS, g_strerror(e));
+  return -1;
+}
+
+static gboolean recover_locked(const char *dir, const HvDeviceKey *key, HvRecoverResult *ret_result,
+                               GError **error);
+
 gboolean
 hv_vault_recover(const char *dir, const HvDeviceKey *key, HvRecoverResult *ret_result, GError **error)
+{
+  GError *lerr = NULL;
+  int lock_fd = lock_records(dir, &lerr);
+  if (lerr) {
+    g_propagate_error(error, lerr);
+    return FALSE;
+  }
+  gboolean ok = recover_locked(dir, key, ret_result, error);
+  if (lock_fd >= 0)
+    close(lock_fd); /* after the seal is durable */
+  return ok;
+}
+
+static gboolean
+recover_locked(const char *dir, const HvDeviceKey *key, HvRecoverResult *ret_result, GError **error)
 {
   HvRecoverResult res = { 0 };
   HvVerifyOptions opts = { .expected_device_pk = key->pk };

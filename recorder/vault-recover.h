@@ -12,7 +12,10 @@
  * interrupted at any point, or run on an identical copy, gives the same seal.
  *
  * It does not know whether the device already sealed this session: callers
- * decide that from the device state (storage.h) before calling.
+ * decide that from the device state (storage.h) before calling. It never
+ * touches a session being recorded: the vault writer holds an exclusive flock
+ * on records.hvr for the whole session, and recovery takes the same lock
+ * (non-blocking) before changing anything, failing with _LOCKED if it is held.
  */
 #pragma once
 
@@ -28,6 +31,7 @@ typedef enum {
   HV_RECOVER_ERROR_UNVERIFIABLE,  /* index or records missing or not regular files */
   HV_RECOVER_ERROR_DAMAGED,       /* records disagree with a signed checkpoint */
   HV_RECOVER_ERROR_IO,            /* truncating or writing failed */
+  HV_RECOVER_ERROR_LOCKED,        /* records.hvr is locked: a running havend is recording it */
 } HvRecoverError;
 
 typedef struct {

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -103,6 +104,13 @@ open_sink(Sink *s, GBytes *header, gboolean no_sync, GError **error)
   if (s->rec_fd < 0 || s->idx_fd < 0) {
     g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_IO, "%s: %s",
                 s->rec_fd < 0 ? rec : idx, g_strerror(errno));
+    return FALSE;
+  }
+  /* held until the sink is freed: recovery (vault-recover.c) takes the same
+   * lock and never touches a session that is being recorded */
+  if (flock(s->rec_fd, LOCK_EX | LOCK_NB) < 0) {
+    g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_IO, "%s: cannot take the recording lock: %s", rec,
+                g_strerror(errno));
     return FALSE;
   }
   /* header last: a directory with a header is a session that recovery must seal */

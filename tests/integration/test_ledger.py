@@ -8,9 +8,10 @@ import os
 import shutil
 import signal
 import struct
+import subprocess
 import time
 
-from daemontest import Daemon
+from daemontest import HAVEND, Daemon
 from vaulttest import HAVEN, Runner, Workspace, run
 
 R = Runner("ledger")
@@ -185,5 +186,89 @@ def state_lost():
 
 
 R.case("state lost: fault, starts refused, technician adopts from signed sessions", state_lost)
+
+
+
+def recover_while_recording():
+    """issue 8 (recovery defects) item 1: haven recover while havend records
+    sealed the live session under it; a second havend stole the socket"""
+    ws = Workspace()
+    d = Daemon(ws).start()
+    key = ws.path("state", "device.key")
+    try:
+        d.haven("start", check=0)
+        d.wait(lambda s: s["state"] == "RECORDING", 20, "RECORDING")
+        time.sleep(1.5)
+        sess = d.sessions()[0]
+        p = run(HAVEN, "recover", "--device-key", key, "--state-dir", ws.path("state"), ws.path("storage"))
+        assert p.returncode == 2 and "havend is running" in p.stderr, p.stdout + p.stderr
+        p = run(HAVEN, "recover", "--device-key", key, "--state-dir", ws.path("state"), "--adopt-ledger",
+                ws.path("storage"))
+        assert p.returncode == 2 and "havend is running" in p.stderr, p.stdout + p.stderr
+        # without the state dir, the records.hvr lock still refuses
+        p = run(HAVEN, "recover", "--device-key", key, "--open-seq", "1", ws.path("storage"))
+        assert p.returncode == 1 and "being recorded by a running havend" in p.stdout, p.stdout + p.stderr
+        assert not os.path.exists(os.path.join(sess, "seal.hvs")), "recover sealed the live session"
+        # a second havend on the same config refuses to start and leaves the socket alone
+        second = subprocess.run([HAVEND, "--config", d.conf], capture_output=True, text=True, timeout=60)
+        assert second.returncode != 0, second.stderr
+        assert "another havend is running with state directory" in second.stderr, second.stderr
+        assert d.status()["state"] == "RECORDING"
+        time.sleep(1.0)
+        d.haven("stop", check=0)
+        s = d.wait(lambda s: s["state"] in ("IDLE", "FAULT") and s["last_session"]["status"], 20, "sealed")
+        assert s["last_session"]["status"] == "COMPLETE", s
+        v = run(HAVEN, "verify", "--device-key", ws.path("state", "device.key.pub"), ws.path("storage"))
+        assert v.returncode == 0 and v.stdout.startswith("COMPLETE"), v.stdout
+    finally:
+        d.stop()
+        ws.cleanup()
+
+
+R.case("haven recover and a second havend are refused while havend records", recover_while_recording)
+
+
+def state_behind_refuses():
+    """issue 8 (recovery defects) item 3: a device state restored from an old
+    backup (next 2 while storage holds a signed sequence 2): havend refuses to
+    record, the fault persists; after --adopt-ledger it records sequence 3"""
+    ws = Workspace()
+    d = Daemon(ws).start()
+    try:
+        record_one(d, 1.0)
+        backup = state_text(ws)
+        assert "next 2\n" in backup, backup
+        record_one(d, 1.0)
+        d.stop()
+        open(ws.path("state", "device-state"), "w").write(backup)
+        d.start()
+        s = d.status()
+        assert s["fault"] == "storage" and "behind" in s["fault_reason"], s
+        assert "adopt-ledger" in s["fault_reason"], s
+        d.haven("start", check=None)
+        time.sleep(2.0)
+        s = d.wait(lambda s: s["state"] == "FAULT", 10, "start refused")
+        assert len(d.sessions()) == 2, d.sessions()
+        assert state_text(ws) == backup, "the stale state moved on"
+        d.haven("start", check=None)          # still refused: the fault does not clear by itself
+        time.sleep(2.0)
+        s = d.status()
+        assert len(d.sessions()) == 2 and s["fault"] == "storage" and "behind" in s["fault_reason"], s
+        d.stop()
+        p = run(HAVEN, "recover", "--device-key", ws.path("state", "device.key"), "--state-dir",
+                ws.path("state"), "--adopt-ledger", ws.path("storage"))
+        assert p.returncode == 0 and "REPLACED" in p.stdout and "next sequence 3" in p.stdout, p.stdout + p.stderr
+        d.start()
+        assert d.status()["fault"] is None, d.status()
+        s = record_one(d, 1.0)
+        assert os.path.basename(d.sessions()[2]).startswith("S000003-"), d.sessions()
+        v = run(HAVEN, "verify", "--device-key", ws.path("state", "device.key.pub"), ws.path("storage"))
+        assert v.returncode == 0 and "ledger intact" in v.stdout, v.stdout
+    finally:
+        d.stop()
+        ws.cleanup()
+
+
+R.case("a state behind signed storage: no recording until adopted, never a reused sequence", state_behind_refuses)
 
 R.finish()

@@ -5,7 +5,9 @@
 #include "vault-file.h"
 #include "vault-verify.h"
 
+#include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 typedef struct {
@@ -147,7 +149,8 @@ test_damaged(StFixture *s, gconstpointer data)
     HvDeviceState st;
     g_autoptr(GError) err = NULL;
     g_assert_false(hv_storage_state_load(s->state, s->f.device->pk, &st, &err));
-    g_assert_error(err, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_DAMAGED);
+    /* another key's state parses: told apart, so that adopt never replaces it */
+    g_assert_error(err, HV_STORAGE_ERROR, (i == 2 ? HV_STORAGE_ERROR_STATE_FOREIGN : HV_STORAGE_ERROR_STATE_DAMAGED));
   }
 }
 
@@ -324,6 +327,128 @@ test_open_without_copy(StFixture *s, gconstpointer data)
   g_ptr_array_unref(seen.sealed);
 }
 
+/* issue 8 (recovery defects) item 2: a wrong --device-key never replaces a
+ * state that parses, whatever its key */
+static void
+test_adopt_wrong_key(StFixture *s, gconstpointer data)
+{
+  guint8 h1[HV_HASH_SIZE];
+  g_free(make_session(s, s->roots[0], 1, NULL, TRUE, h1));
+  g_autofree char *d2 = make_session(s, s->roots[0], 2, h1, TRUE, NULL);
+  HvDeviceState real = state_with(s, 3, 2, NULL, 0);
+  g_autoptr(HvVerdict) v2 = hv_vault_verify(d2, NULL, NULL);
+  memcpy(real.sealed_hash, v2->seal_hash, HV_HASH_SIZE);
+  g_assert_true(hv_storage_state_save(s->state, &real, NULL));
+  g_autoptr(GBytes) before = read_file(s->state, HV_DEVICE_STATE_FILE);
+
+  guint8 other_pk[HV_DEVICE_PK_SIZE];
+  randombytes_buf(other_pk, sizeof other_pk);
+  HvDeviceState st;
+  g_autoptr(GError) err = NULL;
+  g_assert_false(hv_storage_state_adopt(s->roots, s->state, other_pk, &st, &err));
+  g_assert_error(err, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_FOREIGN);
+  g_assert_nonnull(strstr(err->message, "wrong --device-key?"));
+  g_autoptr(GBytes) after = read_file(s->state, HV_DEVICE_STATE_FILE);
+  g_assert_true(g_bytes_equal(before, after));
+
+  /* no state file, storage holds only the real device's sessions: refused */
+  g_autofree char *p = g_build_filename(s->state, HV_DEVICE_STATE_FILE, NULL);
+  g_assert_cmpint(g_unlink(p), ==, 0);
+  g_clear_error(&err);
+  g_assert_false(hv_storage_state_adopt(s->roots, s->state, other_pk, &st, &err));
+  g_assert_error(err, HV_STORAGE_ERROR, HV_STORAGE_ERROR_FOREIGN_ARCHIVE);
+  g_assert_false(g_file_test(p, G_FILE_TEST_EXISTS));
+  /* an empty archive is adopted (next 1) */
+  char *empty[] = { s->roots[1], NULL };
+  g_clear_error(&err);
+  g_assert_true(hv_storage_state_adopt(empty, s->state, other_pk, &st, &err));
+  g_assert_no_error(err);
+  g_assert_cmpuint(st.next_seq, ==, 1);
+}
+
+/* issue 8 (recovery defects) item 3: a state restored from an old backup is
+ * behind signed storage: refused at open, replaced by adopt; forged headers
+ * never make a state behind */
+static void
+test_state_behind(StFixture *s, gconstpointer data)
+{
+  guint8 h1[HV_HASH_SIZE], h2[HV_HASH_SIZE];
+  g_free(make_session(s, s->roots[0], 1, NULL, TRUE, h1));
+  g_free(make_session(s, s->roots[0], 2, h1, TRUE, h2));
+  HvDeviceState backup = state_with(s, 2, 1, h1, 0); /* before sequence 2 */
+  g_assert_true(hv_storage_state_save(s->state, &backup, NULL));
+  HvDeviceState st;
+  g_autoptr(GError) err = NULL;
+  g_assert_false(hv_storage_state_check(s->roots, &backup, &err));
+  g_assert_error(err, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_BEHIND);
+  g_clear_error(&err);
+  g_assert_false(hv_storage_state_open(s->roots, s->state, s->f.device->pk, &st, &err));
+  g_assert_error(err, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_BEHIND);
+  g_assert_nonnull(strstr(err->message, "--adopt-ledger"));
+  g_clear_error(&err);
+
+  /* sequence 2 used twice: next moved on, but the seal of 2 in the state is
+   * the second session's while storage holds the first one's */
+  g_autofree char *dup = make_session(s, s->roots[1], 2, h1, TRUE, NULL);
+  g_autoptr(HvVerdict) vd = hv_vault_verify(dup, NULL, NULL);
+  HvDeviceState reused = state_with(s, 3, 2, vd->seal_hash, 0);
+  g_assert_false(hv_storage_state_check(s->roots, &reused, &err));
+  g_assert_error(err, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_BEHIND);
+  g_clear_error(&err);
+  g_autofree char *rm = g_strdup(dup);
+  g_assert_true(g_file_test(rm, G_FILE_TEST_IS_DIR));
+  {
+    g_autoptr(GDir) dd = g_dir_open(rm, 0, NULL);
+    const char *n;
+    while ((n = g_dir_read_name(dd))) {
+      g_autofree char *fp = g_build_filename(rm, n, NULL);
+      g_assert_cmpint(g_unlink(fp), ==, 0);
+    }
+  }
+  g_assert_cmpint(g_rmdir(rm), ==, 0);
+  /* the state that agrees is fine */
+  HvDeviceState agree = state_with(s, 3, 2, h2, 0);
+  g_assert_true(hv_storage_state_check(s->roots, &agree, &err));
+  g_assert_no_error(err);
+  /* a differing seal alone (the recorded copy gone, e.g. the working copy
+   * taken away and an IO_FAILED seal left on the master) does not block */
+  guint8 gone[HV_HASH_SIZE];
+  randombytes_buf(gone, sizeof gone);
+  HvDeviceState lone = state_with(s, 3, 2, gone, 0);
+  g_assert_true(hv_storage_state_check(s->roots, &lone, &err));
+  g_assert_no_error(err);
+
+  /* adopt replaces the stale state, rebuilding from the signed sessions */
+  g_assert_true(hv_storage_state_adopt(s->roots, s->state, s->f.device->pk, &st, &err));
+  g_assert_no_error(err);
+  g_assert_cmpuint(st.next_seq, ==, 3);
+  g_assert_cmpuint(st.sealed_seq, ==, 2);
+  g_assert_cmpmem(st.sealed_hash, HV_HASH_SIZE, h2, HV_HASH_SIZE);
+  g_assert_true(hv_storage_state_open(s->roots, s->state, s->f.device->pk, &st, &err));
+  g_assert_cmpuint(st.next_seq, ==, 3);
+  /* and now it is current: adopt refuses */
+  g_assert_false(hv_storage_state_adopt(s->roots, s->state, s->f.device->pk, &st, &err));
+  g_assert_error(err, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_EXISTS);
+}
+
+/* issue 8 (recovery defects) item 1b: one holder of a state directory */
+static void
+test_state_dir_lock(StFixture *s, gconstpointer data)
+{
+  g_autoptr(GError) err = NULL;
+  int fd = hv_storage_lock_state_dir(s->state, &err);
+  g_assert_no_error(err);
+  g_assert_cmpint(fd, >=, 0);
+  g_assert_cmpint(hv_storage_lock_state_dir(s->state, &err), ==, -1);
+  g_assert_error(err, HV_STORAGE_ERROR, HV_STORAGE_ERROR_LOCKED);
+  g_clear_error(&err);
+  close(fd);
+  fd = hv_storage_lock_state_dir(s->state, &err);
+  g_assert_no_error(err);
+  g_assert_cmpint(fd, >=, 0);
+  close(fd);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -338,5 +463,8 @@ main(int argc, char **argv)
   ADD("/storage/cross-check", test_cross_check);
   ADD("/storage/recover-only-open", test_recover_only_open);
   ADD("/storage/open-without-copy", test_open_without_copy);
+  ADD("/storage/adopt-wrong-key", test_adopt_wrong_key);
+  ADD("/storage/state-behind", test_state_behind);
+  ADD("/storage/state-dir-lock", test_state_dir_lock);
   return g_test_run();
 }

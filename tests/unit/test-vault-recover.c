@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 static GBytes *
@@ -215,6 +216,55 @@ test_valid_seal_left_alone(Fixture *f, gconstpointer data)
   g_assert_true(g_bytes_equal(before, after));
 }
 
+/* issue 8 (recovery defects) item 1a: a session being recorded (the writer
+ * holds records.hvr) is never recovered under the writer; released, it is */
+static void
+test_live_session_locked(Fixture *f, gconstpointer data)
+{
+  g_autofree char *dir = g_build_filename(f->dir, "live", NULL);
+  const char *dirs[] = { dir, NULL };
+  HvWriterParams p = { .room = "Room 1", .device_seq = 1, .device_key = f->device,
+                       .recipients = f->recipient, .n_recipients = 1 };
+  g_autoptr(GError) err = NULL;
+  HvVaultWriter *w = hv_vault_writer_new(dirs, &p, &err);
+  g_assert_no_error(err);
+  guint8 buf[5000];
+  randombytes_buf(buf, sizeof buf);
+  g_assert_true(hv_vault_writer_append_event(w, HV_EVENT_START, "start", &err));
+  g_assert_true(hv_vault_writer_append_media(w, buf, sizeof buf, &err));
+  g_assert_true(hv_vault_writer_commit(w, &err));
+  g_assert_true(hv_vault_writer_append_media(w, buf, sizeof buf, &err)); /* not yet committed */
+  assert_untouched_failure(f, dir, HV_RECOVER_ERROR, HV_RECOVER_ERROR_LOCKED);
+
+  /* the writer goes on and seals COMPLETE: nothing was cut under it */
+  g_assert_true(hv_vault_writer_commit(w, &err));
+  g_assert_true(hv_vault_writer_finish(w, HV_STATUS_COMPLETE, "done", &err));
+  g_assert_no_error(err);
+  hv_vault_writer_free(w);
+  g_autoptr(HvVerdict) v = hv_vault_verify(dir, NULL, NULL);
+  g_assert_true(v->intact);
+  g_assert_cmpuint(v->seal.status, ==, HV_STATUS_COMPLETE);
+  g_assert_cmpuint(v->records, >=, 3); /* start and both media chunks kept */
+}
+
+/* a second writer (another havend) cannot take a records file that is locked */
+static void
+test_writer_lock_taken(Fixture *f, gconstpointer data)
+{
+  g_autofree char *dir = fixture_session(f, "s", 20000, FALSE);
+  g_autofree char *rec = g_build_filename(dir, HV_FILE_RECORDS, NULL);
+  int fd = open(rec, O_RDONLY);
+  g_assert_cmpint(fd, >=, 0);
+  g_assert_cmpint(flock(fd, LOCK_EX | LOCK_NB), ==, 0);
+  assert_untouched_failure(f, dir, HV_RECOVER_ERROR, HV_RECOVER_ERROR_LOCKED);
+  close(fd);
+  HvRecoverResult r;
+  g_autoptr(GError) err = NULL;
+  g_assert_true(hv_vault_recover(dir, f->device, &r, &err));
+  g_assert_no_error(err);
+  g_assert_true(r.recovered);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -230,5 +280,7 @@ main(int argc, char **argv)
   ADD("/vault-recover/signed-after-damaged-checkpoint", test_signed_after_damaged_checkpoint);
   ADD("/vault-recover/deterministic", test_deterministic);
   ADD("/vault-recover/valid-seal-left-alone", test_valid_seal_left_alone);
+  ADD("/vault-recover/live-session-locked", test_live_session_locked);
+  ADD("/vault-recover/held-lock-changes-nothing", test_writer_lock_taken);
   return g_test_run();
 }
