@@ -46,11 +46,11 @@ on_event(gint fd, GIOCondition cond, gpointer user_data)
   /* Report the settled logical level: the button logic debounces. The time
    * is the kernel's timestamp of the last edge (CLOCK_MONOTONIC since Linux
    * 5.7), so an edge read late, after the main loop was busy, keeps the time
-   * it happened; a timestamp from another clock falls back to now. */
+   * it happened; a timestamp from another clock is reported as unknown (-1). */
   gint64 now = g_get_monotonic_time();
-  gint64 at = n > 0 ? (gint64) ev[n - 1].ts.tv_sec * G_USEC_PER_SEC + ev[n - 1].ts.tv_nsec / 1000 : now;
-  if (at > now || now - at > 10 * G_USEC_PER_SEC)
-    at = now;
+  gint64 at = n > 0 ? (gint64) ev[n - 1].ts.tv_sec * G_USEC_PER_SEC + ev[n - 1].ts.tv_nsec / 1000 : -1;
+  if (at > now || now - at > 300 * G_USEC_PER_SEC)
+    at = -1;
   int v = gpiod_line_get_value(p->lines[w->signal]);
   if (v >= 0)
     w->gpio->on_input(w->signal, v == 1, at, w->gpio->user_data);

@@ -45,7 +45,7 @@ hv_gpio_sim_set_input(HvGpio *g, HvSignal s, gboolean active, gint64 time_us, GE
 {
   if (!check_input(g, s, error))
     return FALSE;
-  g->on_input(s, active, time_us >= 0 ? time_us : g_get_monotonic_time(), g->user_data);
+  g->on_input(s, active, time_us, g->user_data);
   return TRUE;
 }
 

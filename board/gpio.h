@@ -61,8 +61,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(HvBoard, hv_board_free)
 
 typedef struct _HvGpio HvGpio;
 
-/* An input changed; active = logical level after active-low; timestamp in
- * monotonic microseconds (from the kernel event where available). */
+/* An input changed; active = logical level after active-low; time_us: when
+ * the edge happened, CLOCK_MONOTONIC microseconds (the kernel's timestamp of
+ * the edge where available), or -1 when unknown. */
 typedef void (*HvGpioInputFunc)(HvSignal signal, gboolean active, gint64 time_us, gpointer user_data);
 
 typedef struct {

@@ -447,9 +447,15 @@ on_input(HvSignal s, gboolean active, gint64 time_us, gpointer ud)
   guint which = s == HV_SIGNAL_RECORD ? 0 : 1;
   HvButtonEvent ev;
   /* Deadlines that fell before this edge happened come first: an edge read
-   * late keeps the time it happened (a hold is a hold, a tap a tap). */
-  while ((ev = hv_button_tick(&d->buttons[which], time_us)) != HV_BUTTON_NONE)
-    button_event(d, which, ev);
+   * late keeps the time it happened (a hold is a hold, a tap a tap). An edge
+   * of unknown time (-1) is taken as now, without that: a late read must
+   * never turn a tap into a hold, which would stop a recording. */
+  if (time_us >= 0) {
+    while ((ev = hv_button_tick(&d->buttons[which], time_us)) != HV_BUTTON_NONE)
+      button_event(d, which, ev);
+  } else {
+    time_us = g_get_monotonic_time();
+  }
   ev = hv_button_feed(&d->buttons[which], active, time_us);
   if (ev != HV_BUTTON_NONE)
     button_event(d, which, ev);
