@@ -54,6 +54,8 @@ typedef struct {
   HvSignal signal;
   guint    left;
   gboolean level;
+  gint64   next_us;      /* when the next edge happens: a storm is one edge per */
+  gint64   interval_us;  /* interval from its start, however late the loop runs */
 } Storm;
 
 static gboolean
@@ -61,11 +63,12 @@ storm_step(gpointer user_data)
 {
   Storm *st = user_data;
   st->level = !st->level;
-  st->gpio->on_input(st->signal, st->level, g_get_monotonic_time(), st->gpio->user_data);
+  st->gpio->on_input(st->signal, st->level, st->next_us, st->gpio->user_data);
+  st->next_us += st->interval_us;
   if (--st->left > 0)
     return G_SOURCE_CONTINUE;
   if (st->level) /* always end released */
-    st->gpio->on_input(st->signal, FALSE, g_get_monotonic_time(), st->gpio->user_data);
+    st->gpio->on_input(st->signal, FALSE, st->next_us, st->gpio->user_data);
   return G_SOURCE_REMOVE;
 }
 
@@ -80,6 +83,8 @@ hv_gpio_sim_storm(HvGpio *g, HvSignal s, guint edges, guint interval_ms, GError 
   st->gpio = g;
   st->signal = s;
   st->left = edges;
+  st->interval_us = (gint64) interval_ms * 1000;
+  st->next_us = g_get_monotonic_time() + st->interval_us;
   g_timeout_add_full(G_PRIORITY_DEFAULT, interval_ms, storm_step, st, g_free);
   return TRUE;
 }

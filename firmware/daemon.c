@@ -54,6 +54,7 @@ struct _HvDaemon {
 
   int          state_lock_fd;        /* flock on state_dir/havend.lock, held for life */
   HvDeviceState dstate;              /* the device's ledger state (storage.h) */
+  gboolean     key_is_new;           /* the device key was created by this start */
   gboolean     have_state;           /* FALSE: lost or damaged; starts are refused */
   char        *state_error;          /* why, when !have_state */
   char        *recovery_failure;     /* first session recovery could not settle */
@@ -184,7 +185,8 @@ static void
 ledger_startup(HvDaemon *d)
 {
   GError *err = NULL;
-  d->have_state = hv_storage_state_open(d->cfg->rec.roots, d->cfg->state_dir, d->key->pk, &d->dstate, &err);
+  d->have_state = hv_storage_state_open(d->cfg->rec.roots, d->cfg->state_dir, d->key->pk, d->key_is_new,
+                                        &d->dstate, &err);
   if (!d->have_state) {
     d->state_error = g_strdup(err->message);
     g_clear_error(&err);
@@ -791,14 +793,16 @@ on_control(JsonObject *req, const char *actor, gpointer ud)
 /* ---- life cycle ---- */
 
 static HvDeviceKey *
-device_key(const HvConfig *cfg, GError **error)
+device_key(const HvConfig *cfg, gboolean *ret_created, GError **error)
 {
+  *ret_created = FALSE;
   if (g_file_test(cfg->device_key_path, G_FILE_TEST_EXISTS))
     return hv_device_key_load(cfg->device_key_path, error);
   g_autofree char *dir = g_path_get_dirname(cfg->device_key_path);
   g_mkdir_with_parents(dir, 0750);
   HvDeviceKey *key = hv_device_key_generate(cfg->device_key_path, error);
   if (key) {
+    *ret_created = TRUE;
     g_autofree char *id = hv_key_id(key->pk, HV_DEVICE_PK_SIZE);
     g_autofree char *hex = hv_hex(key->pk, HV_DEVICE_PK_SIZE);
     hv_journal(G_LOG_LEVEL_MESSAGE, HV_MSGID_DEVICEKEY, "created device key %s (id %s, public key %s); "
@@ -827,7 +831,7 @@ hv_daemon_new(HvConfig *cfg, GError **error)
    * while it is held. */
   if ((d->state_lock_fd = hv_storage_lock_state_dir(cfg->state_dir, error)) < 0)
     return NULL;
-  if (!(d->key = device_key(cfg, error))) {
+  if (!(d->key = device_key(cfg, &d->key_is_new, error))) {
     g_prefix_error(error, "device key: ");
     return NULL;
   }

@@ -328,7 +328,7 @@ hv_storage_lock_state_dir(const char *state_dir, GError **error)
 
 gboolean
 hv_storage_state_open(char *const *roots, const char *state_dir, const guint8 *device_pk,
-                      HvDeviceState *ret_state, GError **error)
+                      gboolean key_is_new, HvDeviceState *ret_state, GError **error)
 {
   g_autoptr(GError) err = NULL;
   HvDeviceState st;
@@ -353,7 +353,16 @@ hv_storage_state_open(char *const *roots, const char *state_dir, const guint8 *d
     g_propagate_error(error, g_steal_pointer(&err));
     return FALSE;
   }
-  /* first boot: no state, and nothing in storage signed by this device */
+  if (!key_is_new) {
+    g_set_error(error, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_LOST,
+                "%s, and the device key is not new: its sessions may have been taken off this storage, and "
+                "starting again at sequence 1 would reuse their numbers; the next sequence is not guessed: a "
+                "technician must check where this device's sessions are, stop havend, run 'haven recover "
+                "--device-key KEY --state-dir DIR --adopt-ledger ROOT...' over them, then start havend again",
+                err->message);
+    return FALSE;
+  }
+  /* first boot: a new key, no state, and nothing in storage signed by it */
   if (!hv_storage_state_save(state_dir, &a.st, error))
     return FALSE;
   *ret_state = a.st;

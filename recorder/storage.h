@@ -65,13 +65,17 @@ gboolean hv_storage_state_save(const char *state_dir, const HvDeviceState *state
  * reuse a sequence. Forged headers (bad signature) never count. */
 gboolean hv_storage_state_check(char *const *roots, const HvDeviceState *state, GError **error)
     G_GNUC_WARN_UNUSED_RESULT;
-/* Load the state and check it (hv_storage_state_check); on first boot (no
- * state file and no session signed by this device in storage) create and save
- * a fresh one. STATE_LOST when the file is missing, damaged or another key's
- * while storage holds this device's signed sessions; STATE_BEHIND: nothing is
- * guessed, a technician decides (hv_storage_state_adopt). */
+/* Load the state and check it (hv_storage_state_check); on first boot (a
+ * device key created by this start, no state file and no session signed by
+ * this device in storage) create and save a fresh one. STATE_LOST when the
+ * file is missing, damaged or another key's while storage holds this device's
+ * signed sessions, or missing while the key is not new (its sessions may have
+ * left this storage: starting again at 1 would reuse their sequences);
+ * STATE_BEHIND: nothing is guessed, a technician decides
+ * (hv_storage_state_adopt). */
 gboolean hv_storage_state_open(char *const *roots, const char *state_dir, const guint8 *device_pk,
-                               HvDeviceState *ret_state, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+                               gboolean key_is_new, HvDeviceState *ret_state, GError **error)
+    G_GNUC_WARN_UNUSED_RESULT;
 /* Technician action: rebuild a missing, damaged or stale state from the
  * sessions whose header (and seal) verify under the device key: next = newest
  * signed header + 1, sealed = newest verified seal, no open session. With

@@ -101,7 +101,7 @@ test_first_boot(StFixture *s, gconstpointer data)
 {
   HvDeviceState st;
   g_autoptr(GError) err = NULL;
-  g_assert_true(hv_storage_state_open(s->roots, s->state, s->f.device->pk, &st, &err));
+  g_assert_true(hv_storage_state_open(s->roots, s->state, s->f.device->pk, TRUE, &st, &err));
   g_assert_no_error(err);
   g_assert_cmpuint(st.next_seq, ==, 1);
   g_assert_cmpuint(st.sealed_seq, ==, 0);
@@ -164,7 +164,7 @@ test_state_lost(StFixture *s, gconstpointer data)
   g_free(make_session(s, s->roots[0], 2, h1, TRUE, h2));
   HvDeviceState st;
   g_autoptr(GError) err = NULL;
-  g_assert_false(hv_storage_state_open(s->roots, s->state, s->f.device->pk, &st, &err));
+  g_assert_false(hv_storage_state_open(s->roots, s->state, s->f.device->pk, TRUE, &st, &err));
   g_assert_error(err, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_LOST);
   g_clear_error(&err);
   g_autofree char *p = g_build_filename(s->state, HV_DEVICE_STATE_FILE, NULL);
@@ -172,7 +172,7 @@ test_state_lost(StFixture *s, gconstpointer data)
 
   /* damaged is treated the same */
   write_file(s->state, HV_DEVICE_STATE_FILE, "x", 1);
-  g_assert_false(hv_storage_state_open(s->roots, s->state, s->f.device->pk, &st, &err));
+  g_assert_false(hv_storage_state_open(s->roots, s->state, s->f.device->pk, TRUE, &st, &err));
   g_assert_error(err, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_LOST);
   g_clear_error(&err);
 
@@ -181,10 +181,27 @@ test_state_lost(StFixture *s, gconstpointer data)
   g_assert_cmpuint(st.next_seq, ==, 3);
   g_assert_cmpuint(st.sealed_seq, ==, 2);
   g_assert_cmpmem(st.sealed_hash, HV_HASH_SIZE, h2, HV_HASH_SIZE);
-  g_assert_true(hv_storage_state_open(s->roots, s->state, s->f.device->pk, &st, &err));
+  g_assert_true(hv_storage_state_open(s->roots, s->state, s->f.device->pk, TRUE, &st, &err));
   g_assert_cmpuint(st.next_seq, ==, 3);
   g_assert_false(hv_storage_state_adopt(s->roots, s->state, s->f.device->pk, &st, &err));
   g_assert_error(err, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_EXISTS);
+}
+
+/* A device key that already existed, no state and empty storage: its sessions
+ * may have been taken off the storage (the normal off-load), so starting again
+ * at 1 would reuse their sequences: STATE_LOST, never a fresh state. */
+static void
+test_old_key_empty_storage(StFixture *s, gconstpointer data)
+{
+  HvDeviceState st;
+  g_autoptr(GError) err = NULL;
+  g_assert_false(hv_storage_state_open(s->roots, s->state, s->f.device->pk, FALSE, &st, &err));
+  g_assert_error(err, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_LOST);
+  g_autofree char *p = g_build_filename(s->state, HV_DEVICE_STATE_FILE, NULL);
+  g_assert_false(g_file_test(p, G_FILE_TEST_EXISTS));
+  g_clear_error(&err);
+  g_assert_true(hv_storage_state_open(s->roots, s->state, s->f.device->pk, TRUE, &st, &err));
+  g_assert_cmpuint(st.next_seq, ==, 1);
 }
 
 /* issue 8 item 4: a genuine header copied to a second root with seq changed
@@ -209,7 +226,7 @@ forged_header(StFixture *s, guint64 forged_seq)
 
   HvDeviceState got;
   g_autoptr(GError) err = NULL;
-  g_assert_true(hv_storage_state_open(s->roots, s->state, s->f.device->pk, &got, &err));
+  g_assert_true(hv_storage_state_open(s->roots, s->state, s->f.device->pk, TRUE, &got, &err));
   g_assert_no_error(err);
   g_assert_cmpuint(got.next_seq, ==, 2);
   g_autoptr(GPtrArray) problems = hv_storage_cross_check(s->roots, &got);
@@ -382,7 +399,7 @@ test_state_behind(StFixture *s, gconstpointer data)
   g_assert_false(hv_storage_state_check(s->roots, &backup, &err));
   g_assert_error(err, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_BEHIND);
   g_clear_error(&err);
-  g_assert_false(hv_storage_state_open(s->roots, s->state, s->f.device->pk, &st, &err));
+  g_assert_false(hv_storage_state_open(s->roots, s->state, s->f.device->pk, TRUE, &st, &err));
   g_assert_error(err, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_BEHIND);
   g_assert_nonnull(strstr(err->message, "--adopt-ledger"));
   g_clear_error(&err);
@@ -424,7 +441,7 @@ test_state_behind(StFixture *s, gconstpointer data)
   g_assert_cmpuint(st.next_seq, ==, 3);
   g_assert_cmpuint(st.sealed_seq, ==, 2);
   g_assert_cmpmem(st.sealed_hash, HV_HASH_SIZE, h2, HV_HASH_SIZE);
-  g_assert_true(hv_storage_state_open(s->roots, s->state, s->f.device->pk, &st, &err));
+  g_assert_true(hv_storage_state_open(s->roots, s->state, s->f.device->pk, TRUE, &st, &err));
   g_assert_cmpuint(st.next_seq, ==, 3);
   /* and now it is current: adopt refuses */
   g_assert_false(hv_storage_state_adopt(s->roots, s->state, s->f.device->pk, &st, &err));
@@ -458,6 +475,7 @@ main(int argc, char **argv)
   ADD("/storage/round-trip", test_round_trip);
   ADD("/storage/damaged", test_damaged);
   ADD("/storage/state-lost", test_state_lost);
+  ADD("/storage/old-key-empty-storage", test_old_key_empty_storage);
   ADD("/storage/forged-header-1000", test_forged_1000);
   ADD("/storage/forged-header-max", test_forged_max);
   ADD("/storage/cross-check", test_cross_check);
