@@ -74,12 +74,15 @@ say "hold record for 2.5 s to stop"
 "$haven" sim press record >/dev/null; sleep 2.5; "$haven" sim release record >/dev/null
 wait_state IDLE
 "$haven" status
+# the fingerprint the investigator writes on the paper record
+fingerprint=$("$haven" status --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["last_session"]["fingerprint"])' 2>/dev/null || true)
 kill -TERM $daemon; wait $daemon || true
 trap - EXIT
 
 session=$(ls -d "$work"/storage/S* | tail -n 1)
-say "verify (no key needed)"
-"$haven" verify "$session"
-say "export (custodian key)"
+say "verify (no decryption key needed; the device pinned by its public key)"
+"$haven" verify --device-key "$work/state/device.key.pub" --from-sequence 1 "$work/storage"
+say "export (custodian key; device and fingerprint pinned)"
 rm -rf "$work/export"
-"$haven" export --identity "$work/custodian.key" --out "$work/export" "$session"
+"$haven" export --identity "$work/custodian.key" --device-key "$work/state/device.key.pub" \
+  ${fingerprint:+--expect "$fingerprint"} --out "$work/export" "$session"

@@ -2,13 +2,14 @@
 """havend on the sim board: buttons, lights, state machine, control, crash
 recovery, configuration errors, catalog rebuild, button storms."""
 import os
+import shutil
 import signal
 import sqlite3
 import stat
 import subprocess
 import time
 
-from daemontest import HAVEND, Daemon
+from daemontest import HAVEND, SIM_BOARD, Daemon
 from vaulttest import HAVEN, Runner, Workspace, run
 
 R = Runner("daemon")
@@ -312,7 +313,18 @@ def not_dumpable():
     ws = Workspace()
     d = Daemon(ws)
     kw = {}
+    exe = HAVEND
     if os.geteuid() == 0:
+        # the ordinary user may not reach the build tree (a clone under /root
+        # is 0700): run a copy of havend and of the board file from the workspace
+        exe = ws.path("havend")
+        shutil.copy2(HAVEND, exe)
+        board = ws.path("sim.board")
+        shutil.copy(SIM_BOARD, board)
+        with open(d.conf) as f:
+            conf = f.read()
+        with open(d.conf, "w") as f:
+            f.write(conf.replace(os.path.abspath(SIM_BOARD), board))
         nobody = 65534
         for root, dirs, files in os.walk(ws.dir):
             for n in dirs + files:
@@ -321,7 +333,7 @@ def not_dumpable():
         kw = dict(user=nobody, group=nobody, extra_groups=[])
     log = open(ws.path("havend.log"), "a")
     d.log = log
-    d.proc = subprocess.Popen([HAVEND, "--config", d.conf], stdout=log, stderr=log, **kw)
+    d.proc = subprocess.Popen([exe, "--config", d.conf], stdout=log, stderr=log, **kw)
     try:
         d.wait(lambda s: s["state"] in ("IDLE", "FAULT"), 20, "havend to come up")
         st = os.stat(f"/proc/{d.proc.pid}/status")
