@@ -64,7 +64,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if (!control) {
     signal(SIGPIPE, SIG_IGN);
     path = g_build_filename(fuzz_scratch_dir(), "control.sock", NULL);
-    control = hv_control_new(path, NULL, handler, NULL, NULL);
+    control = hv_control_new(path, NULL, handler, NULL, NULL, NULL);
     if (!control)
       abort();
   }

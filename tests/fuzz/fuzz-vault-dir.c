@@ -6,7 +6,8 @@
  * followed by those files' bytes; sizes are clamped to what is left. Each
  * session is written as a temporary session directory (a size of 0xffffffff
  * leaves the file out), verified with hv_vault_verify, and all verdicts go
- * through hv_ledger_check. tests/fuzz/make-corpus.py packs real sessions. */
+ * through the ledger (hv_ledger_add, hv_ledger_check). tests/fuzz/make-corpus.py
+ * packs real sessions. */
 #include "fuzz-common.h"
 #include "vault-ledger.h"
 #include "vault-verify.h"
@@ -55,8 +56,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     n++;
   }
   if (n > 0) {
-    GPtrArray *devices = hv_ledger_check(verdicts, n);
+    /* the ledger as haven verify builds it: one small entry per verdict;
+     * with several sessions also with --from-sequence 1 */
+    HvLedger *ledger = hv_ledger_new(n > 1 ? 1 : 0);
+    for (guint i = 0; i < n; i++)
+      hv_ledger_add(ledger, verdicts[i]);
+    GPtrArray *devices = hv_ledger_check(ledger);
     g_ptr_array_unref(devices);
+    hv_ledger_free(ledger);
   }
   for (guint i = 0; i < n; i++)
     hv_verdict_free(verdicts[i]);
