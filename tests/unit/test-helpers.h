@@ -14,6 +14,18 @@ typedef struct {
   guint8       recipient[HV_RECIPIENT_PK_SIZE];
 } Fixture;
 
+/* The bytes of dir/name, or NULL when it cannot be read (owned by the caller). */
+static inline GBytes *
+read_session_file(const char *dir, const char *name)
+{
+  g_autofree char *p = g_build_filename(dir, name, NULL);
+  char *data = NULL;
+  gsize len = 0;
+  if (!g_file_get_contents(p, &data, &len, NULL))
+    return NULL;
+  return g_bytes_new_take(data, len);
+}
+
 static inline void
 rm_tree(const char *path)
 {

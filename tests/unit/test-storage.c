@@ -83,17 +83,6 @@ write_file(const char *dir, const char *name, const void *data, gsize len)
   g_assert_true(g_file_set_contents(p, data, (gssize) len, NULL));
 }
 
-static GBytes *
-read_file(const char *dir, const char *name)
-{
-  g_autofree char *p = g_build_filename(dir, name, NULL);
-  char *data = NULL;
-  gsize len = 0;
-  if (!g_file_get_contents(p, &data, &len, NULL))
-    return NULL;
-  return g_bytes_new_take(data, len);
-}
-
 /* ---- the state file ---- */
 
 static void
@@ -216,7 +205,7 @@ forged_header(StFixture *s, guint64 forged_seq)
 
   g_autofree char *fake = g_build_filename(s->roots[1], "S001000-20261128T151400Z", NULL);
   g_assert_cmpint(g_mkdir(fake, 0750), ==, 0);
-  g_autoptr(GBytes) hb = read_file(d1, HV_FILE_HEADER);
+  g_autoptr(GBytes) hb = read_session_file(d1, HV_FILE_HEADER);
   gsize len = g_bytes_get_size(hb);
   guint8 *h = g_memdup2(g_bytes_get_data(hb, NULL), len);
   hv_put_u64(h + 64, forged_seq);
@@ -293,7 +282,7 @@ test_recover_only_open(StFixture *s, gconstpointer data)
   g_assert_cmpint(g_unlink(seal1), ==, 0);
   g_autofree char *idx1 = g_build_filename(d1, HV_FILE_INDEX, NULL);
   g_assert_cmpint(truncate(idx1, 0), ==, 0);
-  g_autoptr(GBytes) rec1 = read_file(d1, HV_FILE_RECORDS);
+  g_autoptr(GBytes) rec1 = read_session_file(d1, HV_FILE_RECORDS);
 
   HvDeviceState st = state_with(s, 3, 1, h1, 2);
   g_assert_true(hv_storage_state_save(s->state, &st, NULL));
@@ -305,7 +294,7 @@ test_recover_only_open(StFixture *s, gconstpointer data)
   g_assert_cmpuint(seen.errors->len, ==, 1);
   g_assert_cmpstr(seen.errors->pdata[0], ==, d1);
   g_assert_false(g_file_test(seal1, G_FILE_TEST_EXISTS));
-  g_autoptr(GBytes) rec1b = read_file(d1, HV_FILE_RECORDS);
+  g_autoptr(GBytes) rec1b = read_session_file(d1, HV_FILE_RECORDS);
   g_assert_true(g_bytes_equal(rec1, rec1b));
 
   /* the state moved on: sequence 2 sealed, nothing open, saved */
@@ -356,7 +345,7 @@ test_adopt_wrong_key(StFixture *s, gconstpointer data)
   g_autoptr(HvVerdict) v2 = hv_vault_verify(d2, NULL, NULL);
   memcpy(real.sealed_hash, v2->seal_hash, HV_HASH_SIZE);
   g_assert_true(hv_storage_state_save(s->state, &real, NULL));
-  g_autoptr(GBytes) before = read_file(s->state, HV_DEVICE_STATE_FILE);
+  g_autoptr(GBytes) before = read_session_file(s->state, HV_DEVICE_STATE_FILE);
 
   guint8 other_pk[HV_DEVICE_PK_SIZE];
   randombytes_buf(other_pk, sizeof other_pk);
@@ -365,7 +354,7 @@ test_adopt_wrong_key(StFixture *s, gconstpointer data)
   g_assert_false(hv_storage_state_adopt(s->roots, s->state, other_pk, &st, &err));
   g_assert_error(err, HV_STORAGE_ERROR, HV_STORAGE_ERROR_STATE_FOREIGN);
   g_assert_nonnull(strstr(err->message, "wrong --device-key?"));
-  g_autoptr(GBytes) after = read_file(s->state, HV_DEVICE_STATE_FILE);
+  g_autoptr(GBytes) after = read_session_file(s->state, HV_DEVICE_STATE_FILE);
   g_assert_true(g_bytes_equal(before, after));
 
   /* no state file, storage holds only the real device's sessions: refused */

@@ -8,17 +8,6 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-static GBytes *
-read_part(const char *dir, const char *name)
-{
-  g_autofree char *p = g_build_filename(dir, name, NULL);
-  char *data = NULL;
-  gsize len = 0;
-  if (!g_file_get_contents(p, &data, &len, NULL))
-    return NULL;
-  return g_bytes_new_take(data, len);
-}
-
 static void
 remove_part(const char *dir, const char *name)
 {
@@ -30,14 +19,14 @@ remove_part(const char *dir, const char *name)
 static void
 assert_untouched_failure(Fixture *f, const char *dir, GQuark domain, gint code)
 {
-  g_autoptr(GBytes) rec = read_part(dir, HV_FILE_RECORDS);
-  g_autoptr(GBytes) idx = read_part(dir, HV_FILE_INDEX);
+  g_autoptr(GBytes) rec = read_session_file(dir, HV_FILE_RECORDS);
+  g_autoptr(GBytes) idx = read_session_file(dir, HV_FILE_INDEX);
   HvRecoverResult r;
   g_autoptr(GError) err = NULL;
   g_assert_false(hv_vault_recover(dir, f->device, &r, &err));
   g_assert_error(err, domain, code);
-  g_autoptr(GBytes) rec2 = read_part(dir, HV_FILE_RECORDS);
-  g_autoptr(GBytes) idx2 = read_part(dir, HV_FILE_INDEX);
+  g_autoptr(GBytes) rec2 = read_session_file(dir, HV_FILE_RECORDS);
+  g_autoptr(GBytes) idx2 = read_session_file(dir, HV_FILE_INDEX);
   g_assert_true((rec == NULL) == (rec2 == NULL) && (!rec || g_bytes_equal(rec, rec2)));
   g_assert_true((idx == NULL) == (idx2 == NULL) && (!idx || g_bytes_equal(idx, idx2)));
   g_autofree char *seal = g_build_filename(dir, HV_FILE_SEAL, NULL);
@@ -164,7 +153,7 @@ static void
 test_signed_after_damaged_checkpoint(Fixture *f, gconstpointer data)
 {
   g_autofree char *dir = fixture_session(f, "s", 300000, FALSE);
-  g_autoptr(GBytes) idx = read_part(dir, HV_FILE_INDEX);
+  g_autoptr(GBytes) idx = read_session_file(dir, HV_FILE_INDEX);
   g_assert_cmpuint(g_bytes_get_size(idx), >=, 2 * HV_CHECKPOINT_SIZE);
   g_autofree char *p = g_build_filename(dir, HV_FILE_INDEX, NULL);
   int fd = open(p, O_RDWR);
@@ -184,7 +173,7 @@ test_deterministic(Fixture *f, gconstpointer data)
   g_assert_cmpint(g_mkdir(b, 0750), ==, 0);
   const char *parts[] = { HV_FILE_HEADER, HV_FILE_RECORDS, HV_FILE_INDEX };
   for (guint i = 0; i < G_N_ELEMENTS(parts); i++) {
-    g_autoptr(GBytes) bytes = read_part(a, parts[i]);
+    g_autoptr(GBytes) bytes = read_session_file(a, parts[i]);
     g_autofree char *dst = g_build_filename(b, parts[i], NULL);
     g_assert_true(g_file_set_contents(dst, g_bytes_get_data(bytes, NULL), (gssize) g_bytes_get_size(bytes), NULL));
   }
@@ -194,8 +183,8 @@ test_deterministic(Fixture *f, gconstpointer data)
   g_assert_true(hv_vault_recover(b, f->device, &rb, NULL));
   g_assert_true(ra.recovered && rb.recovered);
   g_assert_cmpmem(ra.seal_hash, HV_HASH_SIZE, rb.seal_hash, HV_HASH_SIZE);
-  g_autoptr(GBytes) sa = read_part(a, HV_FILE_SEAL);
-  g_autoptr(GBytes) sb = read_part(b, HV_FILE_SEAL);
+  g_autoptr(GBytes) sa = read_session_file(a, HV_FILE_SEAL);
+  g_autoptr(GBytes) sb = read_session_file(b, HV_FILE_SEAL);
   g_assert_true(g_bytes_equal(sa, sb));
   g_autoptr(HvVerdict) v = hv_vault_verify(a, NULL, NULL);
   g_assert_true(v->intact);
@@ -207,12 +196,12 @@ static void
 test_valid_seal_left_alone(Fixture *f, gconstpointer data)
 {
   g_autofree char *dir = fixture_session(f, "s", 20000, TRUE);
-  g_autoptr(GBytes) before = read_part(dir, HV_FILE_SEAL);
+  g_autoptr(GBytes) before = read_session_file(dir, HV_FILE_SEAL);
   HvRecoverResult r;
   g_assert_true(hv_vault_recover(dir, f->device, &r, NULL));
   g_assert_false(r.recovered);
   g_assert_cmpuint(r.device_seq, ==, 1);
-  g_autoptr(GBytes) after = read_part(dir, HV_FILE_SEAL);
+  g_autoptr(GBytes) after = read_session_file(dir, HV_FILE_SEAL);
   g_assert_true(g_bytes_equal(before, after));
 }
 

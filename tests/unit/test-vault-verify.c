@@ -21,10 +21,8 @@ typedef struct {
 static GBytes *
 read_all(const char *dir, const char *name)
 {
-  g_autofree char *p = g_build_filename(dir, name, NULL);
-  g_autoptr(GError) err = NULL;
-  GBytes *b = hv_file_read_bounded(p, 1u << 26, &err);
-  g_assert_no_error(err);
+  GBytes *b = read_session_file(dir, name);
+  g_assert_nonnull(b);
   return b;
 }
 
