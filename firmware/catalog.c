@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #define G_LOG_DOMAIN "havend"
 #include "catalog.h"
-#include "vault-keys.h"
+#include "vault/vault.h"
 
 #include <glib/gstdio.h>
 #include <sqlite3.h>

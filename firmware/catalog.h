@@ -7,7 +7,7 @@
  */
 #pragma once
 
-#include "vault-verify.h"
+#include "vault/vault.h"
 
 G_BEGIN_DECLS
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #define G_LOG_DOMAIN "havend"
 #include "config.h"
-#include "vault-keys.h"
+#include "vault/vault.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -11,7 +11,7 @@
 #include "machine.h"
 #include "recorder.h"
 #include "storage.h"
-#include "vault-keys.h"
+#include "vault/vault.h"
 
 #include <errno.h>
 #include <glib-unix.h>

@@ -5,7 +5,7 @@
  */
 #pragma once
 
-#include "vault-format.h"
+#include "vault/vault.h"
 
 G_BEGIN_DECLS
 

@@ -9,7 +9,7 @@
 #pragma once
 
 #include "recorder-config.h"
-#include "vault-keys.h"
+#include "vault/vault.h"
 
 G_BEGIN_DECLS
 

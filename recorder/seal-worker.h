@@ -9,7 +9,7 @@
  */
 #pragma once
 
-#include "vault-writer.h"
+#include "vault/vault.h"
 
 G_BEGIN_DECLS
 

@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #define G_LOG_DOMAIN "haven-recorder"
 #include "storage.h"
-#include "vault-file.h"
-#include "vault-recover.h"
-#include "vault-verify.h"
+#include "vault/vault.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -10,7 +10,7 @@
  */
 #pragma once
 
-#include "vault-keys.h"
+#include "vault/vault.h"
 
 G_BEGIN_DECLS
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "cli.h"
-#include "vault-verify.h"
+#include "vault/vault.h"
 
 #include <stdio.h>
 

@@ -2,7 +2,7 @@
 /* haven status | start | stop | mark | sim: talk to the running havend. */
 #include "cli.h"
 #include "control-client.h"
-#include "vault-format.h"
+#include "vault/vault.h"
 
 #include <stdio.h>
 #include <string.h>

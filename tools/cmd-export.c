@@ -2,10 +2,7 @@
 /* haven export: verify, decrypt with the custodian's identity, remux, report. */
 #include "cli.h"
 #include "ts-remux.h"
-#include "vault-decrypt.h"
-#include "vault-file.h"
-#include "vault-keys.h"
-#include "vault-verify.h"
+#include "vault/vault.h"
 
 #include <errno.h>
 #include <fcntl.h>

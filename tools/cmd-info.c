@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* haven info: what a session holds, without any key. */
 #include "cli.h"
-#include "vault-keys.h"
-#include "vault-verify.h"
+#include "vault/vault.h"
 
 #include <stdio.h>
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* haven keygen: a custodian key pair. */
 #include "cli.h"
-#include "vault-keys.h"
+#include "vault/vault.h"
 
 int
 hv_cmd_keygen(int argc, char **argv)

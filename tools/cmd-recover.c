@@ -3,8 +3,7 @@
  * does at start, and nothing else; or rebuild a lost device state. */
 #include "cli.h"
 #include "storage.h"
-#include "vault-file.h"
-#include "vault-verify.h"
+#include "vault/vault.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* haven verify: integrity verdicts for sessions, no decryption key needed. */
 #include "cli.h"
-#include "vault-keys.h"
-#include "vault-ledger.h"
-#include "vault-verify.h"
+#include "vault/vault.h"
 
 #include <json-glib/json-glib.h>
 #include <stdio.h>

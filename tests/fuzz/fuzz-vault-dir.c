@@ -9,8 +9,7 @@
  * through the ledger (hv_ledger_add, hv_ledger_check). tests/fuzz/make-corpus.py
  * packs real sessions. */
 #include "fuzz-common.h"
-#include "vault-ledger.h"
-#include "vault-verify.h"
+#include "vault/vault.h"
 
 #define FUZZ_SESSIONS_MAX 3
 

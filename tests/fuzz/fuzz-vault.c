@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* libFuzzer target: the decoders of every fixed vault structure. */
-#include "vault-format.h"
+#include "vault/vault.h"
 
 #include <stdint.h>
 

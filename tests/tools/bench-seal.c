@@ -4,7 +4,7 @@
  * hash + write, fsync off), with a plain write() of the same bytes measured
  * side by side in the same run. Prints what it measured.
  */
-#include "vault-writer.h"
+#include "vault/vault.h"
 
 #include <fcntl.h>
 #include <glib/gstdio.h>

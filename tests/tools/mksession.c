@@ -4,8 +4,7 @@
  * into a session with the real vault writer. Used by the black-box tamper,
  * crash and ledger tests and by the vault benchmark.
  */
-#include "vault-writer.h"
-#include "vault-file.h"
+#include "vault/vault.h"
 
 #include <fcntl.h>
 #include <signal.h>

@@ -2,8 +2,7 @@
 /* Fixtures shared by the vault unit tests: a temp dir with keys. */
 #pragma once
 
-#include "vault-keys.h"
-#include "vault-writer.h"
+#include "vault/vault.h"
 
 #include <glib/gstdio.h>
 

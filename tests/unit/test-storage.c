@@ -2,8 +2,7 @@
 /* storage: the device state decides the ledger; storage is only cross-checked. */
 #include "test-helpers.h"
 #include "storage.h"
-#include "vault-file.h"
-#include "vault-verify.h"
+#include "vault/vault.h"
 
 #include <fcntl.h>
 #include <string.h>
