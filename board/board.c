@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #define G_LOG_DOMAIN "haven-board"
-#include "gpio.h"
+#include "gpio-backend.h"
 
 #include <string.h>
 
@@ -182,6 +182,18 @@ hv_gpio_set(HvGpio *g, HvSignal s, gboolean on, GError **error)
     return FALSE;
   g->outputs[s] = on;
   return TRUE;
+}
+
+const HvBoard *
+hv_gpio_get_board(const HvGpio *g)
+{
+  return g->board;
+}
+
+gboolean
+hv_gpio_get_output(const HvGpio *g, HvSignal s)
+{
+  return s < HV_SIGNAL_COUNT && g->outputs[s];
 }
 
 void

@@ -2,7 +2,7 @@
 /* gpio-libgpiod: the kernel GPIO character device through libgpiod 1.6.
  * Input edges are watched through each line's event fd in the main loop. */
 #define G_LOG_DOMAIN "haven-board"
-#include "gpio.h"
+#include "gpio-backend.h"
 
 #include <errno.h>
 #include <glib-unix.h>

@@ -3,7 +3,7 @@
  * through hv_gpio_sim_set_input() (the control socket's "sim" commands);
  * outputs are just remembered, and read back through the status. */
 #define G_LOG_DOMAIN "haven-board"
-#include "gpio.h"
+#include "gpio-backend.h"
 
 static gboolean
 sim_open(HvGpio *g, GError **error)

@@ -59,43 +59,40 @@ HvBoard *hv_board_load(const char *path, GError **error) G_GNUC_WARN_UNUSED_RESU
 void     hv_board_free(HvBoard *b);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HvBoard, hv_board_free)
 
+/* The board's lines, opened through its backend. Opaque, as libgpiod's
+ * objects are: read it through the accessors below. */
 typedef struct _HvGpio HvGpio;
 
-/* An input changed; active = logical level after active-low; time_us: when
- * the edge happened, CLOCK_MONOTONIC microseconds (the kernel's timestamp of
- * the edge where available), or -1 when unknown. */
+/* An input changed. active: the line's logical level (after active-low) when
+ * the backend read it. time_us: when the edge happened, CLOCK_MONOTONIC
+ * microseconds, or -1 when unknown.
+ *  - libgpiod: on each readable event fd, the pending edge events (up to 16)
+ *    are read at once and reported as one call with the line's current level
+ *    and the kernel's timestamp of the last of them. The v1 uAPI that
+ *    libgpiod 1.6 uses stamps events with CLOCK_MONOTONIC since Linux 5.7
+ *    (CLOCK_REALTIME before): a timestamp in the future or more than 300 s
+ *    old is taken for another clock and reported as -1.
+ *  - sim: the time the caller gave (hv_gpio_sim_set_input), or that a storm
+ *    scheduled for the edge. */
 typedef void (*HvGpioInputFunc)(HvSignal signal, gboolean active, gint64 time_us, gpointer user_data);
-
-typedef struct {
-  gboolean (*open)(HvGpio *g, GError **error);
-  gboolean (*set)(HvGpio *g, HvSignal s, gboolean on, GError **error);
-  void     (*close)(HvGpio *g);
-} HvGpioOps;
-
-struct _HvGpio {
-  const HvGpioOps *ops;
-  HvBoard         *board;           /* owned */
-  HvGpioInputFunc  on_input;
-  gpointer         user_data;
-  gboolean         outputs[HV_SIGNAL_COUNT];  /* last value set, for status */
-  gpointer         priv;
-};
 
 /* Create the backend named by the board; inputs are delivered on the thread
  * default main context. Takes ownership of board. */
 HvGpio  *hv_gpio_new(HvBoard *board, HvGpioInputFunc on_input, gpointer user_data, GError **error)
     G_GNUC_WARN_UNUSED_RESULT;
 gboolean hv_gpio_set(HvGpio *g, HvSignal s, gboolean on, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+/* The board description the lines were opened from (owned by g). */
+const HvBoard *hv_gpio_get_board(const HvGpio *g);
+/* The last value hv_gpio_set() drove output s to (FALSE for inputs and
+ * absent signals): what the board shows, for the status. */
+gboolean       hv_gpio_get_output(const HvGpio *g, HvSignal s);
 /* Drive every output off (safe state) and release the lines. */
 void     hv_gpio_free(HvGpio *g);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HvGpio, hv_gpio_free)
 
-/* Backends. */
-extern const HvGpioOps hv_gpio_libgpiod_ops;
-extern const HvGpioOps hv_gpio_sim_ops;
-
 /* Sim backend only: drive an input as a person would. time_us is when the
- * edge happened (CLOCK_MONOTONIC, as the kernel stamps real edges); < 0: now. */
+ * edge happened (CLOCK_MONOTONIC, as the kernel stamps real edges), passed on
+ * as it is; < 0: unknown (HvGpioInputFunc). */
 gboolean hv_gpio_sim_set_input(HvGpio *g, HvSignal s, gboolean active, gint64 time_us, GError **error);
 /* Sim backend only: a bouncing contact or a child hammering the button:
  * `edges` level changes, one every interval_ms, ending released. */

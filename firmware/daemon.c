@@ -547,7 +547,7 @@ status_reply(HvDaemon *d)
   add_str(b, "state", hv_state_name(d->state));
   add_str(b, "room", d->cfg->rec.room);
   add_str(b, "device", d->key_id);
-  add_str(b, "board", d->gpio->board->name);
+  add_str(b, "board", hv_gpio_get_board(d->gpio)->name);
   add_str(b, "fault", d->fault == HV_FAULT_NONE ? NULL : hv_fault_class_name(d->fault));
   add_str(b, "fault_reason", d->fault_reason);
   json_builder_set_member_name(b, "low_space");
@@ -558,7 +558,7 @@ status_reply(HvDaemon *d)
   json_builder_begin_object(b);
   for (guint s = HV_SIGNAL_LED_READY; s < HV_SIGNAL_COUNT; s++) {
     json_builder_set_member_name(b, hv_signal_name((HvSignal) s));
-    json_builder_add_boolean_value(b, d->gpio->outputs[s]);
+    json_builder_add_boolean_value(b, hv_gpio_get_output(d->gpio, (HvSignal) s));
   }
   json_builder_end_object(b);
   if (hv_recorder_is_active(d->rec)) {
@@ -853,8 +853,8 @@ hv_daemon_new(HvConfig *cfg, GError **error)
   HvBoard *board = hv_board_load(cfg->board_path, error);
   if (!board || !(d->gpio = hv_gpio_new(board, on_input, d, error)))
     return NULL;
-  hv_button_init(&d->buttons[0], d->gpio->board->lines[HV_SIGNAL_RECORD].debounce_ms, cfg->hold_to_stop_ms);
-  hv_button_init(&d->buttons[1], d->gpio->board->lines[HV_SIGNAL_MARKER].debounce_ms, 60000);
+  hv_button_init(&d->buttons[0], hv_gpio_get_board(d->gpio)->lines[HV_SIGNAL_RECORD].debounce_ms, cfg->hold_to_stop_ms);
+  hv_button_init(&d->buttons[1], hv_gpio_get_board(d->gpio)->lines[HV_SIGNAL_MARKER].debounce_ms, 60000);
 
   HvRecorderCallbacks rcb = { on_health, on_fault, on_finished };
   d->rec = hv_recorder_new(&cfg->rec, d->key, &rcb, d);
@@ -876,7 +876,7 @@ hv_daemon_run(HvDaemon *d)
   if (sd_watchdog_enabled(0, &wd_us) > 0)
     d->watchdog_timer = g_timeout_add((guint) (wd_us / 2000), on_watchdog, d);
   hv_journal(G_LOG_LEVEL_MESSAGE, HV_MSGID_STATE, "havend ready: room '%s', device %s, board %s, state %s",
-             d->cfg->rec.room, d->key_id, d->gpio->board->name, hv_state_name(d->state));
+             d->cfg->rec.room, d->key_id, hv_gpio_get_board(d->gpio)->name, hv_state_name(d->state));
   sd_notifyf(0, "READY=1\nSTATUS=%s", hv_state_name(d->state));
   g_main_loop_run(d->loop);
   return d->exit_code;
