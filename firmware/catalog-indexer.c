@@ -5,23 +5,54 @@
 
 struct _HvCatalogIndexer {
   char        *path;
-  GAsyncQueue *queue;  /* char** jobs: {"add", dir} / {"rebuild", roots...} / {"quit"} */
+  GAsyncQueue *queue;  /* Job, done in the order queued */
   GThread     *thread;
 };
 
+typedef enum { JOB_ADD, JOB_REBUILD, JOB_QUIT } JobKind;
+
+typedef struct {
+  JobKind kind;
+  char   *dir;     /* JOB_ADD: the session directory */
+  char  **roots;   /* JOB_REBUILD: the storage roots, NULL-terminated */
+} Job;
+
+static Job *
+job_new(JobKind kind)
+{
+  Job *job = g_new0(Job, 1);
+  job->kind = kind;
+  return job;
+}
+
 static void
-run_job(HvCatalog *cat, char **job)
+job_free(gpointer p)
+{
+  Job *job = p;
+  g_free(job->dir);
+  g_strfreev(job->roots);
+  g_free(job);
+}
+
+static void
+run_job(HvCatalog *cat, const Job *job)
 {
   g_autoptr(GError) err = NULL;
-  if (g_str_equal(job[0], "add")) {
-    if (!hv_catalog_add_session(cat, job[1], &err))
+  switch (job->kind) {
+  case JOB_ADD:
+    if (!hv_catalog_add_session(cat, job->dir, &err))
       g_warning("catalog: %s", err->message);
-  } else {
-    gint n = hv_catalog_rebuild(cat, job + 1, &err);
+    break;
+  case JOB_REBUILD: {
+    gint n = hv_catalog_rebuild(cat, job->roots, &err);
     if (n < 0)
       g_warning("catalog rebuild: %s", err->message);
     else
       g_message("catalog rebuilt from the vault: %d sessions", n);
+    break;
+  }
+  case JOB_QUIT:
+    break;
   }
 }
 
@@ -34,11 +65,11 @@ indexer_main(gpointer data)
   if (!cat)
     g_warning("catalog indexer: %s", err->message);
   for (;;) {
-    char **job = g_async_queue_pop(ix->queue);
-    gboolean quit = g_str_equal(job[0], "quit");
-    if (!quit && cat)
+    Job *job = g_async_queue_pop(ix->queue);
+    gboolean quit = job->kind == JOB_QUIT;
+    if (cat)
       run_job(cat, job);
-    g_strfreev(job);
+    job_free(job);
     if (quit)
       return NULL;
   }
@@ -49,7 +80,7 @@ hv_catalog_indexer_new(const char *catalog_path)
 {
   HvCatalogIndexer *ix = g_new0(HvCatalogIndexer, 1);
   ix->path = g_strdup(catalog_path);
-  ix->queue = g_async_queue_new_full((GDestroyNotify) g_strfreev);
+  ix->queue = g_async_queue_new_full(job_free);
   ix->thread = g_thread_new("haven-catalog", indexer_main, ix);
   return ix;
 }
@@ -57,20 +88,16 @@ hv_catalog_indexer_new(const char *catalog_path)
 void
 hv_catalog_indexer_add(HvCatalogIndexer *ix, const char *dir)
 {
-  char **job = g_new0(char *, 3);
-  job[0] = g_strdup("add");
-  job[1] = g_strdup(dir);
+  Job *job = job_new(JOB_ADD);
+  job->dir = g_strdup(dir);
   g_async_queue_push(ix->queue, job);
 }
 
 void
 hv_catalog_indexer_rebuild(HvCatalogIndexer *ix, char *const *roots)
 {
-  guint n = roots ? g_strv_length((char **) roots) : 0;
-  char **job = g_new0(char *, n + 2);
-  job[0] = g_strdup("rebuild");
-  for (guint i = 0; i < n; i++)
-    job[i + 1] = g_strdup(roots[i]);
+  Job *job = job_new(JOB_REBUILD);
+  job->roots = roots ? g_strdupv((char **) roots) : g_new0(char *, 1);
   g_async_queue_push(ix->queue, job);
 }
 
@@ -79,9 +106,7 @@ hv_catalog_indexer_free(HvCatalogIndexer *ix)
 {
   if (!ix)
     return;
-  char **quit = g_new0(char *, 2);
-  quit[0] = g_strdup("quit");
-  g_async_queue_push(ix->queue, quit);
+  g_async_queue_push(ix->queue, job_new(JOB_QUIT));
   g_thread_join(ix->thread);
   g_async_queue_unref(ix->queue);
   g_free(ix->path);

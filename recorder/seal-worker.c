@@ -48,9 +48,17 @@ item_free(Item *it)
 
 /* ---- notifications to the main context ---- */
 
+/* What a notification reports: one callback of HvSealWorkerCallbacks each. */
+typedef enum {
+  NOTE_COMMIT,         /* on_commit */
+  NOTE_STORAGE_FAULT,  /* on_storage_fault */
+  NOTE_FATAL,          /* on_fatal */
+  NOTE_FINISHED,       /* on_finished */
+} NoteKind;
+
 typedef struct {
   HvSealWorker *w;
-  int           what;   /* 0 commit, 1 storage fault, 2 fatal, 3 finished */
+  NoteKind      kind;
   guint64       committed, media, bytes;
   char         *dir, *why, *fingerprint;
   HvSealStatus  status;
@@ -73,11 +81,11 @@ deliver(gpointer p)
   Note *n = p;
   const HvSealWorkerCallbacks *cb = &n->w->cb;
   gpointer ud = n->w->user_data;
-  switch (n->what) {
-  case 0: if (cb->on_commit) cb->on_commit(n->committed, n->media, n->bytes, ud); break;
-  case 1: if (cb->on_storage_fault) cb->on_storage_fault(n->dir, n->why, ud); break;
-  case 2: if (cb->on_fatal) cb->on_fatal(n->why, ud); break;
-  case 3:
+  switch (n->kind) {
+  case NOTE_COMMIT: if (cb->on_commit) cb->on_commit(n->committed, n->media, n->bytes, ud); break;
+  case NOTE_STORAGE_FAULT: if (cb->on_storage_fault) cb->on_storage_fault(n->dir, n->why, ud); break;
+  case NOTE_FATAL: if (cb->on_fatal) cb->on_fatal(n->why, ud); break;
+  case NOTE_FINISHED:
     if (cb->on_finished)
       cb->on_finished(n->status, n->fingerprint, n->fingerprint ? n->seal_hash : NULL, n->why, ud);
     break;
@@ -86,10 +94,10 @@ deliver(gpointer p)
 }
 
 static Note *
-note_new(int what)
+note_new(NoteKind kind)
 {
   Note *n = g_new0(Note, 1);
-  n->what = what;
+  n->kind = kind;
   return n;
 }
 
@@ -112,7 +120,7 @@ report_failures(HvSealWorker *w)
     if (hv_vault_writer_healthy_sinks(w->writer) > 0 &&
         !hv_vault_writer_append_event(w->writer, HV_EVENT_STORAGE_FAULT, text, NULL))
       g_debug("storage fault event not written: the next write reports the failure");
-    Note *n = note_new(1);
+    Note *n = note_new(NOTE_STORAGE_FAULT);
     n->dir = dir;
     n->why = g_strdup(err->message);
     notify(w, n);
@@ -127,7 +135,7 @@ fail(HvSealWorker *w, GError *err)
   if (w->dead)
     return;
   w->dead = TRUE;
-  Note *n = note_new(2);
+  Note *n = note_new(NOTE_FATAL);
   n->why = g_strdup(err->message);
   notify(w, n);
 }
@@ -162,7 +170,7 @@ commit(HvSealWorker *w)
     return;
   }
   report_failures(w);
-  Note *n = note_new(0);
+  Note *n = note_new(NOTE_COMMIT);
   n->committed = hv_vault_writer_committed_count(w->writer);
   n->media = hv_vault_writer_committed_media(w->writer);
   n->bytes = hv_vault_writer_bytes(w->writer);
@@ -173,7 +181,7 @@ static void
 finish(HvSealWorker *w, Item *it)
 {
   g_autoptr(GError) err = NULL;
-  Note *n = note_new(3);
+  Note *n = note_new(NOTE_FINISHED);
   n->status = it->status;
   gint dropped = g_atomic_int_get(&w->dropped_kib);
   if (dropped && !w->dead) {
