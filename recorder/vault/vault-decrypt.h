@@ -2,8 +2,17 @@
 /*
  * vault-decrypt: the custodian side. Unwraps the session key with the
  * custodian's identity, checks it against the key commitment, and decrypts
- * media records in order into a file descriptor. Use as the on_record hook
- * of hv_vault_verify() on a session that already verified intact.
+ * media records in order into a file descriptor.
+ *
+ * Decryption runs in the same pass as verification: call
+ * hv_decryptor_on_record() from the on_record hook of hv_vault_verify(), or
+ * pass it as that hook. Each chunk is authenticated by its own decryption,
+ * but completeness, order and the signatures are known only from the verdict
+ * at the end of the pass: until then the output is unverified, and the caller
+ * discards it unless the verdict is intact (haven export writes into a
+ * private partial directory it deletes otherwise) and, for a COMPLETE
+ * session, hv_decryptor_saw_final() is TRUE. Plaintext passes through one
+ * sodium_malloc() buffer, wiped after each chunk is written.
  */
 #pragma once
 
