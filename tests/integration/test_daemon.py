@@ -58,8 +58,12 @@ def kill9_recovery():
     d = Daemon(ws).start()
     try:
         d.haven("start", check=0)
-        d.wait(lambda s: s["state"] == "RECORDING", 20, "RECORDING")
+        s = d.wait(lambda s: s["state"] == "RECORDING", 20, "RECORDING")
         time.sleep(2)
+        # both processes at once, as a power cut: havend frozen first, so that
+        # it cannot see its capture process die and seal the session itself
+        d.proc.send_signal(signal.SIGSTOP)
+        os.kill(s["session"]["capture_pid"], signal.SIGKILL)
         d.stop(signal.SIGKILL)
         sess = d.sessions()[0]
         v = run(HAVEN, "verify", sess)
