@@ -13,7 +13,9 @@
 
 #define CHECK_MS          500
 /* from spawn to the start's outcome: opening devices may be slow */
-#define START_TIMEOUT_US  (20 * G_USEC_PER_SEC)
+#define START_TIMEOUT_US  (30 * G_USEC_PER_SEC)
+/* from its last message to its exit once the session ended (devices closing) */
+#define EXIT_TIMEOUT_US   (10 * G_USEC_PER_SEC)
 /* fds in the capture process */
 #define CHILD_SOCKET_FD   3
 #define CHILD_KEY_FD      4
@@ -120,9 +122,14 @@ on_check(gpointer ud)
 {
   HvCaptureSupervisor *s = ud;
   gint64 silent = g_get_monotonic_time() - s->last_heard;
+  if (s->lost_why)
+    return G_SOURCE_CONTINUE; /* already killed: its exit follows */
   if (s->phase == STARTING && silent > START_TIMEOUT_US) {
-    kill_capture(s, "the capture process did not report its start within 20 s");
-  } else if (s->phase != STARTING && !s->lost_why && silent > HV_CAPTURE_HEARTBEAT_TIMEOUT_MS * 1000) {
+    kill_capture(s, "the capture process did not report its start within 30 s");
+  } else if (s->phase == ENDING && silent > EXIT_TIMEOUT_US) {
+    /* its result (if any) is in; it is only taking long to close its devices */
+    kill_capture(s, "the capture process did not exit within 10 s of ending its session");
+  } else if (s->phase == RUNNING && silent > HV_CAPTURE_HEARTBEAT_TIMEOUT_MS * 1000) {
     g_autofree char *t = g_strdup_printf("the capture process stopped responding (no heartbeat for %.1f s)",
                                          silent / 1e6);
     kill_capture(s, t);

@@ -256,7 +256,10 @@ start_refused(HvDaemon *d, const GError *err, gboolean active)
   set_fault(d, err->domain == HV_RECORDER_ERROR ? classify(err) : HV_FAULT_SOURCE, err->message);
   if (!active) {
     release_unused_sequence(d);
-    apply(d, HV_INPUT_START_FAILED, "recorder");
+    /* a stop (or shutdown) may have come while the start was under way */
+    apply(d, d->state == HV_STATE_STOPPING ? HV_INPUT_FINISHED_FAULT : HV_INPUT_START_FAILED, "recorder");
+    if (d->shutting_down)
+      g_main_loop_quit(d->loop);
   } /* else the session is being sealed: on_finished follows */
 }
 

@@ -62,7 +62,7 @@ def log_time(d, text):
 
 def recording(d):
     d.haven("start", check=0)
-    s = d.wait(lambda s: s["state"] == "RECORDING", 30, "RECORDING")
+    s = d.wait(lambda s: s["state"] == "RECORDING", 60, "RECORDING")
     pid = s["session"]["capture_pid"]
     assert pid > 0 and pid != d.proc.pid, s
     with open(f"/proc/{pid}/comm") as f:
@@ -89,7 +89,7 @@ def lost_and_recovered(sig, fault_within, what):
         time.sleep(1.5)
         t0 = time.time()
         os.kill(pid, sig)
-        s = d.wait(lambda s: s["state"] == "IDLE" and green(s["lights"]) and s["last_session"]["status"], 20,
+        s = d.wait(lambda s: s["state"] == "IDLE" and green(s["lights"]) and s["last_session"]["status"], 40,
                    "green again")
         green_s = time.time() - t0
         # the fault light shows for a moment only: when, from havend's log
@@ -114,7 +114,7 @@ def lost_and_recovered(sig, fault_within, what):
         # the next session says how the last one ended, and the ledger goes on
         recording(d)
         d.haven("stop", check=0)
-        s = d.wait(lambda s: s["state"] == "IDLE", 30, "IDLE")
+        s = d.wait(lambda s: s["state"] == "IDLE", 60, "IDLE")
         assert s["last_session"]["status"] == "COMPLETE", s
         info = run(HAVEN, "info", d.sessions()[1], check=0).stdout
         assert "previous session sequence 1 ended by a capture process failure" in info, info
@@ -165,7 +165,7 @@ def havend_dies():
             assert f.read() == sealed, "the capture process's seal was replaced"
         recording(d)
         d.haven("stop", check=0)
-        d.wait(lambda s: s["state"] == "IDLE", 30, "IDLE")
+        d.wait(lambda s: s["state"] == "IDLE", 60, "IDLE")
         v = run(HAVEN, "verify", ws.path("storage"), check=0)
         assert "sequence 1..2, ledger intact" in v.stdout, v.stdout
     finally:
