@@ -12,8 +12,9 @@
 #include <unistd.h>
 
 #define CHECK_MS          500
-/* from spawn to the start's outcome: opening devices may be slow */
-#define START_TIMEOUT_US  (30 * G_USEC_PER_SEC)
+/* from spawn to the start's outcome: opening devices may be slow, and the
+ * process sends no heartbeat while it builds the pipeline */
+#define START_TIMEOUT_US  (60 * G_USEC_PER_SEC)
 /* from its last message to its exit once the session ended (devices closing) */
 #define EXIT_TIMEOUT_US   (10 * G_USEC_PER_SEC)
 /* fds in the capture process */
@@ -125,7 +126,7 @@ on_check(gpointer ud)
   if (s->lost_why)
     return G_SOURCE_CONTINUE; /* already killed: its exit follows */
   if (s->phase == STARTING && silent > START_TIMEOUT_US) {
-    kill_capture(s, "the capture process did not report its start within 30 s");
+    kill_capture(s, "the capture process did not report its start within 60 s");
   } else if (s->phase == ENDING && silent > EXIT_TIMEOUT_US) {
     /* its result (if any) is in; it is only taking long to close its devices */
     kill_capture(s, "the capture process did not exit within 10 s of ending its session");

@@ -62,7 +62,7 @@ def log_time(d, text):
 
 def recording(d):
     d.haven("start", check=0)
-    s = d.wait(lambda s: s["state"] == "RECORDING", 60, "RECORDING")
+    s = d.wait(lambda s: s["state"] == "RECORDING", 90, "RECORDING")
     pid = s["session"]["capture_pid"]
     assert pid > 0 and pid != d.proc.pid, s
     with open(f"/proc/{pid}/comm") as f:
