@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "havend"
 #include "daemon.h"
 #include "button.h"
+#include "capture-supervisor.h"
 #include "catalog.h"
 #include "catalog-indexer.h"
 #include "control.h"
@@ -9,7 +10,6 @@
 #include "journal.h"
 #include "lights.h"
 #include "machine.h"
-#include "recorder.h"
 #include "storage.h"
 #include "vault/vault.h"
 
@@ -23,6 +23,8 @@
 #define BUTTON_LATE_US (200 * 1000)
 #define SIM_EDGE_AGE_MAX_US (60 * G_USEC_PER_SEC)
 #define IDLE_CHECK_S 60
+/* how long the fault light shows a lost capture process before the self-check may clear it */
+#define CAPTURE_LOST_FAULT_MS 2000
 
 G_DEFINE_QUARK(hv-daemon-error-quark, hv_daemon_error)
 
@@ -31,7 +33,7 @@ struct _HvDaemon {
   HvDeviceKey *key;
   char        *key_id;
   HvGpio      *gpio;
-  HvRecorder  *rec;
+  HvCaptureSupervisor *rec;         /* the capture process of the session */
   HvCatalog   *catalog;              /* main thread: audit */
   HvCatalogIndexer *indexer;         /* background: sessions */
   HvControl   *control;
@@ -60,6 +62,10 @@ struct _HvDaemon {
   char        *recovery_failure;     /* first session recovery could not settle */
   char        *ledger_fault;         /* storage disagrees with the state: persistent STORAGE fault */
   guint64      session_seq;
+  HvDeviceState before_start;        /* the state before session_seq was reserved */
+  char        *pending_note;         /* for the next session's chain: how the last one ended */
+  char        *capture_fault;        /* the fault a lost capture process raised */
+  guint        capture_fault_timer;
   GPtrArray   *recovered;            /* char*: "dir: INTERRUPTED, fingerprint ..." */
   char        *last_status, *last_fingerprint, *last_dir, *last_reason;
 
@@ -229,12 +235,40 @@ audit(HvDaemon *d, const char *actor, const char *action, const char *result)
     g_warning("audit not stored (catalog): %s", err->message);
 }
 
+/* The sequence was reserved but no copy of the session exists: no header,
+ * so it was never used; give it back. */
+static void
+release_unused_sequence(HvDaemon *d)
+{
+  if (hv_storage_session_exists(d->cfg->rec.roots, d->session_seq))
+    return;
+  g_autoptr(GError) serr = NULL;
+  if (hv_storage_state_save(d->cfg->state_dir, &d->before_start, &serr))
+    d->dstate = d->before_start;
+  else
+    g_warning("sequence %" G_GUINT64_FORMAT " stays consumed: %s", d->session_seq, serr->message);
+}
+
+static void
+start_refused(HvDaemon *d, const GError *err, gboolean active)
+{
+  hv_journal(G_LOG_LEVEL_WARNING, HV_MSGID_STARTED, "start refused: %s", err->message);
+  set_fault(d, err->domain == HV_RECORDER_ERROR ? classify(err) : HV_FAULT_SOURCE, err->message);
+  if (!active) {
+    release_unused_sequence(d);
+    /* a stop (or shutdown) may have come while the start was under way */
+    apply(d, d->state == HV_STATE_STOPPING ? HV_INPUT_FINISHED_FAULT : HV_INPUT_START_FAILED, "recorder");
+    if (d->shutting_down)
+      g_main_loop_quit(d->loop);
+  } /* else the session is being sealed: on_finished follows */
+}
+
 static gboolean
 do_start(gpointer user_data)
 {
   HvDaemon *d = user_data;
   g_autoptr(GError) err = NULL;
-  HvDeviceState before = d->dstate; /* the state decides; storage was cross-checked at start-up */
+  d->before_start = d->dstate; /* the state decides; storage was cross-checked at start-up */
   if (!reserve_sequence(d, &err)) {
     hv_journal(G_LOG_LEVEL_WARNING, HV_MSGID_STARTED, "start refused: %s", err->message);
     set_fault(d, HV_FAULT_STORAGE, err->message);
@@ -243,29 +277,11 @@ do_start(gpointer user_data)
   }
   g_autofree char *text = g_strdup_printf("recording started in room '%s' (device %s)", d->cfg->rec.room,
                                           d->key_id);
-  if (!hv_recorder_start(d->rec, d->session_seq, d->dstate.sealed_seq ? d->dstate.sealed_hash : NULL, text,
-                         &err)) {
-    hv_journal(G_LOG_LEVEL_WARNING, HV_MSGID_STARTED, "start refused: %s", err->message);
-    set_fault(d, classify(err), err->message);
-    if (!hv_recorder_is_active(d->rec) && !hv_storage_session_exists(d->cfg->rec.roots, d->session_seq)) {
-      /* no directory, so no header: the sequence was never used */
-      g_autoptr(GError) serr = NULL;
-      if (hv_storage_state_save(d->cfg->state_dir, &before, &serr))
-        d->dstate = before;
-      else
-        g_warning("sequence %" G_GUINT64_FORMAT " stays consumed: %s", d->session_seq, serr->message);
-    }
-    if (!hv_recorder_is_active(d->rec))
-      apply(d, HV_INPUT_START_FAILED, "recorder");
-    return G_SOURCE_REMOVE; /* else the session is being sealed: on_finished follows */
-  }
-  if (d->ledger_fault)
-    set_fault(d, HV_FAULT_STORAGE, d->ledger_fault);
-  else if (d->fault != HV_FAULT_NONE)
-    set_fault(d, HV_FAULT_NONE, NULL);
-  hv_journal(G_LOG_LEVEL_MESSAGE, HV_MSGID_STARTED, "session sequence %" G_GUINT64_FORMAT " started",
-             d->session_seq);
-  return G_SOURCE_REMOVE;
+  const char *notes[] = { d->pending_note, NULL };
+  if (!hv_capture_supervisor_start(d->rec, d->session_seq, d->dstate.sealed_seq ? d->dstate.sealed_hash : NULL,
+                                   text, notes, &err))
+    start_refused(d, err, FALSE);
+  return G_SOURCE_REMOVE; /* the outcome follows through on_started */
 }
 
 static void
@@ -277,7 +293,7 @@ transition(HvDaemon *d, HvState next, HvInput in, const char *actor)
                                           hv_input_name(in), actor);
   g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MESSAGE_ID", HV_MSGID_STATE, "HAVEN_STATE",
                    hv_state_name(next), "MESSAGE", "%s", text);
-  hv_recorder_event(d->rec, HV_EVENT_NOTE, text);
+  hv_capture_supervisor_event(d->rec, HV_EVENT_NOTE, text);
   sd_notifyf(0, "STATUS=%s", hv_state_name(next));
   d->blink_epoch = g_get_monotonic_time(); /* every pattern starts at its "on" phase */
   update_lights(d);
@@ -292,7 +308,7 @@ apply(HvDaemon *d, HvInput in, const char *actor)
     g_autofree char *t = g_strdup_printf("%s by %s ignored while %s", hv_input_name(in), actor,
                                          hv_state_name(d->state));
     hv_journal(G_LOG_LEVEL_MESSAGE, HV_MSGID_IGNORED, "%s", t);
-    hv_recorder_event(d->rec, HV_EVENT_NOTE, t);
+    hv_capture_supervisor_event(d->rec, HV_EVENT_NOTE, t);
     return;
   }
   if (next != d->state)
@@ -303,14 +319,31 @@ apply(HvDaemon *d, HvInput in, const char *actor)
   } else if (action == HV_ACTION_STOP) {
     g_autofree char *reason = d->shutting_down ? g_strdup("stopped by shutdown")
                                                : g_strdup_printf("stopped by %s", actor);
-    hv_recorder_stop(d->rec, reason);
+    hv_capture_supervisor_stop(d->rec, reason);
   }
 }
 
 /* ---- recorder callbacks ---- */
 
 static void
-on_health(HvRecorder *r, gboolean healthy, const char *why, gpointer ud)
+on_started(HvCaptureSupervisor *s, const GError *error, gboolean active, gpointer ud)
+{
+  HvDaemon *d = ud;
+  if (error) {
+    start_refused(d, error, active);
+    return;
+  }
+  g_clear_pointer(&d->pending_note, g_free); /* it is in this session's chain now */
+  if (d->ledger_fault)
+    set_fault(d, HV_FAULT_STORAGE, d->ledger_fault);
+  else if (d->fault != HV_FAULT_NONE)
+    set_fault(d, HV_FAULT_NONE, NULL);
+  hv_journal(G_LOG_LEVEL_MESSAGE, HV_MSGID_STARTED, "session sequence %" G_GUINT64_FORMAT " started",
+             d->session_seq);
+}
+
+static void
+on_health(HvCaptureSupervisor *s, gboolean healthy, const char *why, gpointer ud)
 {
   HvDaemon *d = ud;
   if (healthy) {
@@ -325,17 +358,17 @@ on_health(HvRecorder *r, gboolean healthy, const char *why, gpointer ud)
 }
 
 static void
-on_fault(HvRecorder *r, HvFaultClass cls, gboolean active, const char *why, gpointer ud)
+on_fault(HvCaptureSupervisor *s, HvFaultClass cls, gboolean active, const char *why, gpointer ud)
 {
   HvDaemon *d = ud;
   if (active)
     set_fault(d, cls, why);
-  else if (d->fault == cls && hv_recorder_is_healthy(r))
+  else if (d->fault == cls && hv_capture_supervisor_is_healthy(s))
     set_fault(d, HV_FAULT_NONE, NULL);
 }
 
 static void
-on_finished(HvRecorder *r, const HvSessionResult *res, gpointer ud)
+on_finished(HvCaptureSupervisor *s, const HvSessionResult *res, gpointer ud)
 {
   HvDaemon *d = ud;
   g_free(d->last_status);
@@ -372,6 +405,69 @@ on_finished(HvRecorder *r, const HvSessionResult *res, gpointer ud)
     g_main_loop_quit(d->loop);
 }
 
+static gboolean idle_check(gpointer ud);
+
+/* The fault light has shown the lost capture; the self-check decides now. */
+static gboolean
+on_capture_fault_over(gpointer ud)
+{
+  HvDaemon *d = ud;
+  d->capture_fault_timer = 0;
+  if (d->fault == HV_FAULT_SOURCE && g_strcmp0(d->fault_reason, d->capture_fault) == 0)
+    set_fault(d, HV_FAULT_NONE, NULL);
+  idle_check(d);
+  return G_SOURCE_REMOVE;
+}
+
+/* The capture process died, hung or broke the protocol without a sealed
+ * result: havend seals the session by recovery, as at start-up, and tells
+ * the next session's chain. */
+static void
+on_capture_lost(HvCaptureSupervisor *s, guint64 seq, const char *why, gpointer ud)
+{
+  HvDaemon *d = ud;
+  g_autofree char *t = g_strdup_printf("capture process lost during session sequence %" G_GUINT64_FORMAT ": %s",
+                                       seq, why);
+  g_free(d->capture_fault);
+  d->capture_fault = g_strdup(t);
+  set_fault(d, HV_FAULT_SOURCE, t);
+  audit(d, "supervisor", "capture lost", t);
+  if (d->have_state && d->dstate.open_seq == seq && !hv_storage_session_exists(d->cfg->rec.roots, seq)) {
+    release_unused_sequence(d); /* it died before the session's header existed */
+  } else {
+    hv_storage_recover_open(d->cfg->rec.roots, d->key, d->cfg->state_dir, d->have_state ? &d->dstate : NULL,
+                            record_recovered, d);
+    refresh_ledger_fault(d);
+  }
+  gboolean sealed = d->have_state && d->dstate.sealed_seq == seq;
+  g_autofree char *fp = sealed ? hv_fingerprint_from_seal_hash(d->dstate.sealed_hash) : NULL;
+  g_free(d->last_status);
+  g_free(d->last_fingerprint);
+  g_free(d->last_dir);
+  g_free(d->last_reason);
+  d->last_status = g_strdup(sealed ? "INTERRUPTED" : "UNSEALED");
+  d->last_fingerprint = g_strdup(fp);
+  d->last_dir = NULL;
+  d->last_reason = g_strdup(t);
+  g_free(d->pending_note);
+  d->pending_note = sealed ? g_strdup_printf("previous session sequence %" G_GUINT64_FORMAT " ended by a capture "
+                                             "process failure (%s); havend sealed it INTERRUPTED by recovery, "
+                                             "fingerprint %s", seq, why, fp)
+                           : g_strdup_printf("previous session sequence %" G_GUINT64_FORMAT " ended by a capture "
+                                             "process failure (%s); it could not be sealed", seq, why);
+  hv_journal(G_LOG_LEVEL_WARNING, HV_MSGID_SEALED, "session sequence %" G_GUINT64_FORMAT " %s%s%s", seq,
+             d->last_status, fp ? ", fingerprint " : "", fp ? fp : "");
+  malloc_trim(0);
+  apply(d, HV_INPUT_FINISHED_FAULT, "supervisor");
+  if (d->ledger_fault)
+    set_fault(d, HV_FAULT_STORAGE, d->ledger_fault);
+  if (d->capture_fault_timer)
+    g_source_remove(d->capture_fault_timer);
+  d->capture_fault_timer = g_timeout_add(CAPTURE_LOST_FAULT_MS, on_capture_fault_over, d);
+  if (d->shutting_down)
+    g_main_loop_quit(d->loop);
+}
+
 /* ---- buttons ---- */
 
 static gboolean on_button_timer(gpointer ud);
@@ -389,7 +485,7 @@ button_event(HvDaemon *d, guint which, HvButtonEvent ev)
     apply(d, HV_INPUT_HOLD, "record button");
   } else if (which == 1 && ev == HV_BUTTON_DOWN) {
     if (d->state == HV_STATE_RECORDING || d->state == HV_STATE_STARTING) {
-      hv_recorder_event(d->rec, HV_EVENT_MARKER, "marker button");
+      hv_capture_supervisor_event(d->rec, HV_EVENT_MARKER, "marker button");
       audit(d, "marker button", "mark", "marker added");
     } else {
       hv_journal(G_LOG_LEVEL_MESSAGE, HV_MSGID_IGNORED, "marker press ignored while %s",
@@ -473,7 +569,7 @@ idle_check(gpointer ud)
   if (d->state != HV_STATE_IDLE && d->state != HV_STATE_FAULT)
     return G_SOURCE_CONTINUE;
   g_autoptr(GError) err = NULL;
-  if (!hv_recorder_preflight(d->rec, &err)) {
+  if (!hv_recorder_preflight_config(&d->cfg->rec, &err)) {
     set_fault(d, classify(err), err->message);
     apply(d, HV_INPUT_FAULT, "self-check");
   } else {
@@ -506,9 +602,9 @@ on_terminate(gpointer ud)
     return G_SOURCE_CONTINUE;
   d->shutting_down = TRUE;
   sd_notify(0, "STOPPING=1");
-  if (hv_recorder_is_active(d->rec)) {
+  if (hv_capture_supervisor_is_active(d->rec)) {
     g_message("shutdown requested: sealing the open session first");
-    hv_recorder_event(d->rec, HV_EVENT_NOTE, "stopped by shutdown");
+    hv_capture_supervisor_event(d->rec, HV_EVENT_NOTE, "stopped by shutdown");
     if (d->state == HV_STATE_STOPPING)
       return G_SOURCE_CONTINUE; /* already sealing */
     apply(d, HV_INPUT_STOP_REQUEST, "shutdown");
@@ -553,7 +649,7 @@ status_reply(HvDaemon *d)
   json_builder_set_member_name(b, "low_space");
   json_builder_add_boolean_value(b, d->low_space);
   json_builder_set_member_name(b, "healthy");
-  json_builder_add_boolean_value(b, hv_recorder_is_healthy(d->rec));
+  json_builder_add_boolean_value(b, hv_capture_supervisor_is_healthy(d->rec));
   json_builder_set_member_name(b, "lights");
   json_builder_begin_object(b);
   for (guint s = HV_SIGNAL_LED_READY; s < HV_SIGNAL_COUNT; s++) {
@@ -561,9 +657,9 @@ status_reply(HvDaemon *d)
     json_builder_add_boolean_value(b, hv_gpio_get_output(d->gpio, (HvSignal) s));
   }
   json_builder_end_object(b);
-  if (hv_recorder_is_active(d->rec)) {
+  if (hv_capture_supervisor_is_active(d->rec)) {
     HvRecorderStats st;
-    hv_recorder_get_stats(d->rec, &st);
+    hv_capture_supervisor_get_stats(d->rec, &st);
     json_builder_set_member_name(b, "session");
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "sequence");
@@ -572,6 +668,8 @@ status_reply(HvDaemon *d)
     json_builder_add_int_value(b, (gint64) st.bytes_sealed);
     json_builder_set_member_name(b, "start_latency_ms");
     json_builder_add_double_value(b, st.start_latency_us / 1000.0);
+    json_builder_set_member_name(b, "capture_pid");
+    json_builder_add_int_value(b, hv_capture_supervisor_get_pid(d->rec));
     json_builder_end_object(b);
   }
   json_builder_set_member_name(b, "last_session");
@@ -754,7 +852,7 @@ handle_mark(HvDaemon *d, JsonObject *req, const char *actor)
     return hv_control_reply_error("not recording (state %s)", hv_state_name(d->state));
   }
   g_autofree char *t = g_strdup_printf("marker by %s%s%s", actor, *text ? ": " : "", text);
-  hv_recorder_event(d->rec, HV_EVENT_MARKER, t);
+  hv_capture_supervisor_event(d->rec, HV_EVENT_MARKER, t);
   audit(d, actor, "mark", t);
   return ok_reply("marker added");
 }
@@ -856,8 +954,8 @@ hv_daemon_new(HvConfig *cfg, GError **error)
   hv_button_init(&d->buttons[0], hv_gpio_get_board(d->gpio)->lines[HV_SIGNAL_RECORD].debounce_ms, cfg->hold_to_stop_ms);
   hv_button_init(&d->buttons[1], hv_gpio_get_board(d->gpio)->lines[HV_SIGNAL_MARKER].debounce_ms, 60000);
 
-  HvRecorderCallbacks rcb = { on_health, on_fault, on_finished };
-  d->rec = hv_recorder_new(&cfg->rec, d->key, &rcb, d);
+  HvCaptureSupervisorCallbacks rcb = { on_started, on_health, on_fault, on_finished, on_capture_lost };
+  d->rec = hv_capture_supervisor_new(&cfg->rec, d->key, d->state_lock_fd, &rcb, d);
   if (!(d->control = hv_control_new(cfg->control_socket, cfg->control_group, on_control, on_control_refused, d,
                                      error)))
     return NULL;
@@ -896,7 +994,9 @@ hv_daemon_free(HvDaemon *d)
   if (d->watchdog_timer)
     g_source_remove(d->watchdog_timer);
   hv_control_free(d->control);
-  hv_recorder_free(d->rec);
+  if (d->capture_fault_timer)
+    g_source_remove(d->capture_fault_timer);
+  hv_capture_supervisor_free(d->rec); /* a running capture seals its session itself */
   hv_gpio_free(d->gpio); /* every output off: safe state */
   hv_catalog_indexer_free(d->indexer);
   hv_catalog_free(d->catalog);
@@ -910,6 +1010,8 @@ hv_daemon_free(HvDaemon *d)
   g_free(d->last_fingerprint);
   g_free(d->last_dir);
   g_free(d->last_reason);
+  g_free(d->pending_note);
+  g_free(d->capture_fault);
   g_ptr_array_unref(d->recovered);
   g_main_loop_unref(d->loop);
   if (d->state_lock_fd >= 0)

@@ -10,12 +10,9 @@
 
 #define COMMIT_MS        1000
 #define EOS_TIMEOUT_S    5
-#define CLOCK_MIN_YEAR   2024
 /* How long a start waits for the previous session's devices to close,
  * and how long hv_recorder_free() waits before giving up on them. */
 #define RELEASE_WAIT_US  (3 * G_USEC_PER_SEC)
-
-G_DEFINE_QUARK(hv-recorder-error-quark, hv_recorder_error)
 
 typedef enum { IDLE, RUNNING, STOPPING } Phase;
 
@@ -45,23 +42,6 @@ struct _HvRecorder {
   gint64   silent_since;
   gboolean healthy;
 };
-
-const char *
-hv_fault_class_name(HvFaultClass cls)
-{
-  static const char *n[] = { "none", "storage", "source", "clock", "keys" };
-  return cls < G_N_ELEMENTS(n) ? n[cls] : "unknown";
-}
-
-void
-hv_session_result_clear(HvSessionResult *res)
-{
-  for (guint i = 0; i < G_N_ELEMENTS(res->dirs); i++)
-    g_free(res->dirs[i]);
-  g_free(res->fingerprint);
-  g_free(res->reason);
-  memset(res, 0, sizeof *res);
-}
 
 HvRecorder *
 hv_recorder_new(const HvRecorderConfig *cfg, const HvDeviceKey *key, const HvRecorderCallbacks *cb,
@@ -331,42 +311,7 @@ on_eos_timeout(gpointer user_data)
 gboolean
 hv_recorder_preflight(HvRecorder *r, GError **error)
 {
-  const HvRecorderConfig *c = r->cfg;
-  g_autoptr(GDateTime) now = g_date_time_new_now_utc();
-  if (g_date_time_get_year(now) < CLOCK_MIN_YEAR) {
-    g_autofree char *t = g_date_time_format(now, "%Y-%m-%d %H:%M:%S");
-    g_set_error(error, HV_RECORDER_ERROR, HV_RECORDER_ERROR_CLOCK,
-                "clock: the system clock says %s UTC, before %d; set the time (RTC battery?)", t,
-                CLOCK_MIN_YEAR);
-    return FALSE;
-  }
-  if (c->n_recipients == 0) {
-    g_set_error(error, HV_RECORDER_ERROR, HV_RECORDER_ERROR_KEYS,
-                "keys: no custodian recipient configured");
-    return FALSE;
-  }
-  guint64 need = hv_recorder_config_byte_rate(c) * 60 * c->min_free_minutes;
-  for (guint i = 0; c->roots[i]; i++) {
-    guint64 avail;
-    if (g_mkdir_with_parents(c->roots[i], 0750) < 0) {
-      int e = errno;
-      g_set_error(error, HV_RECORDER_ERROR, HV_RECORDER_ERROR_STORAGE, "storage: %s cannot be created: %s",
-                  c->roots[i], g_strerror(e));
-      return FALSE;
-    }
-    g_autoptr(GError) local = NULL;
-    if (!hv_storage_free_bytes(c->roots[i], &avail, &local)) {
-      g_set_error(error, HV_RECORDER_ERROR, HV_RECORDER_ERROR_STORAGE, "storage: %s", local->message);
-      return FALSE;
-    }
-    if (avail < need) {
-      g_set_error(error, HV_RECORDER_ERROR, HV_RECORDER_ERROR_STORAGE,
-                  "storage: %s has %" G_GUINT64_FORMAT " MiB free, %u minutes at the configured bitrate "
-                  "need %" G_GUINT64_FORMAT " MiB", c->roots[i], avail >> 20, c->min_free_minutes, need >> 20);
-      return FALSE;
-    }
-  }
-  return TRUE;
+  return hv_recorder_preflight_config(r->cfg, error);
 }
 
 gboolean
@@ -448,17 +393,29 @@ hv_recorder_event(HvRecorder *r, HvRecordType type, const char *text)
     hv_seal_worker_push_event(r->worker, type, text);
 }
 
-void
-hv_recorder_stop(HvRecorder *r, const char *reason)
+static void
+stop_as(HvRecorder *r, HvSealStatus status, const char *reason)
 {
   if (r->phase != RUNNING)
     return;
   r->phase = STOPPING;
-  r->stop_status = HV_STATUS_COMPLETE;
+  r->stop_status = status;
   r->stop_reason = g_strdup(reason ? reason : "stopped");
   update_health(r);
   hv_capture_stop(r->capture);
   r->eos_timeout = g_timeout_add_seconds(EOS_TIMEOUT_S, on_eos_timeout, r);
+}
+
+void
+hv_recorder_stop(HvRecorder *r, const char *reason)
+{
+  stop_as(r, HV_STATUS_COMPLETE, reason);
+}
+
+void
+hv_recorder_stop_interrupted(HvRecorder *r, const char *reason)
+{
+  stop_as(r, HV_STATUS_INTERRUPTED, reason);
 }
 
 gboolean hv_recorder_is_active(HvRecorder *r) { return r->phase != IDLE; }

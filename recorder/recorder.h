@@ -70,6 +70,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(HvRecorder, hv_recorder_free)
 
 /* Clock, recipients, storage space: HV_RECORDER_ERROR_CLOCK, _KEYS or _STORAGE. */
 gboolean hv_recorder_preflight(HvRecorder *r, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+/* The same checks for a configuration, without a recorder (no GStreamer:
+ * havend's idle checks; recorder-common.c). */
+gboolean hv_recorder_preflight_config(const HvRecorderConfig *cfg, GError **error) G_GNUC_WARN_UNUSED_RESULT;
 /* Pre-flight, open sources, create the session and start. seq/prev_seal_hash
  * come from the device ledger (prev NULL for the first session). Errors: the
  * pre-flight codes, HV_RECORDER_ERROR_SOURCE, _STORAGE or _BUSY. */
@@ -79,6 +82,9 @@ gboolean hv_recorder_start(HvRecorder *r, guint64 seq, const guint8 *prev_seal_h
 void hv_recorder_event(HvRecorder *r, HvRecordType type, const char *text);
 /* Stop: flush the pipeline, write the stop event, seal COMPLETE. on_finished follows. */
 void hv_recorder_stop(HvRecorder *r, const char *reason);
+/* The same, sealed INTERRUPTED: the session ends for a reason other than
+ * someone stopping it (haven-capture: havend went away). */
+void hv_recorder_stop_interrupted(HvRecorder *r, const char *reason);
 gboolean hv_recorder_is_active(HvRecorder *r);
 gboolean hv_recorder_is_healthy(HvRecorder *r);
 void hv_recorder_get_stats(HvRecorder *r, HvRecorderStats *ret_stats);

@@ -7,7 +7,9 @@
   shows the red light); median over --presses starts;
 - press -> red steady (recorder healthy: sources delivering, first sealed chunk on disk);
 - idle: wake-ups (context switches of all havend threads) over --idle seconds, and RSS,
-  both before any session and after sessions have run.
+  both before any session and after sessions have run (capture runs in haven-capture,
+  one process per session: its RSS while recording is printed apart, and whether
+  GStreamer is mapped into havend at all).
 Usage: tools/bench-daemon.py [--presses 10] [--idle 20]
 """
 import argparse
@@ -104,7 +106,7 @@ recipients={work}/c.pub
         idle_before = wakeups(d.pid, a.idle)
         rss_before = rss_mb(d.pid)
 
-        inside_blink, client_blink, steady = [], [], []
+        inside_blink, client_blink, steady, capture_rss = [], [], [], []
         for _ in range(a.presses):
             t0 = time.monotonic()
             h("sim", "press", "record")
@@ -115,6 +117,10 @@ recipients={work}/c.pub
             inside_blink.append(s["press_to_blink_ms"])
             steady.append(s["press_to_steady_ms"])
             time.sleep(1)
+            try:
+                capture_rss.append(rss_mb(s["session"]["capture_pid"]))
+            except (KeyError, FileNotFoundError):
+                pass
             h("stop")
             wait(lambda s: s["state"] == "IDLE")
         time.sleep(2)
@@ -130,6 +136,11 @@ recipients={work}/c.pub
         print(f"== idle (goal: no wake-ups more often than 1/s, RSS <= 24 MB)")
         print(f"before any session: {idle_before:.2f} wake-ups/s, RSS {rss_before}")
         print(f"after {a.presses} sessions: {idle_after:.2f} wake-ups/s, RSS {rss_after}")
+        with open(f"/proc/{d.pid}/maps") as f:
+            gst = any("libgstreamer" in l for l in f)
+        print(f"GStreamer mapped into havend: {'yes' if gst else 'no'}")
+        if capture_rss:
+            print(f"haven-capture while recording (exits after each session): RSS {capture_rss[-1]}")
     finally:
         d.terminate()
         d.wait(timeout=30)

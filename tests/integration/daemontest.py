@@ -80,7 +80,7 @@ class Daemon:
             time.sleep(hold)
         self.haven("sim", "release", signal_name, check=0)
 
-    def stop(self, sig=signal.SIGTERM, timeout=20):
+    def stop(self, sig=signal.SIGTERM, timeout=60):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
             self.proc.wait(timeout=timeout)

@@ -28,7 +28,7 @@ def full_session():
         s = d.status()
         assert s["state"] in ("STARTING", "RECORDING"), s
         assert s["lights"]["door-sign"], s
-        s = d.wait(lambda s: s["state"] == "RECORDING", 20, "RECORDING")
+        s = d.wait(lambda s: s["state"] == "RECORDING", 60, "RECORDING")
         assert s["lights"]["led-recording"] and s["lights"]["door-sign"] and not s["lights"]["led-ready"]
         time.sleep(1)
         d.press(signal_name="marker")
@@ -36,7 +36,7 @@ def full_session():
         time.sleep(1.5)
         assert d.status()["state"] == "RECORDING"
         d.press(hold=2.4)               # a hold stops
-        s = d.wait(lambda s: s["state"] == "IDLE", 20, "IDLE")
+        s = d.wait(lambda s: s["state"] == "IDLE", 60, "IDLE")
         assert green(s["lights"]), s
         assert s["last_session"]["status"] == "COMPLETE", s
         sess = d.sessions()[0]
@@ -58,8 +58,12 @@ def kill9_recovery():
     d = Daemon(ws).start()
     try:
         d.haven("start", check=0)
-        d.wait(lambda s: s["state"] == "RECORDING", 20, "RECORDING")
+        s = d.wait(lambda s: s["state"] == "RECORDING", 60, "RECORDING")
         time.sleep(2)
+        # both processes at once, as a power cut: havend frozen first, so that
+        # it cannot see its capture process die and seal the session itself
+        d.proc.send_signal(signal.SIGSTOP)
+        os.kill(s["session"]["capture_pid"], signal.SIGKILL)
         d.stop(signal.SIGKILL)
         sess = d.sessions()[0]
         v = run(HAVEN, "verify", sess)
@@ -72,9 +76,9 @@ def kill9_recovery():
         assert v.stdout.startswith("INTERRUPTED"), v.stdout
         # and the ledger goes on
         d.haven("start", check=0)
-        d.wait(lambda s: s["state"] == "RECORDING", 20, "RECORDING")
+        d.wait(lambda s: s["state"] == "RECORDING", 60, "RECORDING")
         d.haven("stop", check=0)
-        d.wait(lambda s: s["state"] == "IDLE", 20, "IDLE")
+        d.wait(lambda s: s["state"] == "IDLE", 60, "IDLE")
         v = run(HAVEN, "verify", ws.path("storage"), check=0)
         assert "sequence 1..2, ledger intact" in v.stdout, v.stdout
     finally:
@@ -90,7 +94,7 @@ def sigterm_seals():
     d = Daemon(ws).start()
     try:
         d.haven("start", check=0)
-        d.wait(lambda s: s["state"] == "RECORDING", 20, "RECORDING")
+        d.wait(lambda s: s["state"] == "RECORDING", 60, "RECORDING")
         time.sleep(1)
         assert d.stop(signal.SIGTERM) == 0
         sess = d.sessions()[0]
@@ -111,7 +115,7 @@ def button_storm():
     try:
         # 600 edges, one per millisecond, while idle: one session starts, never two
         d.haven("sim", "storm", "600", check=0)
-        d.wait(lambda s: s["state"] == "RECORDING", 20, "RECORDING")
+        d.wait(lambda s: s["state"] == "RECORDING", 60, "RECORDING")
         # another storm while recording: short presses never stop, nothing crashes
         d.haven("sim", "storm", "600", check=0)
         time.sleep(1.5)
@@ -119,7 +123,7 @@ def button_storm():
         d.haven("sim", "storm", "300", "marker", check=0)
         time.sleep(1)
         d.haven("stop", check=0)
-        d.wait(lambda s: s["state"] == "IDLE", 20, "IDLE")
+        d.wait(lambda s: s["state"] == "IDLE", 60, "IDLE")
         assert len(d.sessions()) == 1, d.sessions()
         run(HAVEN, "verify", d.sessions()[0], check=0)
         info = run(HAVEN, "info", d.sessions()[0]).stdout
@@ -251,9 +255,9 @@ def catalog_rebuilt():
     d = Daemon(ws).start()
     try:
         d.haven("start", check=0)
-        d.wait(lambda s: s["state"] == "RECORDING", 20, "RECORDING")
+        d.wait(lambda s: s["state"] == "RECORDING", 60, "RECORDING")
         d.haven("stop", check=0)
-        d.wait(lambda s: s["state"] == "IDLE", 20, "IDLE")
+        d.wait(lambda s: s["state"] == "IDLE", 60, "IDLE")
         db = ws.path("state", "catalog.db")
         wait_rows(db, "select count(*) from sessions", 1)
         d.stop()
@@ -271,9 +275,9 @@ def catalog_rebuilt():
             f.write(b"this is not a database" * 100)
         d.start()  # a corrupt catalog never blocks recording
         d.haven("start", check=0)
-        d.wait(lambda s: s["state"] == "RECORDING", 20, "RECORDING")
+        d.wait(lambda s: s["state"] == "RECORDING", 60, "RECORDING")
         d.haven("stop", check=0)
-        d.wait(lambda s: s["state"] == "IDLE", 20, "IDLE")
+        d.wait(lambda s: s["state"] == "IDLE", 60, "IDLE")
         wait_rows(db, "select count(*) from sessions", 2)
         assert [f for f in os.listdir(ws.path("state")) if ".corrupt-" in f]
         p = run(HAVEN, "catalog", "rebuild", "--config", d.conf, check=0)

@@ -37,7 +37,7 @@ def two_roots(ws):
 
 def record_one(d, seconds=3.0):
     d.haven("start", check=0)
-    d.wait(lambda s: s["state"] == "RECORDING", 20, "RECORDING")
+    d.wait(lambda s: s["state"] == "RECORDING", 60, "RECORDING")
     time.sleep(seconds)
     d.haven("stop", check=0)
     return d.wait(lambda s: s["state"] in ("IDLE", "FAULT") and s["last_session"]["status"], 20, "sealed")
@@ -94,7 +94,7 @@ def open_session_recovered():
     d = Daemon(ws).start()
     try:
         d.haven("start", check=0)
-        d.wait(lambda s: s["state"] == "RECORDING", 20, "RECORDING")
+        d.wait(lambda s: s["state"] == "RECORDING", 60, "RECORDING")
         assert "open 1\n" in state_text(ws) and "next 2\n" in state_text(ws), state_text(ws)
         time.sleep(2)
         d.stop(signal.SIGKILL)
@@ -197,7 +197,7 @@ def recover_while_recording():
     key = ws.path("state", "device.key")
     try:
         d.haven("start", check=0)
-        d.wait(lambda s: s["state"] == "RECORDING", 20, "RECORDING")
+        d.wait(lambda s: s["state"] == "RECORDING", 60, "RECORDING")
         time.sleep(1.5)
         sess = d.sessions()[0]
         p = run(HAVEN, "recover", "--device-key", key, "--state-dir", ws.path("state"), ws.path("storage"))
