@@ -239,7 +239,7 @@ def missing_camera():
     d.start()
     try:
         d.press()
-        s = d.wait(lambda s: s["state"] == "FAULT", 20, "FAULT")
+        s = d.wait(lambda s: s["state"] == "FAULT", 60, "FAULT")
         assert s["fault"] == "source" and "camera 1" in s["fault_reason"], s
         assert d.sessions() == [], "a refused start must not leave a session"
     finally:
