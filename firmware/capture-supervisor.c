@@ -40,6 +40,7 @@ struct _HvCaptureSupervisor {
   HvCaptureLink *link;
   guint          check_timer;
   gint64         last_heard;
+  gint64         last_check;      /* when on_check last ran */
   gboolean       healthy;
   HvRecorderStats stats;
   GError        *start_error;     /* a failed start, reported at exit when nothing is open */
@@ -122,7 +123,13 @@ static gboolean
 on_check(gpointer ud)
 {
   HvCaptureSupervisor *s = ud;
-  gint64 silent = g_get_monotonic_time() - s->last_heard;
+  gint64 now = g_get_monotonic_time();
+  /* havend itself was stalled (stopped, starved): what the capture process
+   * sent meanwhile is still unread; count its silence from now */
+  if (now - s->last_check > 4 * CHECK_MS * 1000)
+    s->last_heard = MAX(s->last_heard, now);
+  s->last_check = now;
+  gint64 silent = now - s->last_heard;
   if (s->lost_why)
     return G_SOURCE_CONTINUE; /* already killed: its exit follows */
   if (s->phase == STARTING && silent > START_TIMEOUT_US) {
@@ -361,7 +368,7 @@ hv_capture_supervisor_start(HvCaptureSupervisor *s, guint64 seq, const guint8 *p
   s->healthy = FALSE;
   memset(&s->stats, 0, sizeof s->stats);
   s->stats.start_latency_us = -1;
-  s->last_heard = g_get_monotonic_time();
+  s->last_heard = s->last_check = g_get_monotonic_time();
   s->check_timer = g_timeout_add(CHECK_MS, on_check, s);
   static const char *const none[] = { NULL };
   GVariant *msg = hv_capture_msg_new(

@@ -82,7 +82,7 @@ def main():
             if s and pred(s):
                 return s
             time.sleep(0.005)
-        sys.exit("timed out")
+        sys.exit(f"timed out; last status {s}")
 
     subprocess.run([haven, "keygen", "--out", os.path.join(work, "c")], check=True, stdout=subprocess.DEVNULL)
     with open(os.path.join(work, "haven.conf"), "w") as f:
@@ -109,10 +109,12 @@ recipients={work}/c.pub
         inside_blink, client_blink, steady, capture_rss = [], [], [], []
         for _ in range(a.presses):
             t0 = time.monotonic()
+            # released at once: on a loaded machine, waiting for the light
+            # first could make the press a hold (which stops the start)
             h("sim", "press", "record")
+            h("sim", "release", "record")
             s = wait(lambda s: s["lights"]["led-recording"])
             client_blink.append((time.monotonic() - t0) * 1000)
-            h("sim", "release", "record")
             s = wait(lambda s: s["state"] == "RECORDING")
             inside_blink.append(s["press_to_blink_ms"])
             steady.append(s["press_to_steady_ms"])

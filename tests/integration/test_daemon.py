@@ -239,7 +239,7 @@ def missing_camera():
     d.start()
     try:
         d.press()
-        s = d.wait(lambda s: s["state"] == "FAULT", 20, "FAULT")
+        s = d.wait(lambda s: s["state"] == "FAULT", 60, "FAULT")
         assert s["fault"] == "source" and "camera 1" in s["fault_reason"], s
         assert d.sessions() == [], "a refused start must not leave a session"
     finally:
@@ -445,7 +445,7 @@ def stalled_main_loop():
     d = Daemon(ws).start()
     try:
         d.haven("start", check=0)
-        d.wait(lambda s: s["state"] == "RECORDING", 30, "RECORDING")
+        d.wait(lambda s: s["state"] == "RECORDING", 60, "RECORDING")
 
         def press_during_stall(held):
             d.haven("sim", "press", "record", check=0)
@@ -465,7 +465,7 @@ def stalled_main_loop():
         s = d.status()
         assert s["state"] == "RECORDING", f"a 0.3 s tap during a stall was taken for a hold: {s}"
         press_during_stall(2.5)
-        s = d.wait(lambda s: s["state"] == "IDLE", 30, "IDLE after a hold during a stall")
+        s = d.wait(lambda s: s["state"] == "IDLE", 60, "IDLE after a hold during a stall")
         assert s["last_session"]["status"] == "COMPLETE", s
         i = d.haven("info", d.sessions()[0], check=0).stdout
         assert "press by record button ignored while RECORDING" in i, i
