@@ -144,7 +144,7 @@ R.case("4. microphone lost mid-session: fault light and event, video goes on", m
 
 def ready():
     out = os.path.join(work, "ready")
-    log, _ = boot("scenario-ready.sh", out)
+    log, _ = boot("scenario-ready.sh", out, timeout=600)
     guest_checks(log)
     print("\n".join("     " + l.strip() for l in log.splitlines() if l.startswith("  (")))
     run(HAVEN, "verify", os.path.join(out, "sessions"), check=0)
