@@ -10,6 +10,7 @@
 #include "journal.h"
 #include "lights.h"
 #include "machine.h"
+#include "readiness.h"
 #include "storage.h"
 #include "vault/vault.h"
 
@@ -22,7 +23,8 @@
 
 #define BUTTON_LATE_US (200 * 1000)
 #define SIM_EDGE_AGE_MAX_US (60 * G_USEC_PER_SEC)
-#define IDLE_CHECK_S 60
+#define IDLE_CHECK_S 60           /* faults set by a session or a refused start are retried this often */
+#define READY_CHECK_MS 2000       /* while idle: would a press now record? */
 /* how long the fault light shows a lost capture process before the self-check may clear it */
 #define CAPTURE_LOST_FAULT_MS 2000
 
@@ -50,6 +52,10 @@ struct _HvDaemon {
   guint        blink_timer;
   gint64       blink_epoch;
   guint        idle_timer;
+  guint        ready_ticks;          /* idle checks since start: every IDLE_CHECK_S, a full retry */
+  char       **not_ready;            /* what the last readiness probe found missing; NULL: ready */
+  char        *ready_fault;          /* the fault reason the probe set (cleared by it alone) */
+  gint64       ready_probe_us;       /* what the last probe cost */
   guint        watchdog_timer;
   gboolean     shutting_down;
   int          exit_code;
@@ -104,6 +110,50 @@ classify(const GError *err)
   if (g_error_matches(err, HV_RECORDER_ERROR, HV_RECORDER_ERROR_KEYS))
     return HV_FAULT_KEYS;
   return HV_FAULT_STORAGE;
+}
+
+/* ---- readiness: would a press now record? ---- */
+
+static HvFaultClass
+readiness_class(HvReadinessKind kind)
+{
+  switch (kind) {
+  case HV_READINESS_CLOCK:
+    return HV_FAULT_CLOCK;
+  case HV_READINESS_KEYS:
+    return HV_FAULT_KEYS;
+  case HV_READINESS_CAMERA:
+  case HV_READINESS_MICROPHONE:
+    return HV_FAULT_SOURCE;
+  case HV_READINESS_STORAGE:
+    break;
+  }
+  return HV_FAULT_STORAGE;
+}
+
+/* Probe the sources, storage, recipients and clock; d->not_ready lists what
+ * is missing. Not ready: the fault (the first problem's class, every problem
+ * in the reason) is set and remembered as the probe's own, so that the probe
+ * clears it, and only it, when everything is back. set_fault journals a
+ * change once. */
+static gboolean
+probe_readiness(HvDaemon *d)
+{
+  gint64 t0 = g_get_monotonic_time();
+  g_autoptr(GPtrArray) problems = hv_readiness_check(&d->cfg->rec, NULL, 0);
+  d->ready_probe_us = g_get_monotonic_time() - t0;
+  g_clear_pointer(&d->not_ready, g_strfreev);
+  if (problems->len == 0) {
+    g_clear_pointer(&d->ready_fault, g_free);
+    return TRUE;
+  }
+  d->not_ready = g_new0(char *, problems->len + 1);
+  for (guint i = 0; i < problems->len; i++)
+    d->not_ready[i] = g_strdup(((HvReadinessProblem *) problems->pdata[i])->text);
+  g_free(d->ready_fault);
+  d->ready_fault = g_strjoinv("; ", d->not_ready);
+  set_fault(d, readiness_class(((HvReadinessProblem *) problems->pdata[0])->kind), d->ready_fault);
+  return FALSE;
 }
 
 /* ---- lights ---- */
@@ -269,6 +319,12 @@ do_start(gpointer user_data)
   HvDaemon *d = user_data;
   g_autoptr(GError) err = NULL;
   d->before_start = d->dstate; /* the state decides; storage was cross-checked at start-up */
+  if (!probe_readiness(d)) {
+    /* refused before a sequence is consumed or a pipeline built */
+    hv_journal(G_LOG_LEVEL_WARNING, HV_MSGID_STARTED, "start refused: not ready: %s", d->ready_fault);
+    apply(d, HV_INPUT_START_FAILED, "self-check");
+    return G_SOURCE_REMOVE;
+  }
   if (!reserve_sequence(d, &err)) {
     hv_journal(G_LOG_LEVEL_WARNING, HV_MSGID_STARTED, "start refused: %s", err->message);
     set_fault(d, HV_FAULT_STORAGE, err->message);
@@ -568,14 +624,16 @@ idle_check(gpointer ud)
   HvDaemon *d = ud;
   if (d->state != HV_STATE_IDLE && d->state != HV_STATE_FAULT)
     return G_SOURCE_CONTINUE;
-  g_autoptr(GError) err = NULL;
-  if (!hv_recorder_preflight_config(&d->cfg->rec, &err)) {
-    set_fault(d, classify(err), err->message);
+  /* at start-up and every IDLE_CHECK_S: faults a session or a refused start
+   * left (other than a lost source) are retried as well */
+  gboolean retry = d->ready_ticks++ % (IDLE_CHECK_S * 1000 / READY_CHECK_MS) == 0;
+  gboolean probe_fault = d->fault != HV_FAULT_NONE && g_strcmp0(d->fault_reason, d->ready_fault) == 0;
+  if (!probe_readiness(d)) {
     apply(d, HV_INPUT_FAULT, "self-check");
   } else {
     if (d->ledger_fault)
       set_fault(d, HV_FAULT_STORAGE, d->ledger_fault); /* persists until the storage agrees */
-    else if (d->fault != HV_FAULT_NONE && d->fault != HV_FAULT_SOURCE)
+    else if (probe_fault || (retry && d->fault != HV_FAULT_NONE && d->fault != HV_FAULT_SOURCE))
       set_fault(d, HV_FAULT_NONE, NULL);
     if (d->fault == HV_FAULT_NONE)
       apply(d, HV_INPUT_FAULT_CLEARED, "self-check");
@@ -646,6 +704,13 @@ status_reply(HvDaemon *d)
   add_str(b, "board", hv_gpio_get_board(d->gpio)->name);
   add_str(b, "fault", d->fault == HV_FAULT_NONE ? NULL : hv_fault_class_name(d->fault));
   add_str(b, "fault_reason", d->fault_reason);
+  json_builder_set_member_name(b, "not_ready");
+  json_builder_begin_array(b);
+  for (guint i = 0; d->not_ready && d->not_ready[i]; i++)
+    json_builder_add_string_value(b, d->not_ready[i]);
+  json_builder_end_array(b);
+  json_builder_set_member_name(b, "ready_probe_ms");
+  json_builder_add_double_value(b, d->ready_probe_us / 1000.0);
   json_builder_set_member_name(b, "low_space");
   json_builder_add_boolean_value(b, d->low_space);
   json_builder_set_member_name(b, "healthy");
@@ -967,9 +1032,15 @@ hv_daemon_run(HvDaemon *d)
 {
   g_unix_signal_add(SIGTERM, on_terminate, d);
   g_unix_signal_add(SIGINT, on_terminate, d);
+  /* The roots are made once, here; one that disappears later (a disk
+   * unplugged) is a fault until it is back, never re-created on the disk
+   * below it. */
+  for (guint i = 0; d->cfg->rec.roots[i]; i++)
+    if (g_mkdir_with_parents(d->cfg->rec.roots[i], 0750) < 0)
+      g_warning("storage root %s cannot be created: %s", d->cfg->rec.roots[i], g_strerror(errno));
   idle_check(d);
   update_lights(d);
-  d->idle_timer = g_timeout_add_seconds(IDLE_CHECK_S, idle_check, d);
+  d->idle_timer = g_timeout_add(READY_CHECK_MS, idle_check, d);
   guint64 wd_us = 0;
   if (sd_watchdog_enabled(0, &wd_us) > 0)
     d->watchdog_timer = g_timeout_add((guint) (wd_us / 2000), on_watchdog, d);
@@ -1003,6 +1074,8 @@ hv_daemon_free(HvDaemon *d)
   hv_device_key_free(d->key);
   g_free(d->key_id);
   g_free(d->fault_reason);
+  g_strfreev(d->not_ready);
+  g_free(d->ready_fault);
   g_free(d->state_error);
   g_free(d->recovery_failure);
   g_free(d->ledger_fault);

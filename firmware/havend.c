@@ -4,6 +4,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "gpio.h"
+#include "readiness.h"
 
 #include <errno.h>
 #include <locale.h>
@@ -12,6 +13,19 @@
 #include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+
+/* --check-config: what would keep a press from recording now (devices
+ * absent, storage missing or short, clock). The configuration is still valid
+ * and havend still starts, showing the fault until it is fixed: reported,
+ * not an exit status (the unit's ExecStartPre must not keep the lights dark). */
+static guint
+report_readiness(const HvConfig *cfg)
+{
+  g_autoptr(GPtrArray) problems = hv_readiness_check(&cfg->rec, NULL, 0);
+  for (guint i = 0; i < problems->len; i++)
+    printf("%s: not ready: %s\n", cfg->path, ((HvReadinessProblem *) problems->pdata[i])->text);
+  return problems->len;
+}
 
 int
 main(int argc, char **argv)
@@ -73,9 +87,11 @@ main(int argc, char **argv)
     return 2;
   }
   if (check) {
-    printf("%s: OK (board %s, %u recipient%s, %u storage root%s)\n", cfg->path, board->name,
-           cfg->rec.n_recipients, cfg->rec.n_recipients == 1 ? "" : "s", g_strv_length(cfg->rec.roots),
-           g_strv_length(cfg->rec.roots) == 1 ? "" : "s");
+    guint not_ready = report_readiness(cfg);
+    printf("%s: %s (board %s, %u recipient%s, %u storage root%s)\n", cfg->path,
+           not_ready ? "valid, NOT READY to record (havend will show the fault until fixed)" : "OK",
+           board->name, cfg->rec.n_recipients, cfg->rec.n_recipients == 1 ? "" : "s",
+           g_strv_length(cfg->rec.roots), g_strv_length(cfg->rec.roots) == 1 ? "" : "s");
     return 0;
   }
   if (lights_off) {

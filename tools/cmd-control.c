@@ -62,6 +62,14 @@ print_status(JsonObject *o)
   const char *fault = json_object_get_string_member_with_default(o, "fault", NULL);
   if (fault)
     printf("fault:        %s: %s\n", esc(k, fault), esc(k, json_object_get_string_member_with_default(o, "fault_reason", "")));
+  /* what keeps a press from recording, when the fault line does not say it already */
+  const char *reason = json_object_get_string_member_with_default(o, "fault_reason", NULL);
+  JsonArray *nr = json_object_has_member(o, "not_ready") ? json_object_get_array_member(o, "not_ready") : NULL;
+  for (guint i = 0; nr && i < json_array_get_length(nr); i++) {
+    const char *t = json_array_get_string_element(nr, i);
+    if (t && (!reason || !strstr(reason, t)))
+      printf("not ready:    %s\n", esc(k, t));
+  }
   if (json_object_get_boolean_member_with_default(o, "low_space", FALSE))
     printf("storage:      running low\n");
   JsonObject *l = json_object_get_object_member(o, "lights");

@@ -21,6 +21,11 @@ vm = os.path.join(repo, "board", "qemu", "vm.sh")
 build = os.environ.get("HAVEN_BUILD", os.path.join(repo, "build"))
 env = dict(os.environ, HAVEN_BUILD=build)
 R = Runner("vm")
+# HAVEN_VM_ONLY=ready,gpio: only the cases of those functions (prepare always runs)
+only = set(filter(None, os.environ.get("HAVEN_VM_ONLY", "").split(",")))
+if only:
+    _case = R.case
+    R.case = lambda label, fn: _case(label, fn) if fn.__name__ in only | {"prepare"} else None
 work = tempfile.mkdtemp(prefix="haven-vm-", dir="/var/tmp")
 timings = []
 
@@ -136,6 +141,17 @@ def mic_lost():
 
 
 R.case("4. microphone lost mid-session: fault light and event, video goes on", mic_lost)
+
+def ready():
+    out = os.path.join(work, "ready")
+    log, _ = boot("scenario-ready.sh", out, timeout=600)
+    guest_checks(log)
+    print("\n".join("     " + l.strip() for l in log.splitlines() if l.startswith("  (")))
+    run(HAVEN, "verify", os.path.join(out, "sessions"), check=0)
+
+
+R.case("5. camera and sound card unplugged while idle: not green within 5 s, green within 5 s of the replug",
+       ready)
 
 for name, secs in timings:
     print(f"timing: {name}: {secs:.1f} s")
