@@ -12,6 +12,7 @@
 #include "recorder.h"
 #include "storage.h"
 #include "vault-keys.h"
+#include "vault-ledger.h"
 
 #include <errno.h>
 #include <glib-unix.h>
@@ -44,7 +45,9 @@ struct _HvDaemon {
   gboolean     button_deferred;      /* a late button_timer yielded to queued input */
   HvFaultClass fault;
   char        *fault_reason;
-  gboolean     low_space;
+  gboolean     low_space;            /* fewer than warn-minutes left on the binding root */
+  gint64       seconds_left;         /* recording left on that root above the reserve, -1 unknown */
+  char        *space_root;
   guint        blink_timer;
   gint64       blink_epoch;
   guint        idle_timer;
@@ -60,6 +63,8 @@ struct _HvDaemon {
   char        *recovery_failure;     /* first session recovery could not settle */
   char        *ledger_fault;         /* storage disagrees with the state: persistent STORAGE fault */
   guint64      session_seq;
+  GArray      *unrecorded;           /* guint64: sequences allocated but never recorded, not yet declared */
+  char        *unrecorded_why;
   GPtrArray   *recovered;            /* char*: "dir: INTERRUPTED, fingerprint ..." */
   char        *last_status, *last_fingerprint, *last_dir, *last_reason;
 
@@ -134,6 +139,27 @@ update_lights(HvDaemon *d)
   } else if (!blinking && d->blink_timer) {
     g_source_remove(d->blink_timer);
     d->blink_timer = 0;
+  }
+}
+
+/* ---- storage space ---- */
+
+static void
+set_space(HvDaemon *d, gint64 seconds_left, const char *root)
+{
+  d->seconds_left = seconds_left;
+  if (root && g_strcmp0(root, d->space_root) != 0) {
+    g_free(d->space_root);
+    d->space_root = g_strdup(root);
+  }
+  gboolean low = seconds_left >= 0 && seconds_left < (gint64) d->cfg->rec.warn_minutes * 60;
+  if (low != d->low_space) {
+    d->low_space = low;
+    if (low)
+      hv_journal(G_LOG_LEVEL_WARNING, HV_MSGID_FAULT, "storage running low: %" G_GINT64_FORMAT
+                 " minutes left on %s (warning below %u)", seconds_left / 60, root ? root : "?",
+                 d->cfg->rec.warn_minutes);
+    update_lights(d);
   }
 }
 
@@ -229,12 +255,34 @@ audit(HvDaemon *d, const char *actor, const char *action, const char *result)
     g_warning("audit not stored (catalog): %s", err->message);
 }
 
+/* The declaration the next session's start event carries for the
+ * sequences allocated but never recorded (FORMAT.md §8.5): "unrecorded
+ * sequences 5, 7-8: <reason of the last>". NULL when there are none. */
+static char *
+unrecorded_text(HvDaemon *d)
+{
+  if (d->unrecorded->len == 0)
+    return NULL;
+  g_autoptr(GArray) ranges = g_array_new(FALSE, FALSE, sizeof(HvSeqRange));
+  for (guint i = 0; i < d->unrecorded->len; i++) {
+    guint64 q = g_array_index(d->unrecorded, guint64, i);
+    HvSeqRange *last = ranges->len ? &g_array_index(ranges, HvSeqRange, ranges->len - 1) : NULL;
+    if (last && q == last->to + 1)
+      last->to = q;
+    else
+      g_array_append_val(ranges, ((HvSeqRange) { q, q }));
+  }
+  g_autofree char *list = hv_seq_ranges_format(ranges);
+  return g_strdup_printf(HV_LEDGER_UNRECORDED_PREFIX "%s: %s", list,
+                         d->unrecorded_why ? d->unrecorded_why : "start failed");
+}
+
 static gboolean
 do_start(gpointer user_data)
 {
   HvDaemon *d = user_data;
   g_autoptr(GError) err = NULL;
-  HvDeviceState before = d->dstate; /* the state decides; storage was cross-checked at start-up */
+  /* the state decides; storage was cross-checked at start-up */
   if (!reserve_sequence(d, &err)) {
     hv_journal(G_LOG_LEVEL_WARNING, HV_MSGID_STARTED, "start refused: %s", err->message);
     set_fault(d, HV_FAULT_STORAGE, err->message);
@@ -243,22 +291,37 @@ do_start(gpointer user_data)
   }
   g_autofree char *text = g_strdup_printf("recording started in room '%s' (device %s)", d->cfg->rec.room,
                                           d->key_id);
+  g_autofree char *declared = unrecorded_text(d);
+  if (declared) {
+    g_autofree char *t = g_strdup_printf("%s; %s", text, declared);
+    g_free(text);
+    text = g_steal_pointer(&t);
+  }
   if (!hv_recorder_start(d->rec, d->session_seq, d->dstate.sealed_seq ? d->dstate.sealed_hash : NULL, text,
                          &err)) {
     hv_journal(G_LOG_LEVEL_WARNING, HV_MSGID_STARTED, "start refused: %s", err->message);
     set_fault(d, classify(err), err->message);
     if (!hv_recorder_is_active(d->rec) && !hv_storage_session_exists(d->cfg->rec.roots, d->session_seq)) {
-      /* no directory, so no header: the sequence was never used */
+      /* No directory, so no header. The sequence stays consumed (never
+       * reused: a session may have been given it elsewhere); it is no longer
+       * open, and the next session declares it as not recorded. */
+      d->dstate.open_seq = 0;
       g_autoptr(GError) serr = NULL;
-      if (hv_storage_state_save(d->cfg->state_dir, &before, &serr))
-        d->dstate = before;
-      else
-        g_warning("sequence %" G_GUINT64_FORMAT " stays consumed: %s", d->session_seq, serr->message);
+      if (!hv_storage_state_save(d->cfg->state_dir, &d->dstate, &serr))
+        g_warning("sequence %" G_GUINT64_FORMAT " stays open in the device state: %s", d->session_seq,
+                  serr->message);
+      g_array_append_val(d->unrecorded, d->session_seq);
+      g_free(d->unrecorded_why);
+      d->unrecorded_why = g_strdup(err->message);
+      hv_journal(G_LOG_LEVEL_WARNING, HV_MSGID_STARTED, "sequence %" G_GUINT64_FORMAT " allocated but not "
+                 "recorded: %s", d->session_seq, err->message);
     }
     if (!hv_recorder_is_active(d->rec))
       apply(d, HV_INPUT_START_FAILED, "recorder");
     return G_SOURCE_REMOVE; /* else the session is being sealed: on_finished follows */
   }
+  g_array_set_size(d->unrecorded, 0); /* declared in this session's chain */
+  g_clear_pointer(&d->unrecorded_why, g_free);
   if (d->ledger_fault)
     set_fault(d, HV_FAULT_STORAGE, d->ledger_fault);
   else if (d->fault != HV_FAULT_NONE)
@@ -325,6 +388,12 @@ on_health(HvRecorder *r, gboolean healthy, const char *why, gpointer ud)
 }
 
 static void
+on_space(HvRecorder *r, gint64 seconds_left, const char *dir, gpointer ud)
+{
+  set_space(ud, seconds_left, dir);
+}
+
+static void
 on_fault(HvRecorder *r, HvFaultClass cls, gboolean active, const char *why, gpointer ud)
 {
   HvDaemon *d = ud;
@@ -346,6 +415,25 @@ on_finished(HvRecorder *r, const HvSessionResult *res, gpointer ud)
   d->last_fingerprint = g_strdup(res->fingerprint);
   d->last_dir = g_strdup(res->dirs[0]);
   d->last_reason = g_strdup(res->reason);
+  if (!res->sealed && d->have_state && d->dstate.open_seq == res->seq) {
+    /* Sealing failed and nothing on disk is sealed: the session is over
+     * (its writer is closed), so recovery seals it INTERRUPTED now rather
+     * than at the next start of havend, which a next session would pass. */
+    hv_storage_recover_open(d->cfg->rec.roots, d->key, d->cfg->state_dir, &d->dstate, record_recovered, d);
+    refresh_ledger_fault(d);
+    for (guint i = 0; res->dirs[i]; i++) {
+      guint8 st, hash[HV_HASH_SIZE];
+      if (hv_storage_session_seal(res->dirs[i], d->key->pk, res->seq, &st, hash)) {
+        g_free(d->last_status);
+        g_free(d->last_fingerprint);
+        d->last_status = g_strdup(hv_status_name(st));
+        d->last_fingerprint = hv_fingerprint_from_seal_hash(hash);
+        g_free(d->last_dir);
+        d->last_dir = g_strdup(res->dirs[i]);
+        break;
+      }
+    }
+  }
   hv_journal(G_LOG_LEVEL_MESSAGE, HV_MSGID_SEALED, "session sequence %" G_GUINT64_FORMAT " %s%s%s: %s",
              res->seq, d->last_status, res->fingerprint ? ", fingerprint " : "",
              res->fingerprint ? res->fingerprint : "", res->reason ? res->reason : "");
@@ -486,15 +574,9 @@ idle_check(gpointer ud)
     else if (d->ledger_fault)
       apply(d, HV_INPUT_FAULT, "storage check");
   }
-  guint64 need = hv_recorder_config_byte_rate(&d->cfg->rec) * 60 * d->cfg->low_space_minutes, avail;
-  gboolean low = FALSE;
-  for (guint i = 0; d->cfg->rec.roots[i]; i++)
-    if (hv_storage_free_bytes(d->cfg->rec.roots[i], &avail, NULL) && avail < need)
-      low = TRUE;
-  if (low != d->low_space) {
-    d->low_space = low;
-    update_lights(d);
-  }
+  const char *root = NULL;
+  gint64 left = hv_recorder_idle_seconds_left(d->rec, &root);
+  set_space(d, left, root);
   return G_SOURCE_CONTINUE;
 }
 
@@ -552,6 +634,14 @@ status_reply(HvDaemon *d)
   add_str(b, "fault_reason", d->fault_reason);
   json_builder_set_member_name(b, "low_space");
   json_builder_add_boolean_value(b, d->low_space);
+  json_builder_set_member_name(b, "storage");
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "minutes_left");
+  json_builder_add_int_value(b, d->seconds_left < 0 ? -1 : MIN(d->seconds_left, (gint64) G_MAXINT32) / 60);
+  add_str(b, "root", d->space_root);
+  json_builder_set_member_name(b, "warn_minutes");
+  json_builder_add_int_value(b, d->cfg->rec.warn_minutes);
+  json_builder_end_object(b);
   json_builder_set_member_name(b, "healthy");
   json_builder_add_boolean_value(b, hv_recorder_is_healthy(d->rec));
   json_builder_set_member_name(b, "lights");
@@ -819,6 +909,8 @@ hv_daemon_new(HvConfig *cfg, GError **error)
   d->state_lock_fd = -1;
   d->cfg = cfg;
   d->recovered = g_ptr_array_new_with_free_func(g_free);
+  d->unrecorded = g_array_new(FALSE, FALSE, sizeof(guint64));
+  d->seconds_left = -1;
   d->loop = g_main_loop_new(NULL, FALSE);
   if (g_mkdir_with_parents(cfg->state_dir, 0750) < 0) {
     int e = errno;
@@ -856,7 +948,7 @@ hv_daemon_new(HvConfig *cfg, GError **error)
   hv_button_init(&d->buttons[0], d->gpio->board->lines[HV_SIGNAL_RECORD].debounce_ms, cfg->hold_to_stop_ms);
   hv_button_init(&d->buttons[1], d->gpio->board->lines[HV_SIGNAL_MARKER].debounce_ms, 60000);
 
-  HvRecorderCallbacks rcb = { on_health, on_fault, on_finished };
+  HvRecorderCallbacks rcb = { on_health, on_fault, on_finished, on_space };
   d->rec = hv_recorder_new(&cfg->rec, d->key, &rcb, d);
   if (!(d->control = hv_control_new(cfg->control_socket, cfg->control_group, on_control, on_control_refused, d,
                                      error)))
@@ -911,6 +1003,9 @@ hv_daemon_free(HvDaemon *d)
   g_free(d->last_dir);
   g_free(d->last_reason);
   g_ptr_array_unref(d->recovered);
+  g_array_unref(d->unrecorded);
+  g_free(d->unrecorded_why);
+  g_free(d->space_root);
   g_main_loop_unref(d->loop);
   if (d->state_lock_fd >= 0)
     close(d->state_lock_fd); /* last: releases the state directory */

@@ -3,6 +3,7 @@
 #include "recorder.h"
 #include "capture.h"
 #include "seal-worker.h"
+#include "space.h"
 #include "storage.h"
 
 #include <errno.h>
@@ -44,6 +45,8 @@ struct _HvRecorder {
   gboolean mic_silent;
   gint64   silent_since;
   gboolean healthy;
+  gint64   seconds_left;
+  guint64  rate;
 };
 
 const char *
@@ -283,6 +286,27 @@ on_storage_fatal(const char *why, gpointer user_data)
 }
 
 static void
+on_space(const char *dir, guint64 free_bytes, guint64 rate, gint64 seconds_left, gpointer user_data)
+{
+  HvRecorder *r = user_data;
+  r->seconds_left = seconds_left;
+  r->rate = rate;
+  if (r->cb.on_space)
+    r->cb.on_space(r, seconds_left, dir, r->user_data);
+}
+
+static void
+on_storage_full(const char *why, gpointer user_data)
+{
+  HvRecorder *r = user_data;
+  if (r->phase != RUNNING)
+    return;
+  g_warning("%s: stopping the session while the reserve holds its end", why);
+  fault(r, HV_FAULT_STORAGE, TRUE, why);
+  hv_recorder_stop(r, why);
+}
+
+static void
 on_finished(HvSealStatus status, const char *fingerprint, const guint8 *seal_hash, const char *why,
             gpointer user_data)
 {
@@ -293,6 +317,19 @@ on_finished(HvSealStatus status, const char *fingerprint, const guint8 *seal_has
   if (seal_hash)
     memcpy(r->result.seal_hash, seal_hash, HV_HASH_SIZE);
   r->result.reason = g_strdup(fingerprint ? r->stop_reason : why);
+  /* The final seal failed, but a copy may still be sealed on disk (the
+   * writer seals a failed root IO_FAILED over its last checkpoint): report
+   * what is actually there, so that the state and status tell the truth. */
+  for (guint i = 0; !fingerprint && r->result.dirs[i]; i++) {
+    guint8 st, hash[HV_HASH_SIZE];
+    if (hv_storage_session_seal(r->result.dirs[i], r->key->pk, r->result.seq, &st, hash)) {
+      r->result.sealed = TRUE;
+      r->result.status = st;
+      memcpy(r->result.seal_hash, hash, HV_HASH_SIZE);
+      r->result.fingerprint = hv_fingerprint_from_seal_hash(hash);
+      break;
+    }
+  }
   r->result.bytes = r->bytes;
   teardown(r);
   r->healthy = FALSE;
@@ -345,7 +382,8 @@ hv_recorder_preflight(HvRecorder *r, GError **error)
                 "keys: no custodian recipient configured");
     return FALSE;
   }
-  guint64 need = hv_recorder_config_byte_rate(c) * 60 * c->min_free_minutes;
+  guint64 rate = hv_recorder_config_byte_rate(c);
+  guint64 need = rate * 60 * c->min_free_minutes + hv_space_reserve(rate, c->reserve_seconds);
   for (guint i = 0; c->roots[i]; i++) {
     guint64 avail;
     if (g_mkdir_with_parents(c->roots[i], 0750) < 0) {
@@ -362,7 +400,7 @@ hv_recorder_preflight(HvRecorder *r, GError **error)
     if (avail < need) {
       g_set_error(error, HV_RECORDER_ERROR, HV_RECORDER_ERROR_STORAGE,
                   "storage: %s has %" G_GUINT64_FORMAT " MiB free, %u minutes at the configured bitrate "
-                  "need %" G_GUINT64_FORMAT " MiB", c->roots[i], avail >> 20, c->min_free_minutes, need >> 20);
+                  "and the reserve need %" G_GUINT64_FORMAT " MiB", c->roots[i], avail >> 20, c->min_free_minutes, need >> 20);
       return FALSE;
     }
   }
@@ -421,8 +459,12 @@ hv_recorder_start(HvRecorder *r, guint64 seq, const guint8 *prev_seal_hash, cons
     g_set_error(error, HV_RECORDER_ERROR, HV_RECORDER_ERROR_STORAGE, "storage: %s", local->message);
     return FALSE;
   }
-  HvSealWorkerCallbacks wcb = { on_commit, on_storage_fault, on_storage_fatal, on_finished };
-  r->worker = hv_seal_worker_new(writer, COMMIT_MS, &wcb, r);
+  HvSealWorkerCallbacks wcb = { on_commit, on_storage_fault, on_storage_fatal, on_finished, on_space,
+                                on_storage_full };
+  HvSealWorkerSpace space = { hv_recorder_config_byte_rate(r->cfg), r->cfg->reserve_seconds };
+  r->seconds_left = -1;
+  r->rate = space.configured_rate;
+  r->worker = hv_seal_worker_new(writer, COMMIT_MS, &space, &wcb, r);
   g_autofree char *text = g_strdup_printf("%s; encoder %s, %ux%u@%u, %u camera%s", start_text ? start_text : "recording started",
                                           hv_capture_encoder(r->capture), r->cfg->width, r->cfg->height,
                                           r->cfg->fps, r->cfg->n_video, r->cfg->n_video == 1 ? "" : "s");
@@ -471,4 +513,26 @@ hv_recorder_get_stats(HvRecorder *r, HvRecorderStats *ret)
   ret->records_committed = r->committed;
   ret->start_latency_us = r->start_latency;
   ret->backlog = r->worker ? hv_seal_worker_backlog(r->worker) : 0;
+  ret->seconds_left = r->phase == IDLE ? -1 : r->seconds_left;
+  ret->byte_rate = r->rate;
+}
+
+gint64
+hv_recorder_idle_seconds_left(HvRecorder *r, const char **ret_dir)
+{
+  guint64 rate = hv_recorder_config_byte_rate(r->cfg);
+  guint64 reserve = hv_space_reserve(rate, r->cfg->reserve_seconds);
+  gint64 least = -1;
+  for (guint i = 0; r->cfg->roots[i]; i++) {
+    guint64 avail;
+    if (!hv_storage_free_bytes(r->cfg->roots[i], &avail, NULL))
+      continue;
+    gint64 s = hv_space_seconds_left(avail, reserve, rate);
+    if (least < 0 || s < least) {
+      least = s;
+      if (ret_dir)
+        *ret_dir = r->cfg->roots[i];
+    }
+  }
+  return least;
 }
