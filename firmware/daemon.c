@@ -219,6 +219,18 @@ ledger_startup(HvDaemon *d)
   }
   hv_storage_recover_open(d->cfg->rec.roots, d->key, d->cfg->state_dir, d->have_state ? &d->dstate : NULL,
                           record_recovered, d);
+  /* Sequences allocated after the newest seal, none open, with no session
+   * directory: starts that failed before their header, before havend last
+   * stopped. The next session declares them (FORMAT.md §8.5). */
+  if (d->have_state && !d->dstate.open_seq) {
+    guint64 from = MAX(d->dstate.sealed_seq + 1, d->dstate.next_seq > 64 ? d->dstate.next_seq - 64 : 1);
+    for (guint64 q = from; q < d->dstate.next_seq; q++)
+      if (!hv_storage_session_exists(d->cfg->rec.roots, q))
+        g_array_append_val(d->unrecorded, q);
+    if (d->unrecorded->len)
+      d->unrecorded_why = g_strdup("a start failed before the session directory existed (before havend "
+                                   "last started)");
+  }
   refresh_ledger_fault(d);
   if (d->ledger_fault)
     set_fault(d, HV_FAULT_STORAGE, d->ledger_fault);
@@ -282,6 +294,13 @@ do_start(gpointer user_data)
 {
   HvDaemon *d = user_data;
   g_autoptr(GError) err = NULL;
+  /* A start the pre-flight refuses (clock, keys, storage) consumes no sequence. */
+  if (!hv_recorder_preflight(d->rec, &err)) {
+    hv_journal(G_LOG_LEVEL_WARNING, HV_MSGID_STARTED, "start refused: %s", err->message);
+    set_fault(d, classify(err), err->message);
+    apply(d, HV_INPUT_START_FAILED, "recorder");
+    return G_SOURCE_REMOVE;
+  }
   /* the state decides; storage was cross-checked at start-up */
   if (!reserve_sequence(d, &err)) {
     hv_journal(G_LOG_LEVEL_WARNING, HV_MSGID_STARTED, "start refused: %s", err->message);
