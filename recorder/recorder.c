@@ -275,7 +275,7 @@ static void
 on_storage_fatal(const char *why, gpointer user_data)
 {
   HvRecorder *r = user_data;
-  g_critical("no storage left for the session: %s", why);
+  g_warning("no storage left for the session: %s", why); /* a runtime condition, not a bug */
   fault(r, HV_FAULT_STORAGE, TRUE, why);
   if (r->phase == RUNNING) {
     r->stop_status = HV_STATUS_IO_FAILED;
