@@ -471,6 +471,9 @@ on_finished(HvRecorder *r, const HvSessionResult *res, gpointer ud)
     hv_catalog_indexer_add(d->indexer, res->dirs[i]);
   /* hand the pipeline's freed frames back to the system: idle RSS matters on the board */
   malloc_trim(0);
+  const char *root = NULL;
+  gint64 left = hv_recorder_idle_seconds_left(d->rec, &root); /* back to the configured rate */
+  set_space(d, left, root);
   gboolean ok = res->sealed && res->status == HV_STATUS_COMPLETE;
   if (!ok && d->fault == HV_FAULT_NONE)
     set_fault(d, HV_FAULT_STORAGE, res->reason ? res->reason : "session not sealed COMPLETE");
