@@ -291,8 +291,12 @@ on_space(const char *dir, guint64 free_bytes, guint64 rate, gint64 seconds_left,
   HvRecorder *r = user_data;
   r->seconds_left = seconds_left;
   r->rate = rate;
+  const char *root = dir; /* name the root, not the session directory in it */
+  for (guint i = 0; r->result.dirs[i] && r->cfg->roots[i]; i++)
+    if (g_str_equal(r->result.dirs[i], dir))
+      root = r->cfg->roots[i];
   if (r->cb.on_space)
-    r->cb.on_space(r, seconds_left, dir, r->user_data);
+    r->cb.on_space(r, seconds_left, root, r->user_data);
 }
 
 static void

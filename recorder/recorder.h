@@ -63,7 +63,7 @@ typedef struct {
                    gpointer user_data);
   void (*on_finished)(HvRecorder *r, const HvSessionResult *result, gpointer user_data);
   /* While recording, after each group commit: seconds of recording left on
-   * the binding root (the one that runs out first) above the reserve. When
+   * the binding root (the one that runs out first, dir) above the reserve. When
    * every root reaches the reserve the recorder itself stops the session
    * (COMPLETE, reason "storage full: ...", on_fault STORAGE first). */
   void (*on_space)(HvRecorder *r, gint64 seconds_left, const char *dir, gpointer user_data);

@@ -57,6 +57,7 @@ typedef struct {
   HvSealWorker *w;
   int           what;   /* 0 commit, 1 storage fault, 2 fatal, 3 finished, 4 space, 5 full */
   guint64       committed, media, bytes;
+  guint64       free_bytes, rate;   /* space */
   gint64        seconds_left;
   char         *dir, *why, *fingerprint;
   HvSealStatus  status;
@@ -89,7 +90,7 @@ deliver(gpointer p)
     break;
   case 4:
     if (cb->on_space)
-      cb->on_space(n->dir, n->media, n->bytes, n->seconds_left, ud);
+      cb->on_space(n->dir, n->free_bytes, n->rate, n->seconds_left, ud);
     break;
   case 5: if (cb->on_full) cb->on_full(n->why, ud); break;
   }
@@ -172,22 +173,22 @@ check_space(HvSealWorker *w)
   if (!w->space.configured_rate)
     return;
   guint n = MIN(hv_vault_writer_n_sinks(w->writer), 8);
-  guint64 free[8] = { 0 };
+  guint64 avail[8] = { 0 };
   gboolean in_use[8] = { FALSE }, full[8];
   const char *dirs[8];
   for (guint i = 0; i < n; i++) {
     dirs[i] = hv_vault_writer_sink_dir(w->writer, i, &in_use[i]);
     struct statvfs st;
     if (in_use[i] && statvfs(dirs[i], &st) == 0)
-      free[i] = (guint64) st.f_bavail * st.f_frsize;
+      avail[i] = (guint64) st.f_bavail * st.f_frsize;
     else if (in_use[i])
-      free[i] = G_MAXUINT64; /* unreadable: the next write says what is wrong */
+      avail[i] = G_MAXUINT64; /* unreadable: the next write says what is wrong */
   }
   gint64 elapsed = w->first_media_mono ? g_get_monotonic_time() - w->first_media_mono : 0;
   guint64 bytes = hv_vault_writer_bytes(w->writer);
   guint64 plan = hv_space_rate(w->space.configured_rate, bytes, elapsed, TRUE);
   guint64 reserve = hv_space_reserve(plan, w->space.reserve_seconds);
-  HvSpaceDecision dec = hv_space_decide(free, in_use, n, reserve, full);
+  HvSpaceDecision dec = hv_space_decide(avail, in_use, n, reserve, full);
   if (dec == HV_SPACE_RETIRE) {
     const char *room = NULL;
     for (guint i = 0; i < n; i++)
@@ -197,7 +198,7 @@ check_space(HvSealWorker *w)
       if (!full[i])
         continue;
       g_autofree char *why = g_strdup_printf("%" G_GUINT64_FORMAT " MiB free, under the %" G_GUINT64_FORMAT
-                                             " MiB reserve; continuing on %s", free[i] >> 20, reserve >> 20, room);
+                                             " MiB reserve; continuing on %s", avail[i] >> 20, reserve >> 20, room);
       hv_vault_writer_retire_sink(w->writer, i, "storage full, copy sealed", why);
       in_use[i] = FALSE;
     }
@@ -207,7 +208,7 @@ check_space(HvSealWorker *w)
     guint64 least = G_MAXUINT64;
     for (guint i = 0; i < n; i++)
       if (in_use[i])
-        least = MIN(least, free[i]);
+        least = MIN(least, avail[i]);
     Note *f = note_new(5);
     f->why = g_strdup_printf("storage full: %" G_GUINT64_FORMAT " MiB free, under the %" G_GUINT64_FORMAT
                              " MiB reserve (%u s of media)", least >> 20, reserve >> 20, w->space.reserve_seconds);
@@ -217,15 +218,15 @@ check_space(HvSealWorker *w)
   guint64 rate = hv_space_rate(w->space.configured_rate, bytes, elapsed, FALSE);
   gint binding = -1;
   for (guint i = 0; i < n; i++)
-    if (in_use[i] && (binding < 0 || free[i] < free[binding]))
+    if (in_use[i] && (binding < 0 || avail[i] < avail[binding]))
       binding = (gint) i;
   if (binding < 0)
     return;
   Note *s = note_new(4);
   s->dir = g_strdup(dirs[binding]);
-  s->media = free[binding]; /* free bytes */
-  s->bytes = rate;
-  s->seconds_left = hv_space_seconds_left(free[binding], reserve, rate);
+  s->free_bytes = avail[binding];
+  s->rate = rate;
+  s->seconds_left = hv_space_seconds_left(avail[binding], reserve, rate);
   notify(w, s);
 }
 

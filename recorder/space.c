@@ -27,11 +27,11 @@ hv_space_seconds_left(guint64 free_bytes, guint64 reserve, guint64 rate)
 }
 
 HvSpaceDecision
-hv_space_decide(const guint64 *free, const gboolean *in_use, guint n, guint64 reserve, gboolean *ret_full)
+hv_space_decide(const guint64 *avail, const gboolean *in_use, guint n, guint64 reserve, gboolean *ret_full)
 {
   guint used = 0, full = 0;
   for (guint i = 0; i < n; i++) {
-    ret_full[i] = in_use[i] && free[i] < reserve;
+    ret_full[i] = in_use[i] && avail[i] < reserve;
     used += in_use[i] != FALSE;
     full += ret_full[i] != FALSE;
   }

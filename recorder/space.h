@@ -40,10 +40,10 @@ typedef enum {
   HV_SPACE_FULL,      /* every root in use reached it: stop the session now */
 } HvSpaceDecision;
 
-/* free[i] for the n roots; in_use[i] FALSE for a root no longer written
+/* avail[i]: free bytes of each of the n roots; in_use[i] FALSE for a root no longer written
  * (failed or retired), which is ignored. ret_full[i] TRUE for a root in use
  * below the reserve. */
-HvSpaceDecision hv_space_decide(const guint64 *free, const gboolean *in_use, guint n, guint64 reserve,
+HvSpaceDecision hv_space_decide(const guint64 *avail, const gboolean *in_use, guint n, guint64 reserve,
                                 gboolean *ret_full);
 
 G_END_DECLS
