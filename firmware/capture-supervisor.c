@@ -76,6 +76,7 @@ hv_capture_supervisor_new(const HvRecorderConfig *cfg, const HvDeviceKey *key, i
   s->cb = *cb;
   s->user_data = user_data;
   s->stats.start_latency_us = -1;
+  s->stats.seconds_left = -1;
   return s;
 }
 
@@ -214,6 +215,12 @@ handle(HvCaptureSupervisor *s, const char *type, GVariant *msg)
       return FALSE;
     if (s->cb.on_fault)
       s->cb.on_fault(s, (HvFaultClass) u, b, t, s->user_data);
+  } else if (g_str_equal(type, "space") && s->phase == RUNNING) {
+    gint64 left;
+    if (!g_variant_lookup(msg, "seconds-left", "x", &left) || !g_variant_lookup(msg, "dir", "&s", &t) || left < -1)
+      return FALSE;
+    if (s->cb.on_space)
+      s->cb.on_space(s, left, *t ? t : NULL, s->user_data);
   } else if (g_str_equal(type, "finished") && s->phase == RUNNING) {
     if (!take_result(s, msg))
       return FALSE;
@@ -368,6 +375,7 @@ hv_capture_supervisor_start(HvCaptureSupervisor *s, guint64 seq, const guint8 *p
   s->healthy = FALSE;
   memset(&s->stats, 0, sizeof s->stats);
   s->stats.start_latency_us = -1;
+  s->stats.seconds_left = -1;
   s->last_heard = s->last_check = g_get_monotonic_time();
   s->check_timer = g_timeout_add(CHECK_MS, on_check, s);
   static const char *const none[] = { NULL };

@@ -40,6 +40,9 @@ typedef struct {
   /* the process ended without a result (crash, kill, hang, protocol
    * violation): session seq is left to recovery */
   void (*on_lost)(HvCaptureSupervisor *s, guint64 seq, const char *why, gpointer user_data);
+  /* recording time left above the reserve on the root that runs out first
+   * (-1 unknown), as the seal worker measures it */
+  void (*on_space)(HvCaptureSupervisor *s, gint64 seconds_left, const char *dir, gpointer user_data);
 } HvCaptureSupervisorCallbacks;
 
 /* The haven-capture to run: $HAVEN_CAPTURE, else the one beside the running

@@ -191,7 +191,10 @@ parse_key(Ctx *x, HvConfig *c)
     return TRUE;
   }
   if (IS("storage", "min-free-minutes")) return get_uint(x, 0, 100000, &r->min_free_minutes);
-  if (IS("storage", "low-space-minutes")) return get_uint(x, 0, 1000000, &c->low_space_minutes);
+  if (IS("storage", "warn-minutes")) return get_uint(x, 0, 100000, &r->warn_minutes);
+  if (IS("storage", "reserve-seconds")) return get_uint(x, 0, 3600, &r->reserve_seconds);
+  if (IS("storage", "low-space-minutes"))
+    return fail(x, "replaced by 'warn-minutes' (the one low-space threshold, default 10)");
   if (IS("custodians", "recipients")) return get_list(x, &c->recipient_paths);
   if (IS("video", "cameras")) return get_uint(x, 1, HV_MAX_CAMERAS, &r->n_video);
   if (IS("video", "camera1")) return parse_camera(x, &r->video[0]);
@@ -260,7 +263,6 @@ hv_config_load(const char *path, GError **error)
   c->state_dir = g_strdup("/var/lib/haven");
   c->control_socket = g_strdup("/run/haven/control.sock");
   c->hold_to_stop_ms = 2000;
-  c->low_space_minutes = 360;
   c->rec.roots[0] = g_strdup("/srv/haven");
 
   g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);

@@ -18,7 +18,6 @@ typedef struct {
   char            *control_group;     /* NULL: the daemon's primary group */
   char            *catalog_path;
   guint            hold_to_stop_ms;
-  guint            low_space_minutes;
   char           **recipient_paths;
   HvRecorderConfig rec;
 } HvConfig;

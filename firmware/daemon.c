@@ -48,7 +48,9 @@ struct _HvDaemon {
   gboolean     button_deferred;      /* a late button_timer yielded to queued input */
   HvFaultClass fault;
   char        *fault_reason;
-  gboolean     low_space;
+  gboolean     low_space;            /* fewer than warn-minutes left on the binding root */
+  gint64       seconds_left;         /* recording left on that root above the reserve, -1 unknown */
+  char        *space_root;
   guint        blink_timer;
   gint64       blink_epoch;
   guint        idle_timer;
@@ -68,10 +70,11 @@ struct _HvDaemon {
   char        *recovery_failure;     /* first session recovery could not settle */
   char        *ledger_fault;         /* storage disagrees with the state: persistent STORAGE fault */
   guint64      session_seq;
-  HvDeviceState before_start;        /* the state before session_seq was reserved */
   char        *pending_note;         /* for the next session's chain: how the last one ended */
   char        *capture_fault;        /* the fault a lost capture process raised */
   guint        capture_fault_timer;
+  GArray      *unrecorded;           /* guint64: sequences allocated but never recorded, not yet declared */
+  char        *unrecorded_why;
   GPtrArray   *recovered;            /* char*: "dir: INTERRUPTED, fingerprint ..." */
   char        *last_status, *last_fingerprint, *last_dir, *last_reason;
 
@@ -193,6 +196,27 @@ update_lights(HvDaemon *d)
   }
 }
 
+/* ---- storage space ---- */
+
+static void
+set_space(HvDaemon *d, gint64 seconds_left, const char *root)
+{
+  d->seconds_left = seconds_left;
+  if (root && g_strcmp0(root, d->space_root) != 0) {
+    g_free(d->space_root);
+    d->space_root = g_strdup(root);
+  }
+  gboolean low = seconds_left >= 0 && seconds_left < (gint64) d->cfg->rec.warn_minutes * 60;
+  if (low != d->low_space) {
+    d->low_space = low;
+    if (low)
+      hv_journal(G_LOG_LEVEL_WARNING, HV_MSGID_FAULT, "storage running low: %" G_GINT64_FORMAT
+                 " minutes left on %s (warning below %u)", seconds_left / 60, root ? root : "?",
+                 d->cfg->rec.warn_minutes);
+    update_lights(d);
+  }
+}
+
 /* ---- sessions ---- */
 
 static void audit(HvDaemon *d, const char *actor, const char *action, const char *result);
@@ -249,6 +273,18 @@ ledger_startup(HvDaemon *d)
   }
   hv_storage_recover_open(d->cfg->rec.roots, d->key, d->cfg->state_dir, d->have_state ? &d->dstate : NULL,
                           record_recovered, d);
+  /* Sequences allocated after the newest seal, none open, with no session
+   * directory: starts that failed before their header, before havend last
+   * stopped. The next session declares them (FORMAT.md §8.5). */
+  if (d->have_state && !d->dstate.open_seq) {
+    guint64 from = MAX(d->dstate.sealed_seq + 1, d->dstate.next_seq > 64 ? d->dstate.next_seq - 64 : 1);
+    for (guint64 q = from; q < d->dstate.next_seq; q++)
+      if (!hv_storage_session_exists(d->cfg->rec.roots, q))
+        g_array_append_val(d->unrecorded, q);
+    if (d->unrecorded->len)
+      d->unrecorded_why = g_strdup("a start failed before the session directory existed (before havend "
+                                   "last started)");
+  }
   refresh_ledger_fault(d);
   if (d->ledger_fault)
     set_fault(d, HV_FAULT_STORAGE, d->ledger_fault);
@@ -285,18 +321,56 @@ audit(HvDaemon *d, const char *actor, const char *action, const char *result)
     g_warning("audit not stored (catalog): %s", err->message);
 }
 
-/* The sequence was reserved but no copy of the session exists: no header,
- * so it was never used; give it back. */
-static void
-release_unused_sequence(HvDaemon *d)
+/* The declaration the next session's start event carries for the
+ * sequences allocated but never recorded (FORMAT.md §8.5): "unrecorded
+ * sequences 5, 7-8: <reason of the last>". NULL when there are none. */
+static char *
+unrecorded_text(HvDaemon *d)
 {
-  if (hv_storage_session_exists(d->cfg->rec.roots, d->session_seq))
+  if (d->unrecorded->len == 0)
+    return NULL;
+  g_autoptr(GArray) ranges = g_array_new(FALSE, FALSE, sizeof(HvSeqRange));
+  for (guint i = 0; i < d->unrecorded->len; i++) {
+    guint64 q = g_array_index(d->unrecorded, guint64, i);
+    HvSeqRange *last = ranges->len ? &g_array_index(ranges, HvSeqRange, ranges->len - 1) : NULL;
+    if (last && q == last->to + 1)
+      last->to = q;
+    else
+      g_array_append_val(ranges, ((HvSeqRange) { q, q }));
+  }
+  g_autofree char *list = hv_seq_ranges_format(ranges);
+  return g_strdup_printf(HV_LEDGER_UNRECORDED_PREFIX "%s: %s", list,
+                         d->unrecorded_why ? d->unrecorded_why : "start failed");
+}
+
+/* The open session's start event declared the unrecorded sequences. */
+static void
+declared_unrecorded(HvDaemon *d)
+{
+  g_array_set_size(d->unrecorded, 0);
+  g_clear_pointer(&d->unrecorded_why, g_free);
+}
+
+/* The start of session_seq failed before any copy of the session existed: no
+ * header. The sequence stays consumed (never reused: a session may have been
+ * given it elsewhere); it is no longer open, and the next session declares
+ * it as not recorded (FORMAT.md §8.5). */
+static void
+mark_unrecorded(HvDaemon *d, const char *why)
+{
+  if (hv_storage_session_exists(d->cfg->rec.roots, d->session_seq)) {
+    declared_unrecorded(d); /* its start event carries the declaration */
     return;
+  }
+  d->dstate.open_seq = 0;
   g_autoptr(GError) serr = NULL;
-  if (hv_storage_state_save(d->cfg->state_dir, &d->before_start, &serr))
-    d->dstate = d->before_start;
-  else
-    g_warning("sequence %" G_GUINT64_FORMAT " stays consumed: %s", d->session_seq, serr->message);
+  if (!hv_storage_state_save(d->cfg->state_dir, &d->dstate, &serr))
+    g_warning("sequence %" G_GUINT64_FORMAT " stays open in the device state: %s", d->session_seq, serr->message);
+  g_array_append_val(d->unrecorded, d->session_seq);
+  g_free(d->unrecorded_why);
+  d->unrecorded_why = g_strdup(why);
+  hv_journal(G_LOG_LEVEL_WARNING, HV_MSGID_STARTED, "sequence %" G_GUINT64_FORMAT " allocated but not recorded: %s",
+             d->session_seq, why);
 }
 
 static void
@@ -305,7 +379,7 @@ start_refused(HvDaemon *d, const GError *err, gboolean active)
   hv_journal(G_LOG_LEVEL_WARNING, HV_MSGID_STARTED, "start refused: %s", err->message);
   set_fault(d, err->domain == HV_RECORDER_ERROR ? classify(err) : HV_FAULT_SOURCE, err->message);
   if (!active) {
-    release_unused_sequence(d);
+    mark_unrecorded(d, err->message);
     /* a stop (or shutdown) may have come while the start was under way */
     apply(d, d->state == HV_STATE_STOPPING ? HV_INPUT_FINISHED_FAULT : HV_INPUT_START_FAILED, "recorder");
     if (d->shutting_down)
@@ -318,7 +392,6 @@ do_start(gpointer user_data)
 {
   HvDaemon *d = user_data;
   g_autoptr(GError) err = NULL;
-  d->before_start = d->dstate; /* the state decides; storage was cross-checked at start-up */
   if (!probe_readiness(d)) {
     /* refused before a sequence is consumed or a pipeline built */
     hv_journal(G_LOG_LEVEL_WARNING, HV_MSGID_STARTED, "start refused: not ready: %s", d->ready_fault);
@@ -333,6 +406,12 @@ do_start(gpointer user_data)
   }
   g_autofree char *text = g_strdup_printf("recording started in room '%s' (device %s)", d->cfg->rec.room,
                                           d->key_id);
+  g_autofree char *declared = unrecorded_text(d);
+  if (declared) {
+    g_autofree char *t = g_strdup_printf("%s; %s", text, declared);
+    g_free(text);
+    text = g_steal_pointer(&t);
+  }
   const char *notes[] = { d->pending_note, NULL };
   if (!hv_capture_supervisor_start(d->rec, d->session_seq, d->dstate.sealed_seq ? d->dstate.sealed_hash : NULL,
                                    text, notes, &err))
@@ -390,6 +469,7 @@ on_started(HvCaptureSupervisor *s, const GError *error, gboolean active, gpointe
     return;
   }
   g_clear_pointer(&d->pending_note, g_free); /* it is in this session's chain now */
+  declared_unrecorded(d);
   if (d->ledger_fault)
     set_fault(d, HV_FAULT_STORAGE, d->ledger_fault);
   else if (d->fault != HV_FAULT_NONE)
@@ -414,6 +494,12 @@ on_health(HvCaptureSupervisor *s, gboolean healthy, const char *why, gpointer ud
 }
 
 static void
+on_space(HvCaptureSupervisor *s, gint64 seconds_left, const char *dir, gpointer ud)
+{
+  set_space(ud, seconds_left, dir);
+}
+
+static void
 on_fault(HvCaptureSupervisor *s, HvFaultClass cls, gboolean active, const char *why, gpointer ud)
 {
   HvDaemon *d = ud;
@@ -435,6 +521,25 @@ on_finished(HvCaptureSupervisor *s, const HvSessionResult *res, gpointer ud)
   d->last_fingerprint = g_strdup(res->fingerprint);
   d->last_dir = g_strdup(res->dirs[0]);
   d->last_reason = g_strdup(res->reason);
+  if (!res->sealed && d->have_state && d->dstate.open_seq == res->seq) {
+    /* Sealing failed and nothing on disk is sealed: the session is over
+     * (its writer is closed), so recovery seals it INTERRUPTED now rather
+     * than at the next start of havend, which a next session would pass. */
+    hv_storage_recover_open(d->cfg->rec.roots, d->key, d->cfg->state_dir, &d->dstate, record_recovered, d);
+    refresh_ledger_fault(d);
+    for (guint i = 0; res->dirs[i]; i++) {
+      guint8 st, hash[HV_HASH_SIZE];
+      if (hv_storage_session_seal(res->dirs[i], d->key->pk, res->seq, &st, hash)) {
+        g_free(d->last_status);
+        g_free(d->last_fingerprint);
+        d->last_status = g_strdup(hv_status_name(st));
+        d->last_fingerprint = hv_fingerprint_from_seal_hash(hash);
+        g_free(d->last_dir);
+        d->last_dir = g_strdup(res->dirs[i]);
+        break;
+      }
+    }
+  }
   hv_journal(G_LOG_LEVEL_MESSAGE, HV_MSGID_SEALED, "session sequence %" G_GUINT64_FORMAT " %s%s%s: %s",
              res->seq, d->last_status, res->fingerprint ? ", fingerprint " : "",
              res->fingerprint ? res->fingerprint : "", res->reason ? res->reason : "");
@@ -453,6 +558,9 @@ on_finished(HvCaptureSupervisor *s, const HvSessionResult *res, gpointer ud)
     hv_catalog_indexer_add(d->indexer, res->dirs[i]);
   /* hand the pipeline's freed frames back to the system: idle RSS matters on the board */
   malloc_trim(0);
+  const char *root = NULL;
+  gint64 left = hv_recorder_config_idle_seconds_left(&d->cfg->rec, &root); /* back to the configured rate */
+  set_space(d, left, root);
   gboolean ok = res->sealed && res->status == HV_STATUS_COMPLETE;
   if (!ok && d->fault == HV_FAULT_NONE)
     set_fault(d, HV_FAULT_STORAGE, res->reason ? res->reason : "session not sealed COMPLETE");
@@ -489,7 +597,7 @@ on_capture_lost(HvCaptureSupervisor *s, guint64 seq, const char *why, gpointer u
   set_fault(d, HV_FAULT_SOURCE, t);
   audit(d, "supervisor", "capture lost", t);
   if (d->have_state && d->dstate.open_seq == seq && !hv_storage_session_exists(d->cfg->rec.roots, seq)) {
-    release_unused_sequence(d); /* it died before the session's header existed */
+    mark_unrecorded(d, t); /* it died before the session's header existed */
   } else {
     hv_storage_recover_open(d->cfg->rec.roots, d->key, d->cfg->state_dir, d->have_state ? &d->dstate : NULL,
                             record_recovered, d);
@@ -640,15 +748,9 @@ idle_check(gpointer ud)
     else if (d->ledger_fault)
       apply(d, HV_INPUT_FAULT, "storage check");
   }
-  guint64 need = hv_recorder_config_byte_rate(&d->cfg->rec) * 60 * d->cfg->low_space_minutes, avail;
-  gboolean low = FALSE;
-  for (guint i = 0; d->cfg->rec.roots[i]; i++)
-    if (hv_storage_free_bytes(d->cfg->rec.roots[i], &avail, NULL) && avail < need)
-      low = TRUE;
-  if (low != d->low_space) {
-    d->low_space = low;
-    update_lights(d);
-  }
+  const char *root = NULL;
+  gint64 left = hv_recorder_config_idle_seconds_left(&d->cfg->rec, &root);
+  set_space(d, left, root);
   return G_SOURCE_CONTINUE;
 }
 
@@ -713,6 +815,14 @@ status_reply(HvDaemon *d)
   json_builder_add_double_value(b, d->ready_probe_us / 1000.0);
   json_builder_set_member_name(b, "low_space");
   json_builder_add_boolean_value(b, d->low_space);
+  json_builder_set_member_name(b, "storage");
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "minutes_left");
+  json_builder_add_int_value(b, d->seconds_left < 0 ? -1 : MIN(d->seconds_left, (gint64) G_MAXINT32) / 60);
+  add_str(b, "root", d->space_root);
+  json_builder_set_member_name(b, "warn_minutes");
+  json_builder_add_int_value(b, d->cfg->rec.warn_minutes);
+  json_builder_end_object(b);
   json_builder_set_member_name(b, "healthy");
   json_builder_add_boolean_value(b, hv_capture_supervisor_is_healthy(d->rec));
   json_builder_set_member_name(b, "lights");
@@ -982,6 +1092,8 @@ hv_daemon_new(HvConfig *cfg, GError **error)
   d->state_lock_fd = -1;
   d->cfg = cfg;
   d->recovered = g_ptr_array_new_with_free_func(g_free);
+  d->unrecorded = g_array_new(FALSE, FALSE, sizeof(guint64));
+  d->seconds_left = -1;
   d->loop = g_main_loop_new(NULL, FALSE);
   if (g_mkdir_with_parents(cfg->state_dir, 0750) < 0) {
     int e = errno;
@@ -1019,7 +1131,8 @@ hv_daemon_new(HvConfig *cfg, GError **error)
   hv_button_init(&d->buttons[0], hv_gpio_get_board(d->gpio)->lines[HV_SIGNAL_RECORD].debounce_ms, cfg->hold_to_stop_ms);
   hv_button_init(&d->buttons[1], hv_gpio_get_board(d->gpio)->lines[HV_SIGNAL_MARKER].debounce_ms, 60000);
 
-  HvCaptureSupervisorCallbacks rcb = { on_started, on_health, on_fault, on_finished, on_capture_lost };
+  HvCaptureSupervisorCallbacks rcb = { on_started, on_health, on_fault, on_finished, on_capture_lost,
+                                       on_space };
   d->rec = hv_capture_supervisor_new(&cfg->rec, d->key, d->state_lock_fd, &rcb, d);
   if (!(d->control = hv_control_new(cfg->control_socket, cfg->control_group, on_control, on_control_refused, d,
                                      error)))
@@ -1086,6 +1199,9 @@ hv_daemon_free(HvDaemon *d)
   g_free(d->pending_note);
   g_free(d->capture_fault);
   g_ptr_array_unref(d->recovered);
+  g_array_unref(d->unrecorded);
+  g_free(d->unrecorded_why);
+  g_free(d->space_root);
   g_main_loop_unref(d->loop);
   if (d->state_lock_fd >= 0)
     close(d->state_lock_fd); /* last: releases the state directory */

@@ -4,6 +4,7 @@
 #define BLINK_MS   250   /* red: 2 Hz */
 #define PULSE_MS   250   /* amber pulse on, then off */
 #define CYCLE_MS   2000  /* amber code repeats */
+#define LOW_ON_MS  1000  /* low space: amber 1 s on, 1 s off (a fault pulses 250 ms) */
 
 static gboolean
 amber_pulse(HvFaultClass cls, guint phase_ms)
@@ -40,7 +41,8 @@ hv_lights_at(const HvLightsInput *in, guint phase_ms, gboolean *ret_blinking)
     out |= amber_pulse(in->fault, phase_ms) ? HV_LIGHT_FAULT : 0;
     blink = TRUE;
   } else if (in->low_space) {
-    out |= HV_LIGHT_FAULT;
+    out |= phase_ms % CYCLE_MS < LOW_ON_MS ? HV_LIGHT_FAULT : 0;
+    blink = TRUE;
   }
   if (ret_blinking)
     *ret_blinking = blink;

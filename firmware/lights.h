@@ -7,7 +7,8 @@
  *   red blinking            starting or stopping
  *   red steady + door sign  recording (and healthy)
  *   amber blinking          fault: 1 pulse storage, 2 source, 3 clock, 4 keys (per 2 s)
- *   amber steady            storage running low
+ *   amber slow blink        storage running low: fewer than [storage] warn-minutes
+ *                           left (1 s on, 1 s off; with any light above)
  */
 #pragma once
 

@@ -73,6 +73,13 @@ on_fault(HvRecorder *r, HvFaultClass cls, gboolean active, const char *why, gpoi
 }
 
 static void
+on_space(HvRecorder *r, gint64 seconds_left, const char *dir, gpointer ud)
+{
+  send_msg(ud, hv_capture_msg_new("space", "seconds-left", g_variant_new_int64(seconds_left), "dir",
+                                  g_variant_new_string(dir ? dir : ""), NULL));
+}
+
+static void
 on_finished(HvRecorder *r, const HvSessionResult *res, gpointer ud)
 {
   Capture *c = ud;
@@ -114,7 +121,7 @@ handle_start(Capture *c, GVariant *msg, GError **error)
   c->have_cfg = TRUE;
   if (!hv_capture_config_from_variant(cfgv, &c->cfg, error))
     return FALSE;
-  HvRecorderCallbacks cb = { on_health, on_fault, on_finished };
+  HvRecorderCallbacks cb = { on_health, on_fault, on_finished, on_space };
   c->rec = hv_recorder_new(&c->cfg, c->key, &cb, c);
   g_autoptr(GError) err = NULL;
   if (!hv_recorder_start(c->rec, seq, plen ? p : NULL, text, &err)) {

@@ -182,6 +182,7 @@ hv_capture_config_to_variant(const HvRecorderConfig *c)
   ADD("recipients", g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, c->recipients,
                                               (gsize) c->n_recipients * HV_RECIPIENT_PK_SIZE, 1));
   ADD("min-free-minutes", g_variant_new_uint32(c->min_free_minutes));
+  ADD("space", g_variant_new("(uu)", c->warn_minutes, c->reserve_seconds));
   ADD("no-sync", g_variant_new_boolean(c->no_sync));
 #undef ADD
   return g_variant_builder_end(&b);
@@ -209,14 +210,14 @@ hv_capture_config_from_variant(GVariant *v, HvRecorderConfig *c, GError **error)
   hv_recorder_config_init(c);
   g_autoptr(GVariant) room = NULL, video = NULL, audio = NULL, layout = NULL, size = NULL, kbps = NULL;
   g_autoptr(GVariant) enc = NULL, silence = NULL, reopen = NULL, roots = NULL, rcpt = NULL, minfree = NULL;
-  g_autoptr(GVariant) nosync = NULL;
+  g_autoptr(GVariant) nosync = NULL, space = NULL;
   if (!member(v, "room", "s", &room, error) || !member(v, "video", "a(ussu)", &video, error) ||
       !member(v, "audio", "(usbu)", &audio, error) || !member(v, "layout", "u", &layout, error) ||
       !member(v, "size", "(uuu)", &size, error) || !member(v, "kbps", "(uu)", &kbps, error) ||
       !member(v, "encoder", "s", &enc, error) || !member(v, "silence", "(du)", &silence, error) ||
       !member(v, "reopen-seconds", "u", &reopen, error) || !member(v, "roots", "as", &roots, error) ||
       !member(v, "recipients", "ay", &rcpt, error) || !member(v, "min-free-minutes", "u", &minfree, error) ||
-      !member(v, "no-sync", "b", &nosync, error))
+      !member(v, "space", "(uu)", &space, error) || !member(v, "no-sync", "b", &nosync, error))
     return FALSE;
 #define BAD(...) do { g_set_error(error, HV_CAPTURE_PROTO_ERROR, HV_CAPTURE_PROTO_ERROR_MALFORMED, __VA_ARGS__); return FALSE; } while (0)
   g_free(c->room);
@@ -266,6 +267,7 @@ hv_capture_config_from_variant(GVariant *v, HvRecorderConfig *c, GError **error)
   memcpy(c->recipients, pk, nb);
   c->n_recipients = (guint) (nb / HV_RECIPIENT_PK_SIZE);
   c->min_free_minutes = g_variant_get_uint32(minfree);
+  g_variant_get(space, "(uu)", &c->warn_minutes, &c->reserve_seconds);
   c->no_sync = g_variant_get_boolean(nosync);
 #undef BAD
   if (!hv_recorder_config_validate(c, error)) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #define G_LOG_DOMAIN "haven-recorder"
 #include "readiness.h"
+#include "space.h"
 #include "storage.h"
 
 #include <errno.h>
@@ -87,7 +88,7 @@ check_root(GPtrArray *problems, const char *root, guint64 need, guint minutes)
   }
   if (avail < need)
     add(problems, HV_READINESS_STORAGE,
-        "storage: %s has %" G_GUINT64_FORMAT " MiB free, %u minutes at the configured bitrate need %" G_GUINT64_FORMAT
+        "storage: %s has %" G_GUINT64_FORMAT " MiB free, %u minutes at the configured bitrate and the reserve need %" G_GUINT64_FORMAT
         " MiB", root, avail >> 20, minutes, need >> 20);
 }
 
@@ -250,7 +251,8 @@ hv_readiness_check(const HvRecorderConfig *cfg, const char *sysroot, gint64 now_
   check_clock(problems, now_us);
   if (cfg->n_recipients == 0)
     add(problems, HV_READINESS_KEYS, "keys: no custodian recipient loaded");
-  guint64 need = hv_recorder_config_byte_rate(cfg) * 60 * cfg->min_free_minutes;
+  guint64 rate = hv_recorder_config_byte_rate(cfg);
+  guint64 need = rate * 60 * cfg->min_free_minutes + hv_space_reserve(rate, cfg->reserve_seconds);
   for (guint i = 0; cfg->roots[i]; i++)
     check_root(problems, cfg->roots[i], need, cfg->min_free_minutes);
   for (guint i = 0; i < cfg->n_video && i < HV_MAX_CAMERAS; i++)

@@ -4,6 +4,7 @@
  * these without the capture pipeline, which runs in haven-capture. */
 #define G_LOG_DOMAIN "haven-recorder"
 #include "recorder.h"
+#include "space.h"
 #include "storage.h"
 
 #include <errno.h>
@@ -46,7 +47,8 @@ hv_recorder_preflight_config(const HvRecorderConfig *c, GError **error)
                 "keys: no custodian recipient configured");
     return FALSE;
   }
-  guint64 need = hv_recorder_config_byte_rate(c) * 60 * c->min_free_minutes;
+  guint64 rate = hv_recorder_config_byte_rate(c);
+  guint64 need = rate * 60 * c->min_free_minutes + hv_space_reserve(rate, c->reserve_seconds);
   for (guint i = 0; c->roots[i]; i++) {
     guint64 avail;
     if (g_mkdir_with_parents(c->roots[i], 0750) < 0) {
@@ -63,10 +65,30 @@ hv_recorder_preflight_config(const HvRecorderConfig *c, GError **error)
     if (avail < need) {
       g_set_error(error, HV_RECORDER_ERROR, HV_RECORDER_ERROR_STORAGE,
                   "storage: %s has %" G_GUINT64_FORMAT " MiB free, %u minutes at the configured bitrate "
-                  "need %" G_GUINT64_FORMAT " MiB", c->roots[i], avail >> 20, c->min_free_minutes, need >> 20);
+                  "and the reserve need %" G_GUINT64_FORMAT " MiB", c->roots[i], avail >> 20, c->min_free_minutes,
+                  need >> 20);
       return FALSE;
     }
   }
   return TRUE;
 }
 
+gint64
+hv_recorder_config_idle_seconds_left(const HvRecorderConfig *c, const char **ret_dir)
+{
+  guint64 rate = hv_recorder_config_byte_rate(c);
+  guint64 reserve = hv_space_reserve(rate, c->reserve_seconds);
+  gint64 least = -1;
+  for (guint i = 0; c->roots[i]; i++) {
+    guint64 avail;
+    if (!hv_storage_free_bytes(c->roots[i], &avail, NULL))
+      continue;
+    gint64 s = hv_space_seconds_left(avail, reserve, rate);
+    if (least < 0 || s < least) {
+      least = s;
+      if (ret_dir)
+        *ret_dir = c->roots[i];
+    }
+  }
+  return least;
+}

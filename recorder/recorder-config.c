@@ -24,6 +24,8 @@ hv_recorder_config_init(HvRecorderConfig *cfg)
   cfg->silence_seconds = 10;
   cfg->reopen_seconds = 3;
   cfg->min_free_minutes = 180;
+  cfg->warn_minutes = 10;
+  cfg->reserve_seconds = 30;
 }
 
 void

@@ -46,6 +46,8 @@ typedef struct {
   guint8        recipients[HV_RECIPIENTS_MAX * HV_RECIPIENT_PK_SIZE];
   guint         n_recipients;
   guint         min_free_minutes;  /* pre-flight: space for this much media */
+  guint         warn_minutes;      /* fewer minutes left than this: the low-space warning */
+  guint         reserve_seconds;   /* each root keeps this much media free (space.h) */
   gboolean      no_sync;           /* benchmarks only */
 } HvRecorderConfig;
 

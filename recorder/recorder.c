@@ -3,6 +3,7 @@
 #include "recorder.h"
 #include "capture.h"
 #include "seal-worker.h"
+#include "space.h"
 #include "storage.h"
 
 #include <errno.h>
@@ -41,6 +42,8 @@ struct _HvRecorder {
   gboolean mic_silent;
   gint64   silent_since;
   gboolean healthy;
+  gint64   seconds_left;
+  guint64  rate;
 };
 
 HvRecorder *
@@ -252,7 +255,7 @@ static void
 on_storage_fatal(const char *why, gpointer user_data)
 {
   HvRecorder *r = user_data;
-  g_critical("no storage left for the session: %s", why);
+  g_warning("no storage left for the session: %s", why); /* a runtime condition, not a bug */
   fault(r, HV_FAULT_STORAGE, TRUE, why);
   if (r->phase == RUNNING) {
     r->stop_status = HV_STATUS_IO_FAILED;
@@ -260,6 +263,31 @@ on_storage_fatal(const char *why, gpointer user_data)
     r->phase = STOPPING;
     finish_session(r);
   }
+}
+
+static void
+on_space(const char *dir, guint64 free_bytes, guint64 rate, gint64 seconds_left, gpointer user_data)
+{
+  HvRecorder *r = user_data;
+  r->seconds_left = seconds_left;
+  r->rate = rate;
+  const char *root = dir; /* name the root, not the session directory in it */
+  for (guint i = 0; r->result.dirs[i] && r->cfg->roots[i]; i++)
+    if (g_str_equal(r->result.dirs[i], dir))
+      root = r->cfg->roots[i];
+  if (r->cb.on_space)
+    r->cb.on_space(r, seconds_left, root, r->user_data);
+}
+
+static void
+on_storage_full(const char *why, gpointer user_data)
+{
+  HvRecorder *r = user_data;
+  if (r->phase != RUNNING)
+    return;
+  g_warning("%s: stopping the session while the reserve holds its end", why);
+  fault(r, HV_FAULT_STORAGE, TRUE, why);
+  hv_recorder_stop(r, why);
 }
 
 static void
@@ -273,6 +301,19 @@ on_finished(HvSealStatus status, const char *fingerprint, const guint8 *seal_has
   if (seal_hash)
     memcpy(r->result.seal_hash, seal_hash, HV_HASH_SIZE);
   r->result.reason = g_strdup(fingerprint ? r->stop_reason : why);
+  /* The final seal failed, but a copy may still be sealed on disk (the
+   * writer seals a failed root IO_FAILED over its last checkpoint): report
+   * what is actually there, so that the state and status tell the truth. */
+  for (guint i = 0; !fingerprint && r->result.dirs[i]; i++) {
+    guint8 st, hash[HV_HASH_SIZE];
+    if (hv_storage_session_seal(r->result.dirs[i], r->key->pk, r->result.seq, &st, hash)) {
+      r->result.sealed = TRUE;
+      r->result.status = st;
+      memcpy(r->result.seal_hash, hash, HV_HASH_SIZE);
+      r->result.fingerprint = hv_fingerprint_from_seal_hash(hash);
+      break;
+    }
+  }
   r->result.bytes = r->bytes;
   teardown(r);
   r->healthy = FALSE;
@@ -366,8 +407,12 @@ hv_recorder_start(HvRecorder *r, guint64 seq, const guint8 *prev_seal_hash, cons
     g_set_error(error, HV_RECORDER_ERROR, HV_RECORDER_ERROR_STORAGE, "storage: %s", local->message);
     return FALSE;
   }
-  HvSealWorkerCallbacks wcb = { on_commit, on_storage_fault, on_storage_fatal, on_finished };
-  r->worker = hv_seal_worker_new(writer, COMMIT_MS, &wcb, r);
+  HvSealWorkerCallbacks wcb = { on_commit, on_storage_fault, on_storage_fatal, on_finished, on_space,
+                                on_storage_full };
+  HvSealWorkerSpace space = { hv_recorder_config_byte_rate(r->cfg), r->cfg->reserve_seconds };
+  r->seconds_left = -1;
+  r->rate = space.configured_rate;
+  r->worker = hv_seal_worker_new(writer, COMMIT_MS, &space, &wcb, r);
   g_autofree char *text = g_strdup_printf("%s; encoder %s, %ux%u@%u, %u camera%s", start_text ? start_text : "recording started",
                                           hv_capture_encoder(r->capture), r->cfg->width, r->cfg->height,
                                           r->cfg->fps, r->cfg->n_video, r->cfg->n_video == 1 ? "" : "s");
@@ -428,4 +473,6 @@ hv_recorder_get_stats(HvRecorder *r, HvRecorderStats *ret)
   ret->records_committed = r->committed;
   ret->start_latency_us = r->start_latency;
   ret->backlog = r->worker ? hv_seal_worker_backlog(r->worker) : 0;
+  ret->seconds_left = r->phase == IDLE ? -1 : r->seconds_left;
+  ret->byte_rate = r->rate;
 }

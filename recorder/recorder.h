@@ -53,6 +53,8 @@ typedef struct {
   guint64 records_committed;
   gint64  start_latency_us;      /* start call to first media chunk durable; -1 not yet */
   gsize   backlog;
+  gint64  seconds_left;          /* recording left on the binding root above the reserve; -1 unknown */
+  guint64 byte_rate;             /* measured (or, early, configured) bytes per second */
 } HvRecorderStats;
 
 typedef struct {
@@ -60,6 +62,11 @@ typedef struct {
   void (*on_fault)(HvRecorder *r, HvFaultClass cls, gboolean active, const char *why,
                    gpointer user_data);
   void (*on_finished)(HvRecorder *r, const HvSessionResult *result, gpointer user_data);
+  /* While recording, after each group commit: seconds of recording left on
+   * the binding root (the one that runs out first, dir) above the reserve. When
+   * every root reaches the reserve the recorder itself stops the session
+   * (COMPLETE, reason "storage full: ...", on_fault STORAGE first). */
+  void (*on_space)(HvRecorder *r, gint64 seconds_left, const char *dir, gpointer user_data);
 } HvRecorderCallbacks;
 
 /* cfg and key are borrowed and must outlive the recorder. */
@@ -73,6 +80,10 @@ gboolean hv_recorder_preflight(HvRecorder *r, GError **error) G_GNUC_WARN_UNUSED
 /* The same checks for a configuration, without a recorder (no GStreamer:
  * havend's idle checks; recorder-common.c). */
 gboolean hv_recorder_preflight_config(const HvRecorderConfig *cfg, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+/* Seconds of recording left, at the configured rate, on the root that runs
+ * out first (above the reserve); -1 when no root can be read. *ret_dir: that
+ * root (borrowed from the config). No GStreamer. */
+gint64 hv_recorder_config_idle_seconds_left(const HvRecorderConfig *cfg, const char **ret_dir);
 /* Pre-flight, open sources, create the session and start. seq/prev_seal_hash
  * come from the device ledger (prev NULL for the first session). Errors: the
  * pre-flight codes, HV_RECORDER_ERROR_SOURCE, _STORAGE or _BUSY. */

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #define G_LOG_DOMAIN "haven-recorder"
 #include "seal-worker.h"
+#include "space.h"
 
 #include <string.h>
+#include <sys/statvfs.h>
 
 #define CLOCK_STEP_US (2 * G_USEC_PER_SEC)
 #define BACKLOG_MAX   (64u << 20)  /* 64 MiB: ~2.5 min at 3 Mbit/s of stalled storage */
@@ -31,6 +33,9 @@ struct _HvSealWorker {
   gint64                clock_offset;
   gint                  dropped_kib; /* atomic */
   gboolean              finish_sent; /* caller's thread */
+  HvSealWorkerSpace     space;
+  gint64                first_media_mono; /* worker thread: when media first arrived, 0 none */
+  gboolean              full_sent;        /* worker thread */
 };
 
 static void
@@ -54,12 +59,16 @@ typedef enum {
   NOTE_STORAGE_FAULT,  /* on_storage_fault */
   NOTE_FATAL,          /* on_fatal */
   NOTE_FINISHED,       /* on_finished */
+  NOTE_SPACE,          /* on_space */
+  NOTE_FULL,           /* on_full */
 } NoteKind;
 
 typedef struct {
   HvSealWorker *w;
   NoteKind      kind;
   guint64       committed, media, bytes;
+  guint64       free_bytes, rate;   /* space */
+  gint64        seconds_left;
   char         *dir, *why, *fingerprint;
   HvSealStatus  status;
   guint8        seal_hash[HV_HASH_SIZE];
@@ -89,6 +98,11 @@ deliver(gpointer p)
     if (cb->on_finished)
       cb->on_finished(n->status, n->fingerprint, n->fingerprint ? n->seal_hash : NULL, n->why, ud);
     break;
+  case NOTE_SPACE:
+    if (cb->on_space)
+      cb->on_space(n->dir, n->free_bytes, n->rate, n->seconds_left, ud);
+    break;
+  case NOTE_FULL: if (cb->on_full) cb->on_full(n->why, ud); break;
   }
   return G_SOURCE_REMOVE;
 }
@@ -160,6 +174,72 @@ check_clock(HvSealWorker *w)
   w->clock_offset = offset;
 }
 
+/* After a commit: every root still written keeps the reserve. A root below
+ * it is retired while another has room; when none has, the session is
+ * told to stop (once). Cheap: one statvfs per root per commit. */
+static void
+check_space(HvSealWorker *w)
+{
+  if (!w->space.configured_rate)
+    return;
+  guint n = MIN(hv_vault_writer_n_sinks(w->writer), 8);
+  guint64 avail[8] = { 0 };
+  gboolean in_use[8] = { FALSE }, full[8];
+  const char *dirs[8];
+  for (guint i = 0; i < n; i++) {
+    dirs[i] = hv_vault_writer_sink_dir(w->writer, i, &in_use[i]);
+    struct statvfs st;
+    if (in_use[i] && statvfs(dirs[i], &st) == 0)
+      avail[i] = (guint64) st.f_bavail * st.f_frsize;
+    else if (in_use[i])
+      avail[i] = G_MAXUINT64; /* unreadable: the next write says what is wrong */
+  }
+  gint64 elapsed = w->first_media_mono ? g_get_monotonic_time() - w->first_media_mono : 0;
+  guint64 bytes = hv_vault_writer_bytes(w->writer);
+  guint64 plan = hv_space_rate(w->space.configured_rate, bytes, elapsed, TRUE);
+  guint64 reserve = hv_space_reserve(plan, w->space.reserve_seconds);
+  HvSpaceDecision dec = hv_space_decide(avail, in_use, n, reserve, full);
+  if (dec == HV_SPACE_RETIRE) {
+    const char *room = NULL;
+    for (guint i = 0; i < n; i++)
+      if (in_use[i] && !full[i])
+        room = room ? room : dirs[i];
+    for (guint i = 0; i < n; i++) {
+      if (!full[i])
+        continue;
+      g_autofree char *why = g_strdup_printf("%" G_GUINT64_FORMAT " MiB free, under the %" G_GUINT64_FORMAT
+                                             " MiB reserve; continuing on %s", avail[i] >> 20, reserve >> 20, room);
+      hv_vault_writer_retire_sink(w->writer, i, "storage full, copy sealed", why);
+      in_use[i] = FALSE;
+    }
+    report_failures(w);
+  } else if (dec == HV_SPACE_FULL && !w->full_sent) {
+    w->full_sent = TRUE;
+    guint64 least = G_MAXUINT64;
+    for (guint i = 0; i < n; i++)
+      if (in_use[i])
+        least = MIN(least, avail[i]);
+    Note *f = note_new(NOTE_FULL);
+    f->why = g_strdup_printf("storage full: %" G_GUINT64_FORMAT " MiB free, under the %" G_GUINT64_FORMAT
+                             " MiB reserve (%u s of media)", least >> 20, reserve >> 20, w->space.reserve_seconds);
+    notify(w, f);
+  }
+  /* the binding root: the least time left (all roots share one stream and rate) */
+  guint64 rate = hv_space_rate(w->space.configured_rate, bytes, elapsed, FALSE);
+  gint binding = -1;
+  for (guint i = 0; i < n; i++)
+    if (in_use[i] && (binding < 0 || avail[i] < avail[binding]))
+      binding = (gint) i;
+  if (binding < 0)
+    return;
+  Note *s = note_new(NOTE_SPACE);
+  s->dir = g_strdup(dirs[binding]);
+  s->free_bytes = avail[binding];
+  s->rate = rate;
+  s->seconds_left = hv_space_seconds_left(avail[binding], reserve, rate);
+  notify(w, s);
+}
+
 static void
 commit(HvSealWorker *w)
 {
@@ -175,6 +255,7 @@ commit(HvSealWorker *w)
   n->media = hv_vault_writer_committed_media(w->writer);
   n->bytes = hv_vault_writer_bytes(w->writer);
   notify(w, n);
+  check_space(w);
 }
 
 static void
@@ -218,6 +299,8 @@ worker_main(gpointer data)
     switch (it->kind) {
     case ITEM_MEDIA: {
       g_atomic_int_add(&w->backlog, -(gint) it->media_len);
+      if (!w->first_media_mono)
+        w->first_media_mono = g_get_monotonic_time();
       if (!w->dead && !hv_vault_writer_append_media(w->writer, it->media, it->media_len, &err))
         fail(w, err);
       /* make the very first media durable at once: it turns the recording light on */
@@ -243,10 +326,12 @@ worker_main(gpointer data)
 }
 
 HvSealWorker *
-hv_seal_worker_new(HvVaultWriter *writer, guint commit_ms, const HvSealWorkerCallbacks *cb,
-                   gpointer user_data)
+hv_seal_worker_new(HvVaultWriter *writer, guint commit_ms, const HvSealWorkerSpace *space,
+                   const HvSealWorkerCallbacks *cb, gpointer user_data)
 {
   HvSealWorker *w = g_new0(HvSealWorker, 1);
+  if (space)
+    w->space = *space;
   w->writer = writer;
   w->commit_ms = commit_ms;
   w->cb = *cb;

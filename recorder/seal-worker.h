@@ -25,10 +25,25 @@ typedef struct {
   /* The session was sealed; fingerprint NULL when sealing failed (why set). */
   void (*on_finished)(HvSealStatus status, const char *fingerprint, const guint8 *seal_hash,
                       const char *why, gpointer user_data);
+  /* After each commit: the binding root (the one that runs out first) has
+   * seconds_left of recording above the reserve at rate bytes/s. */
+  void (*on_space)(const char *dir, guint64 free_bytes, guint64 rate, gint64 seconds_left,
+                   gpointer user_data);
+  /* Every root still written reached the reserve: finish the session now
+   * (the reserve holds what the stop still writes). Sent once. A root that
+   * reaches it while another has room is retired instead (on_storage_fault,
+   * and a storage-fault event in the chain). */
+  void (*on_full)(const char *why, gpointer user_data);
 } HvSealWorkerCallbacks;
 
-/* Takes ownership of the writer. */
-HvSealWorker *hv_seal_worker_new(HvVaultWriter *writer, guint commit_ms,
+/* The storage reserve (space.h); configured_rate 0: no space checks. */
+typedef struct {
+  guint64 configured_rate;  /* bytes/s before a rate is measured */
+  guint   reserve_seconds;
+} HvSealWorkerSpace;
+
+/* Takes ownership of the writer. space may be NULL (no space checks). */
+HvSealWorker *hv_seal_worker_new(HvVaultWriter *writer, guint commit_ms, const HvSealWorkerSpace *space,
                                  const HvSealWorkerCallbacks *cb, gpointer user_data);
 /* Joins the thread; call after on_finished (or to abandon the session, which
  * leaves it unsealed for recovery). */

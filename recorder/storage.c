@@ -40,7 +40,7 @@ typedef void (*FoundFunc)(const Found *f, gpointer user_data);
 
 static SealState
 read_seal(const char *dir, const HvHeader *h, const guint8 header_hash[HV_HASH_SIZE],
-          guint8 ret_hash[HV_HASH_SIZE])
+          guint8 ret_hash[HV_HASH_SIZE], guint8 *ret_status)
 {
   g_autofree char *sp = g_build_filename(dir, HV_FILE_SEAL, NULL);
   struct stat st;
@@ -57,7 +57,26 @@ read_seal(const char *dir, const HvHeader *h, const guint8 header_hash[HV_HASH_S
       memcmp(s.header_hash, header_hash, HV_HASH_SIZE) != 0 || s.device_seq != h->device_seq)
     return SEAL_INVALID;
   hv_hash(data, len, ret_hash);
+  if (ret_status)
+    *ret_status = s.status;
   return SEAL_VALID;
+}
+
+gboolean
+hv_storage_session_seal(const char *dir, const guint8 *device_pk, guint64 seq, guint8 *ret_status,
+                        guint8 ret_hash[HV_HASH_SIZE])
+{
+  g_autofree char *hp = g_build_filename(dir, HV_FILE_HEADER, NULL);
+  g_autoptr(GBytes) hb = hv_file_read_bounded(hp, HV_HEADER_MAX_SIZE, NULL);
+  gsize len = 0;
+  const guint8 *data = hb ? g_bytes_get_data(hb, &len) : NULL;
+  HvHeader h;
+  if (!hb || !hv_header_decode(data, len, &h, NULL) || memcmp(h.device_pk, device_pk, HV_DEVICE_PK_SIZE) != 0 ||
+      h.device_seq != seq || !hv_header_verify_signature(data, len, device_pk))
+    return FALSE;
+  guint8 header_hash[HV_HASH_SIZE];
+  hv_hash(data, len, header_hash);
+  return read_seal(dir, &h, header_hash, ret_hash, ret_status) == SEAL_VALID;
 }
 
 /* Call fn for every session under the roots whose header names this device
@@ -91,7 +110,7 @@ scan_device_sessions(char *const *roots, const guint8 *device_pk, FoundFunc fn, 
       if (f.signed_ok) {
         guint8 header_hash[HV_HASH_SIZE];
         hv_hash(data, len, header_hash);
-        f.seal = read_seal(f.dir, &f.hdr, header_hash, f.seal_hash);
+        f.seal = read_seal(f.dir, &f.hdr, header_hash, f.seal_hash, NULL);
       }
       fn(&f, user_data);
     }

@@ -104,6 +104,11 @@ typedef struct {
 } HvStorageSummary;
 void hv_storage_summarize(char *const *roots, const guint8 *device_pk, guint64 seq, HvStorageSummary *ret);
 
+/* TRUE when dir holds session seq of this device with a header and a seal
+ * that verify under device_pk: the seal's status and hash. */
+gboolean hv_storage_session_seal(const char *dir, const guint8 *device_pk, guint64 seq, guint8 *ret_status,
+                                 guint8 ret_hash[HV_HASH_SIZE]);
+
 /* TRUE when a directory for sequence seq exists under any root. */
 gboolean hv_storage_session_exists(char *const *roots, guint64 seq);
 

@@ -70,7 +70,13 @@ print_status(JsonObject *o)
     if (t && (!reason || !strstr(reason, t)))
       printf("not ready:    %s\n", esc(k, t));
   }
-  if (json_object_get_boolean_member_with_default(o, "low_space", FALSE))
+  JsonObject *sp = json_object_has_member(o, "storage") ? json_object_get_object_member(o, "storage") : NULL;
+  if (sp && json_object_get_int_member_with_default(sp, "minutes_left", -1) >= 0)
+    printf("storage:      %" G_GINT64_FORMAT " minutes left on %s%s\n",
+           json_object_get_int_member(sp, "minutes_left"),
+           esc(k, json_object_get_string_member_with_default(sp, "root", "?")),
+           json_object_get_boolean_member_with_default(o, "low_space", FALSE) ? " (running low)" : "");
+  else if (json_object_get_boolean_member_with_default(o, "low_space", FALSE))
     printf("storage:      running low\n");
   JsonObject *l = json_object_get_object_member(o, "lights");
   if (l)

@@ -135,6 +135,16 @@ device_json(const HvLedgerDevice *d, guint64 expected_first)
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
+  json_builder_set_member_name(b, "unrecorded_sequences");
+  json_builder_begin_array(b);
+  for (guint k = 0; k < d->unrecorded->len; k++) {
+    const HvSeqRange *r = &g_array_index(d->unrecorded, HvSeqRange, k);
+    json_builder_begin_object(b);
+    add_int(b, "from", (gint64) r->from);
+    add_int(b, "to", (gint64) r->to);
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
   json_builder_set_member_name(b, "problems");
   json_builder_begin_array(b);
   for (guint k = 0; k < d->problems->len; k++) {
@@ -283,6 +293,10 @@ print_device(const Run *r, const HvLedgerDevice *d)
     const HvSeqRange *only = (const HvSeqRange *) d->missing->data;
     g_autofree char *m = hv_seq_ranges_format(d->missing);
     printf("; missing sequence%s %s", d->missing->len == 1 && only->from == only->to ? "" : "s", m);
+  }
+  if (d->unrecorded->len) {
+    g_autofree char *u = hv_seq_ranges_format(d->unrecorded);
+    printf("; never recorded (declared by the next session, signed): %s", u);
   }
   printf("\n");
 }

@@ -51,7 +51,7 @@ control-socket=/run/hv/haven/control.sock
 [storage]
 roots=$root
 min-free-minutes=1
-low-space-minutes=0
+warn-minutes=0
 [custodians]
 recipients=/run/hv/haven/cust.pub
 $(printf '%s\n' "$@")

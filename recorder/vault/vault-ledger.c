@@ -13,6 +13,7 @@ typedef struct {
   gboolean intact;
   guint8   seal_hash[HV_HASH_SIZE];
   char    *dir;
+  GArray  *unrecorded;  /* HvSeqRange declared by this session, only when it is intact */
 } Entry;
 
 struct _HvLedger {
@@ -23,7 +24,10 @@ struct _HvLedger {
 static void
 entry_clear(gpointer p)
 {
-  g_free(((Entry *) p)->dir);
+  Entry *e = p;
+  g_free(e->dir);
+  if (e->unrecorded)
+    g_array_unref(e->unrecorded);
 }
 
 HvLedger *
@@ -56,6 +60,9 @@ hv_ledger_add(HvLedger *l, const HvVerdict *v)
   memcpy(e.prev_seal_hash, v->header.prev_seal_hash, HV_HASH_SIZE);
   if (v->have_seal)
     memcpy(e.seal_hash, v->seal_hash, HV_HASH_SIZE);
+  /* only a session whose every record the seal vouches for may declare */
+  if (v->intact && v->unrecorded)
+    e.unrecorded = g_array_ref(v->unrecorded);
   g_array_append_val(l->entries, e);
 }
 
@@ -66,6 +73,7 @@ hv_ledger_device_free(HvLedgerDevice *d)
     return;
   g_free(d->device_id);
   g_array_unref(d->missing);
+  g_array_unref(d->unrecorded);
   g_ptr_array_unref(d->problems);
   g_free(d);
 }
@@ -84,6 +92,55 @@ hv_seq_ranges_format(const GArray *ranges)
       g_string_append_printf(s, "%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT, r->from, r->to);
   }
   return g_string_free(s, FALSE);
+}
+
+GArray *
+hv_ledger_parse_unrecorded(const char *text)
+{
+  const char *p = text ? strstr(text, HV_LEDGER_UNRECORDED_PREFIX) : NULL;
+  if (!p)
+    return NULL;
+  p += strlen(HV_LEDGER_UNRECORDED_PREFIX);
+  const char *colon = strchr(p, ':');
+  if (!colon)
+    return NULL;
+  g_autofree char *list = g_strndup(p, (gsize) (colon - p));
+  g_auto(GStrv) parts = g_strsplit(list, ", ", -1);
+  g_autoptr(GArray) ranges = g_array_new(FALSE, FALSE, sizeof(HvSeqRange));
+  for (guint i = 0; parts[i]; i++) {
+    g_auto(GStrv) ft = g_strsplit(parts[i], "-", 3);
+    HvSeqRange r;
+    guint n = g_strv_length(ft);
+    if (n < 1 || n > 2 || !g_ascii_string_to_unsigned(ft[0], 10, 1, G_MAXUINT64, &r.from, NULL) ||
+        (n == 2 && !g_ascii_string_to_unsigned(ft[1], 10, 1, G_MAXUINT64, &r.to, NULL)))
+      return NULL;
+    if (n == 1)
+      r.to = r.from;
+    /* ascending, not overlapping or touching: as hv_seq_ranges_format writes them */
+    if (r.to < r.from || (ranges->len && r.from <= g_array_index(ranges, HvSeqRange, ranges->len - 1).to + 1))
+      return NULL;
+    g_array_append_val(ranges, r);
+  }
+  return ranges->len ? g_steal_pointer(&ranges) : NULL;
+}
+
+/* Whether e declares every sequence from..to unrecorded. */
+static gboolean
+declares(const Entry *e, guint64 from, guint64 to)
+{
+  for (guint i = 0; e->unrecorded && i < e->unrecorded->len; i++) {
+    const HvSeqRange *r = &g_array_index(e->unrecorded, HvSeqRange, i);
+    if (r->from <= from && to <= r->to)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static void
+add_unrecorded(HvLedgerDevice *d, guint64 from, guint64 to)
+{
+  HvSeqRange r = { from, to };
+  g_array_append_val(d->unrecorded, r);
 }
 
 static gint
@@ -112,8 +169,25 @@ check_device(HvLedgerDevice *d, GPtrArray *sessions, guint64 expected_first)
   const Entry *first = sessions->pdata[0];
   d->first_seq = first->seq;
   d->sessions = sessions->len;
-  if (expected_first && first->seq > expected_first)
-    add_missing(d, expected_first, first->seq - 1);
+  /* A gap is not missing when the session after it declares every sequence
+   * of it unrecorded and links to the seal before it (the first session:
+   * claims no predecessor). */
+  if (expected_first && first->seq > expected_first) {
+    if (declares(first, expected_first, first->seq - 1) && memcmp(first->prev_seal_hash, zero, HV_HASH_SIZE) == 0)
+      add_unrecorded(d, expected_first, first->seq - 1);
+    else
+      add_missing(d, expected_first, first->seq - 1);
+  }
+  /* a declaration contradicted by a session present at that sequence */
+  for (guint i = 0; i < sessions->len; i++) {
+    const Entry *e = sessions->pdata[i];
+    for (guint k = 0; k < sessions->len; k++) {
+      const Entry *o = sessions->pdata[k];
+      if (k != i && o->seq < e->seq && declares(e, o->seq, o->seq))
+        g_ptr_array_add(d->problems, g_strdup_printf("sequence %" G_GUINT64_FORMAT " declares sequence %"
+                        G_GUINT64_FORMAT " was never recorded, but it is present (%s)", e->seq, o->seq, o->dir));
+    }
+  }
   if (first->seq == 1 && memcmp(first->prev_seal_hash, zero, HV_HASH_SIZE) != 0)
     g_ptr_array_add(d->problems, g_strdup("sequence 1 claims a previous session (its previous "
                                           "seal hash is not zero)"));
@@ -127,6 +201,9 @@ check_device(HvLedgerDevice *d, GPtrArray *sessions, guint64 expected_first)
     if (a->seq == b->seq)
       g_ptr_array_add(d->problems, g_strdup_printf("sequence %" G_GUINT64_FORMAT " appears twice "
                       "(%s and %s)", a->seq, a->dir, b->dir));
+    else if (b->seq > a->seq + 1 && declares(b, a->seq + 1, b->seq - 1) && a->have_seal &&
+             memcmp(b->prev_seal_hash, a->seal_hash, HV_HASH_SIZE) == 0)
+      add_unrecorded(d, a->seq + 1, b->seq - 1);
     else if (b->seq > a->seq + 1)
       add_missing(d, a->seq + 1, b->seq - 1);
     else if (!a->have_seal)
@@ -162,6 +239,7 @@ hv_ledger_check(HvLedger *l)
       memcpy(d->device_pk, e->device_pk, HV_DEVICE_PK_SIZE);
       d->device_id = hv_key_id(e->device_pk, HV_DEVICE_PK_SIZE);
       d->missing = g_array_new(FALSE, FALSE, sizeof(HvSeqRange));
+      d->unrecorded = g_array_new(FALSE, FALSE, sizeof(HvSeqRange));
       d->problems = g_ptr_array_new_with_free_func(g_free);
       g_ptr_array_add(devices, d);
       g_ptr_array_add(groups, g_ptr_array_new());

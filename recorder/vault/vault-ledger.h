@@ -35,9 +35,22 @@ typedef struct {
                              * start (or first_seq) and last_seq */
   GPtrArray *problems;      /* char*, every ledger problem (missing ranges included); empty
                              * when the ledger is whole */
+  GArray    *unrecorded;    /* HvSeqRange, ascending: gaps a later session of this device
+                             * declared (signed) as allocated but never recorded; not missing */
 } HvLedgerDevice;
 
 void hv_ledger_device_free(HvLedgerDevice *d);
+
+/* A session's first start event may declare sequences its device allocated
+ * but never recorded (a start that failed before any session directory
+ * existed), FORMAT.md §8.5: its text contains this prefix, the ranges as
+ * hv_seq_ranges_format() writes them ("5", "5-6, 9"), then ':' and the
+ * reason. */
+#define HV_LEDGER_UNRECORDED_PREFIX "unrecorded sequences "
+/* The ranges declared in a start event's text (HvSeqRange, ascending, not
+ * overlapping), or NULL when it declares none or the declaration does not
+ * parse exactly. */
+GArray *hv_ledger_parse_unrecorded(const char *text);
 
 typedef struct _HvLedger HvLedger;
 

@@ -3,6 +3,7 @@
 #include "vault-verify.h"
 #include "vault-file.h"
 #include "vault-keys.h"
+#include "vault-ledger.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +22,8 @@ hv_verdict_free(HvVerdict *v)
   g_free(v->dir);
   g_free(v->problem);
   g_free(v->fingerprint);
+  if (v->unrecorded)
+    g_array_unref(v->unrecorded);
   g_free(v);
 }
 
@@ -224,6 +227,7 @@ typedef struct {
   guint64 offset;
   guint64 total;
   gboolean final_seen;
+  gboolean start_seen;
   guint64 last_media_mono;
 } Scan;
 
@@ -293,6 +297,11 @@ scan_one(Scan *sc, FILE *fp, guint8 *payload)
     v->media_records++;
     v->media_bytes += rh.length;
   } else {
+    if (rh.type == HV_EVENT_START && !sc->start_seen) {
+      sc->start_seen = TRUE;
+      g_autofree char *text = g_strndup((const char *) payload, rh.length);
+      v->unrecorded = hv_ledger_parse_unrecorded(text);
+    }
     v->events++;
     v->markers += rh.type == HV_EVENT_MARKER;
   }

@@ -40,6 +40,9 @@ typedef struct {
   guint64  first_mono_us, last_mono_us;
   guint64  max_media_gap_us;  /* longest stretch between media records */
   HvGoodPrefix good;          /* the longest prefix a signed checkpoint vouches for */
+  GArray  *unrecorded;        /* HvSeqRange (vault-ledger.h), ascending: the sequences the
+                               * session's first start event declares allocated but not
+                               * recorded (FORMAT.md §8.5); NULL when it declares none */
 } HvVerdict;
 
 void hv_verdict_free(HvVerdict *v);

@@ -280,6 +280,29 @@ hv_vault_writer_pop_failure(HvVaultWriter *w, char **ret_dir, GError **ret_error
 }
 
 guint
+hv_vault_writer_n_sinks(HvVaultWriter *w)
+{
+  return w->sinks->len;
+}
+
+const char *
+hv_vault_writer_sink_dir(HvVaultWriter *w, guint i, gboolean *ret_healthy)
+{
+  g_return_val_if_fail(i < w->sinks->len, NULL);
+  Sink *s = w->sinks->pdata[i];
+  if (ret_healthy)
+    *ret_healthy = !s->failed;
+  return s->dir;
+}
+
+void
+hv_vault_writer_retire_sink(HvVaultWriter *w, guint i, const char *what, const char *why)
+{
+  g_return_if_fail(i < w->sinks->len);
+  sink_fail(w, w->sinks->pdata[i], what, why);
+}
+
+guint
 hv_vault_writer_healthy_sinks(HvVaultWriter *w)
 {
   guint n = 0;

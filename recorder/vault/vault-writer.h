@@ -61,6 +61,14 @@ gboolean hv_vault_writer_finish(HvVaultWriter *w, HvSealStatus status, const cha
 gboolean hv_vault_writer_pop_failure(HvVaultWriter *w, char **ret_dir, GError **ret_error);
 
 guint   hv_vault_writer_healthy_sinks(HvVaultWriter *w);
+guint   hv_vault_writer_n_sinks(HvVaultWriter *w);
+/* Directory of sink i (in the order given to _new); *ret_healthy: still written. */
+const char *hv_vault_writer_sink_dir(HvVaultWriter *w, guint i, gboolean *ret_healthy);
+/* Stop writing to sink i on purpose (e.g. its filesystem reached the
+ * reserve): it is handled as a failure (IO_FAILED seal over the last
+ * checkpoint, reported by pop_failure as "dir: what: why"), while the others
+ * go on. */
+void    hv_vault_writer_retire_sink(HvVaultWriter *w, guint i, const char *what, const char *why);
 guint64 hv_vault_writer_record_count(HvVaultWriter *w);
 guint64 hv_vault_writer_committed_count(HvVaultWriter *w);
 guint64 hv_vault_writer_committed_media(HvVaultWriter *w);

@@ -180,26 +180,34 @@ def umount(path):
 
 
 def disk_full():
+    """The only root fills up: at the reserve the recorder stops the session
+    itself, with a signed stop saying so, and seals it COMPLETE; the writer
+    never meets ENOSPC."""
     if os.geteuid() != 0:
         print("skip: needs root to mount a tmpfs")
         return
-    root = mount_tmpfs("full", "700k")
+    root = mount_tmpfs("full", "8m")
     try:
-        p = record(root, "--kbps", "4000", "--pattern", "snow", seconds=8, check=None)
-        assert "finished: COMPLETE" not in p.stdout, p.stdout
-        assert "storage" in p.stdout, p.stdout
+        p = record(root, "--kbps", "4000", "--pattern", "snow", "--reserve-seconds", "4", seconds=60, check=0)
+        out = p.stdout + p.stderr
+        assert "finished: COMPLETE sealed=1" in p.stdout, out
+        assert "reason=storage full" in p.stdout, out
+        assert "fault: storage raised: storage full" in p.stdout, out
+        assert "No space left" not in out and "ENOSPC" not in out, out
+        left = [int(m) for m in re.findall(r"space: (-?\d+) s left", p.stdout)]
+        assert left and left[-1] == 0 and max(left) > 0, left
         s = sessions(root)[0]
-        # sealed IO_FAILED by the writer, or left for recovery when even the seal did not fit
-        if not os.path.exists(os.path.join(s, "seal.hvs")):
-            run(HAVEN, "recover", "--device-key", ws.path("dev.key"), s, check=0)
         v = run(HAVEN, "verify", s, check=0)
-        assert v.stdout.startswith("IO_FAILED") or v.stdout.startswith("INTERRUPTED"), v.stdout
-        assert "media chunks" in info(s)
+        assert v.stdout.startswith("COMPLETE"), v.stdout
+        i = info(s)
+        assert "storage full" in i and "stop" in i, i
+        st = os.statvfs(root)
+        assert st.f_bavail * st.f_frsize > 0, "the reserve was used up"
     finally:
         umount(root)
 
 
-R.case("storage fills up mid-session: sealed and verifiable, never COMPLETE", disk_full)
+R.case("storage fills up mid-session: stopped at the reserve, signed storage-full stop, COMPLETE", disk_full)
 
 
 def dual_storage():
@@ -218,29 +226,35 @@ def dual_storage():
 R.case("master and working copy: identical, same fingerprint", dual_storage)
 
 
-def dual_one_fails():
+def dual_one_fills():
+    """Two roots of different sizes: the small one reaches the reserve, its
+    copy is sealed IO_FAILED there and recording goes on on the other, whose
+    chain says so; nothing meets ENOSPC."""
     if os.geteuid() != 0:
         print("skip: needs root to mount a tmpfs")
         return
     a = ws.path("dual2-a")
-    b = mount_tmpfs("dual2-b", "600k")
+    b = mount_tmpfs("dual2-b", "8m")
     try:
-        p = record(None, "--kbps", "4000", "--pattern", "snow", roots=[a, b], seconds=8)
-        assert "finished: COMPLETE sealed=1" in p.stdout, p.stdout
+        p = record(None, "--kbps", "4000", "--pattern", "snow", "--reserve-seconds", "4", roots=[a, b],
+                   seconds=25)
+        out = p.stdout + p.stderr
+        assert "finished: COMPLETE sealed=1" in p.stdout and "reason=stopped by test" in p.stdout, out
+        assert "No space left" not in out, out
         sa = sessions(a)[0]
         v = run(HAVEN, "verify", sa, check=0).stdout
         assert v.startswith("COMPLETE"), v
-        assert "storage-fault" in info(sa), info(sa)
+        ia = info(sa)
+        assert "storage full, copy sealed" in ia and f"continuing on {sa}" in ia, ia
         sb = sessions(b)[0]
-        if not os.path.exists(os.path.join(sb, "seal.hvs")):
-            run(HAVEN, "recover", "--device-key", ws.path("dev.key"), sb, check=0)
-        vb = run(HAVEN, "verify", sb, check=0).stdout
-        assert not vb.startswith("COMPLETE"), vb
+        vb = run(HAVEN, "verify", sb, check=0)
+        assert vb.returncode == 0 and vb.stdout.startswith("IO_FAILED"), vb.stdout
+        assert "storage full" in info(sb)
     finally:
         umount(b)
 
 
-R.case("one storage root fails mid-session: the other is COMPLETE", dual_one_fails)
+R.case("two roots, the smaller fills: sealed there at the reserve, the other goes on COMPLETE", dual_one_fills)
 
 
 def ledger_continues():

@@ -52,6 +52,13 @@ on_finished(HvRecorder *r, const HvSessionResult *res, gpointer ud)
   g_main_loop_quit(a->loop);
 }
 
+static void
+on_space(HvRecorder *r, gint64 seconds_left, const char *dir, gpointer ud)
+{
+  printf("space: %" G_GINT64_FORMAT " s left on %s\n", seconds_left, dir);
+  fflush(stdout);
+}
+
 static gboolean
 do_stop(gpointer ud)
 {
@@ -75,7 +82,7 @@ main(int argc, char **argv)
   g_autofree char *key_path = NULL, *video = NULL, *pattern = NULL, *audio = NULL, *layout = NULL, *encoder = NULL;
   gdouble seconds = 5;
   gint cameras = 1, fail_video = 0, fail_audio = 0, width = 1280, height = 720, fps = 25, kbps = 3000;
-  gint min_free = 0, silence_s = 10;
+  gint min_free = 0, silence_s = 10, reserve_s = 30;
   gboolean silent = FALSE, no_sync = FALSE;
   GOptionEntry entries[] = {
     { "root", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &roots, "Storage root (repeatable)", "DIR" },
@@ -93,6 +100,7 @@ main(int argc, char **argv)
     { "fps", 0, 0, G_OPTION_ARG_INT, &fps, "", "N" },
     { "kbps", 0, 0, G_OPTION_ARG_INT, &kbps, "", "N" },
     { "min-free-minutes", 0, 0, G_OPTION_ARG_INT, &min_free, "", "N" },
+    { "reserve-seconds", 0, 0, G_OPTION_ARG_INT, &reserve_s, "Storage reserve", "N" },
     { "fail-video-after", 0, 0, G_OPTION_ARG_INT, &fail_video, "Inject a camera 1 error after N frames", "N" },
     { "fail-audio-after", 0, 0, G_OPTION_ARG_INT, &fail_audio, "Inject a microphone error", "N" },
     { "silent", 0, 0, G_OPTION_ARG_NONE, &silent, "Silent test microphone", NULL },
@@ -149,6 +157,7 @@ main(int argc, char **argv)
   cfg.fps = (guint) fps;
   cfg.video_kbps = (guint) kbps;
   cfg.min_free_minutes = (guint) min_free;
+  cfg.reserve_seconds = (guint) reserve_s;
   cfg.no_sync = no_sync;
   for (guint i = 0; roots[i] && i < HV_MAX_ROOTS; i++)
     cfg.roots[i] = g_strdup(roots[i]);
@@ -169,7 +178,7 @@ main(int argc, char **argv)
     return 2;
   }
   App a = { .loop = g_main_loop_new(NULL, FALSE), .status = 1 };
-  HvRecorderCallbacks cb = { on_health, on_fault, on_finished };
+  HvRecorderCallbacks cb = { on_health, on_fault, on_finished, on_space };
   a.rec = hv_recorder_new(&cfg, key, &cb, &a);
   a.start = g_get_monotonic_time();
   if (!hv_recorder_start(a.rec, pos.next_seq, pos.sealed_seq ? pos.sealed_hash : NULL, "recording started by test", &err)) {

@@ -25,6 +25,19 @@ test_defaults(Fixture *f, gconstpointer data)
   g_assert_cmpuint(c->rec.width, ==, 1280);
   g_assert_cmpuint(c->hold_to_stop_ms, ==, 2000);
   g_assert_cmpuint(c->rec.n_recipients, ==, 1);
+  g_assert_cmpuint(c->rec.warn_minutes, ==, 10);
+  g_assert_cmpuint(c->rec.reserve_seconds, ==, 30);
+}
+
+static void
+test_space(Fixture *f, gconstpointer data)
+{
+  g_autofree char *p = write_conf(f, "[storage]\nwarn-minutes=25\nreserve-seconds=45\n");
+  g_autoptr(GError) err = NULL;
+  g_autoptr(HvConfig) c = hv_config_load(p, &err);
+  g_assert_no_error(err);
+  g_assert_cmpuint(c->rec.warn_minutes, ==, 25);
+  g_assert_cmpuint(c->rec.reserve_seconds, ==, 45);
 }
 
 typedef struct {
@@ -43,6 +56,8 @@ static const Bad bad[] = {
   { "[storage]\nroots=/a;/b;/c\n", "at most 2" },
   { "[video]\nencoder=nvenc\n", "encoder 'nvenc'" },
   { "[buttons]\nhold-to-stop-ms=100\n", "[buttons] hold-to-stop-ms" },
+  { "[storage]\nlow-space-minutes=360\n", "replaced by 'warn-minutes'" },
+  { "[storage]\nreserve-seconds=99999\n", "[storage] reserve-seconds" },
 };
 
 static void
@@ -66,5 +81,6 @@ main(int argc, char **argv)
   g_test_init(&argc, &argv, NULL);
   g_test_add("/config/defaults", Fixture, NULL, fixture_setup, test_defaults, fixture_teardown);
   g_test_add("/config/bad", Fixture, NULL, fixture_setup, test_bad, fixture_teardown);
+  g_test_add("/config/space", Fixture, NULL, fixture_setup, test_space, fixture_teardown);
   return g_test_run();
 }

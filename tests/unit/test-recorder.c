@@ -32,7 +32,7 @@ rec_teardown(RecFixture *rf, gconstpointer data)
 static void on_health(HvRecorder *r, gboolean healthy, const char *why, gpointer ud) {}
 static void on_fault(HvRecorder *r, HvFaultClass cls, gboolean active, const char *why, gpointer ud) {}
 static void on_finished(HvRecorder *r, const HvSessionResult *res, gpointer ud) {}
-static const HvRecorderCallbacks callbacks = { on_health, on_fault, on_finished };
+static const HvRecorderCallbacks callbacks = { on_health, on_fault, on_finished, NULL };
 
 static void
 test_preflight_ok(RecFixture *rf, gconstpointer data)

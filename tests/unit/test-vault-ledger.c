@@ -162,6 +162,92 @@ test_invalid_sessions(void)
   g_assert_cmpuint(dev->last_seq, ==, 3);
 }
 
+
+/* A session's signed start event may declare sequences that were allocated
+ * but never recorded (FORMAT.md §8.5). */
+static void
+declare(HvVerdict *v, const char *start_text)
+{
+  v->unrecorded = hv_ledger_parse_unrecorded(start_text);
+  g_assert_nonnull(v->unrecorded);
+}
+
+static void
+test_unrecorded_parse(void)
+{
+  g_autoptr(GArray) a = hv_ledger_parse_unrecorded("recording started; unrecorded sequences 5, 7-9: sources: x");
+  g_assert_nonnull(a);
+  g_assert_cmpuint(a->len, ==, 2);
+  g_assert_cmpuint(g_array_index(a, HvSeqRange, 1).from, ==, 7);
+  g_assert_cmpuint(g_array_index(a, HvSeqRange, 1).to, ==, 9);
+  g_assert_null(hv_ledger_parse_unrecorded("recording started"));
+  g_assert_null(hv_ledger_parse_unrecorded("unrecorded sequences 5"));          /* no ':' */
+  g_assert_null(hv_ledger_parse_unrecorded("unrecorded sequences 7, 5: x"));    /* not ascending */
+  g_assert_null(hv_ledger_parse_unrecorded("unrecorded sequences 5, 6: x"));    /* not as written */
+  g_assert_null(hv_ledger_parse_unrecorded("unrecorded sequences 9-7: x"));
+  g_assert_null(hv_ledger_parse_unrecorded("unrecorded sequences 0: x"));
+  g_assert_null(hv_ledger_parse_unrecorded("unrecorded sequences x: x"));
+}
+
+static void
+test_unrecorded_declared(void)
+{
+  /* 3 never got a header; 4 declares it and links to the seal of 2 */
+  HvVerdict *v[] = { fake(1, 1, 0, 11), fake(1, 2, 11, 12), fake(1, 4, 12, 14) };
+  declare(v[2], "recording started; unrecorded sequences 3: sources: camera 1 missing");
+  g_autoptr(GPtrArray) d = check(v, 3);
+  HvLedgerDevice *dev = d->pdata[0];
+  g_assert_cmpuint(dev->problems->len, ==, 0);
+  g_assert_cmpuint(dev->missing->len, ==, 0);
+  g_assert_cmpuint(dev->unrecorded->len, ==, 1);
+  g_assert_cmpuint(dev->verified_to, ==, 4);
+
+  /* before the first session, against --from-sequence 1 */
+  HvVerdict *w[] = { fake(1, 2, 0, 12) };
+  memset(w[0]->header.prev_seal_hash, 0, HV_HASH_SIZE);
+  declare(w[0], "unrecorded sequences 1: x");
+  g_autoptr(GPtrArray) e = check_from(w, 1, 1);
+  dev = e->pdata[0];
+  g_assert_cmpuint(dev->problems->len, ==, 0);
+  g_assert_cmpuint(dev->verified_to, ==, 2);
+}
+
+static void
+test_unrecorded_undeclared_or_wrong(void)
+{
+  /* no declaration: missing, BROKEN */
+  HvVerdict *a[] = { fake(1, 1, 0, 11), fake(1, 2, 11, 12), fake(1, 4, 12, 14) };
+  g_autoptr(GPtrArray) da = check(a, 3);
+  assert_missing(da->pdata[0], 0, 3, 3);
+  g_assert_cmpuint(((HvLedgerDevice *) da->pdata[0])->verified_to, ==, 2);
+
+  /* declares only part of the gap */
+  HvVerdict *b[] = { fake(1, 1, 0, 11), fake(1, 4, 11, 14) };
+  declare(b[1], "unrecorded sequences 3: x");
+  g_autoptr(GPtrArray) db = check(b, 2);
+  assert_missing(db->pdata[0], 0, 2, 3);
+
+  /* declared, but linked to another seal than the one before the gap (the
+   * sessions between were removed and the declaration is not theirs) */
+  HvVerdict *c[] = { fake(1, 1, 0, 11), fake(1, 4, 99, 14) };
+  declare(c[1], "unrecorded sequences 2-3: x");
+  g_autoptr(GPtrArray) dc = check(c, 2);
+  assert_missing(dc->pdata[0], 0, 2, 3);
+
+  /* a session that is not intact declares nothing */
+  HvVerdict *e[] = { fake(1, 1, 0, 11), fake(1, 3, 11, 13) };
+  declare(e[1], "unrecorded sequences 2: x");
+  e[1]->intact = FALSE;
+  g_autoptr(GPtrArray) de = check(e, 2);
+  assert_missing(de->pdata[0], 0, 2, 2);
+
+  /* a declaration contradicted by a session present at that sequence */
+  HvVerdict *f[] = { fake(1, 1, 0, 11), fake(1, 2, 11, 12), fake(1, 3, 12, 13) };
+  declare(f[2], "unrecorded sequences 2: x");
+  g_autoptr(GPtrArray) df = check(f, 3);
+  g_assert_cmpuint(((HvLedgerDevice *) df->pdata[0])->problems->len, ==, 1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -173,5 +259,8 @@ main(int argc, char **argv)
   g_test_add_func("/vault-ledger/expected-start", test_expected_start);
   g_test_add_func("/vault-ledger/first-claims-previous", test_first_claims_previous);
   g_test_add_func("/vault-ledger/invalid-sessions", test_invalid_sessions);
+  g_test_add_func("/ledger/unrecorded/parse", test_unrecorded_parse);
+  g_test_add_func("/ledger/unrecorded/declared", test_unrecorded_declared);
+  g_test_add_func("/ledger/unrecorded/undeclared-or-wrong", test_unrecorded_undeclared_or_wrong);
   return g_test_run();
 }
