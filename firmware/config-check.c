@@ -77,10 +77,13 @@ check_device_key(const Check *c, GPtrArray *problems)
 }
 
 /* The recipients' contents were checked when the configuration loaded; here
- * only whether the service user may read them. */
+ * only whether the service user may read them, when it is another user than
+ * the one that loaded them. */
 static void
 check_recipients_access(const Check *c, GPtrArray *problems)
 {
+  if (!c->switched)
+    return;
   for (guint i = 0; c->cfg->recipient_paths && c->cfg->recipient_paths[i]; i++) {
     const char *p = c->cfg->recipient_paths[i];
     int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -88,7 +91,7 @@ check_recipients_access(const Check *c, GPtrArray *problems)
       close(fd);
       continue;
     }
-    if (errno == EACCES || errno == EPERM || !c->switched)
+    if (errno == EACCES || errno == EPERM) /* others were reported by the loading */
       add(problems, "%s: [custodians] recipients: '%s' is not readable by user %s (%s)", c->cfg->path, p,
           hv_service_user_name(c->user), g_strerror(errno));
   }

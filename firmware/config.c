@@ -219,7 +219,13 @@ nearest(const char *name, const char *const *candidates, gsize n)
       best = candidates[i], best_d = d;
   }
   guint len = (guint) strlen(name);
-  return best && best_d <= MAX(2u, len / 3) && best_d < len ? best : NULL;
+  if (best && best_d <= MAX(2u, len / 3) && best_d < len)
+    return best;
+  /* a key cut short ("bitrate" for "bitrate-kbps") */
+  for (gsize i = 0; len >= 4 && i < n; i++)
+    if (g_str_has_prefix(candidates[i], name))
+      return candidates[i];
+  return NULL;
 }
 
 char *
@@ -230,13 +236,12 @@ hv_config_suggest_key(const char *group, const char *key)
   for (gsize i = 0; i < G_N_ELEMENTS(known_keys); i++)
     if (g_str_equal(known_keys[i].group, group))
       cands[n++] = known_keys[i].key;
-  const char *near = nearest(key, cands, n);
-  if (near)
-    return g_strdup_printf("did you mean '%s'?", near);
+  /* a key of another group, exactly: that is where it was meant to go */
   for (gsize i = 0; i < G_N_ELEMENTS(known_keys); i++)
-    if (g_ascii_strcasecmp(known_keys[i].key, key) == 0)
+    if (!g_str_equal(known_keys[i].group, group) && g_ascii_strcasecmp(known_keys[i].key, key) == 0)
       return g_strdup_printf("'%s' belongs in [%s]", known_keys[i].key, known_keys[i].group);
-  return NULL;
+  const char *near = nearest(key, cands, n);
+  return near ? g_strdup_printf("did you mean '%s'?", near) : NULL;
 }
 
 static gboolean
@@ -367,10 +372,17 @@ hv_config_load_all(const char *path, GPtrArray *problems)
   }
   if (!c->catalog_path)
     c->catalog_path = g_build_filename(c->state_dir, "catalog.db", NULL);
+  guint before = problems->len;
   load_recipients(c, problems);
+  /* recipients listed but none loadable: already reported, file by file;
+   * "no recipient configured" would only mislead */
+  guint n_loaded = c->rec.n_recipients;
+  if (n_loaded == 0 && problems->len > before)
+    c->rec.n_recipients = 1;
   g_autoptr(GError) verr = NULL;
   if (!hv_recorder_config_validate(&c->rec, &verr))
     g_ptr_array_add(problems, g_strdup_printf("%s: %s", path, verr->message));
+  c->rec.n_recipients = n_loaded;
   return g_steal_pointer(&c);
 }
 

@@ -90,6 +90,16 @@ hv_provision_init_device(const HvConfig *cfg, gboolean replace, HvProvisionResul
   g_autofree char *kdir = g_path_get_dirname(cfg->device_key_path);
   g_autofree char *pub_path = g_strdup_printf("%s.pub", cfg->device_key_path);
   g_autofree char *state_path = g_build_filename(cfg->state_dir, HV_DEVICE_STATE_FILE, NULL);
+  /* a mistyped key path creates nothing; only the state directory, which
+   * havend would create too, may be made here */
+  g_autofree char *state_canon = g_canonicalize_filename(cfg->state_dir, NULL);
+  g_autofree char *kdir_canon = g_canonicalize_filename(kdir, NULL);
+  if (!g_str_equal(state_canon, kdir_canon) && !g_file_test(kdir, G_FILE_TEST_IS_DIR)) {
+    g_set_error(error, HV_PROVISION_ERROR, HV_PROVISION_ERROR_NO_DIRECTORY,
+                "%s: [device] key: the directory of '%s' does not exist: check the path (a typo?); nothing "
+                "was created", cfg->path, cfg->device_key_path);
+    return FALSE;
+  }
   if (g_mkdir_with_parents(cfg->state_dir, 0750) < 0) {
     int e = errno;
     g_set_error(error, HV_PROVISION_ERROR, HV_PROVISION_ERROR_IO, "state directory %s cannot be created: %s",
