@@ -106,6 +106,10 @@ init_device(const HvConfig *cfg, gboolean replace, const char *user_name)
                            res.archived_state ? res.archived_state : "", res.key_id, res.public_hex, res.key_path);
     audit_device_key(cfg, actor, "replace device key", text);
     printf("replaced the device key: %s\n", text);
+    if (res.old_open_seq)
+      printf("note: the old device left session sequence %" G_GUINT64_FORMAT " unsealed; havend no longer seals "
+             "it (another key): seal it INTERRUPTED with 'haven recover --device-key %s --open-seq %"
+             G_GUINT64_FORMAT " ROOT...'\n", res.old_open_seq, res.archived_key, res.old_open_seq);
   } else {
     text = g_strdup_printf("device %s, public key %s, in %s", res.key_id, res.public_hex, res.key_path);
     audit_device_key(cfg, actor, "create device key", text);

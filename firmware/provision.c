@@ -51,8 +51,12 @@ archive_identity(const HvConfig *cfg, const char *pub_path, const char *state_pa
                  GError **error)
 {
   guint8 old_pk[HV_DEVICE_PK_SIZE];
-  if (hv_device_pubkey_load(cfg->device_key_path, old_pk, NULL) || hv_device_pubkey_load(pub_path, old_pk, NULL))
+  if (hv_device_pubkey_load(cfg->device_key_path, old_pk, NULL) || hv_device_pubkey_load(pub_path, old_pk, NULL)) {
     ret->old_key_id = hv_key_id(old_pk, HV_DEVICE_PK_SIZE);
+    HvDeviceState old_state;
+    if (hv_storage_state_load(cfg->state_dir, old_pk, &old_state, NULL))
+      ret->old_open_seq = old_state.open_seq;
+  }
   g_autoptr(GDateTime) now = g_date_time_new_now_utc();
   g_autofree char *stamp = g_date_time_format(now, "%Y%m%dT%H%M%SZ");
   g_autofree char *key_to = g_strdup_printf("%s.replaced-%s", cfg->device_key_path, stamp);

@@ -29,6 +29,7 @@ typedef struct {
   char *old_key_id;      /* the replaced key's id; NULL: nothing replaced, or it was unreadable */
   char *archived_key;    /* where the replaced key went; NULL: nothing replaced */
   char *archived_state;  /* where the replaced key's device state went; NULL: there was none */
+  guint64 old_open_seq;  /* a session the replaced key's state had left open (unsealed), 0: none */
 } HvProvisionResult;
 
 void hv_provision_result_clear(HvProvisionResult *r);

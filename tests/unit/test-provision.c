@@ -67,6 +67,13 @@ test_replace_archives(Fixture *f, gconstpointer data)
   g_auto(HvProvisionResult) first = { 0 };
   g_assert_true(hv_provision_init_device(c, FALSE, &first, NULL));
   g_autofree char *old_text = contents(key);
+  /* the old device left sequence 1 open: the replacement says so */
+  g_autoptr(HvDeviceKey) old = hv_device_key_load(key, NULL);
+  HvDeviceState open_one;
+  g_assert_true(hv_storage_state_load(c->state_dir, old->pk, &open_one, NULL));
+  open_one.next_seq = 2;
+  open_one.open_seq = 1;
+  g_assert_true(hv_storage_state_save(c->state_dir, &open_one, NULL));
   g_autofree char *state_path = g_build_filename(c->state_dir, HV_DEVICE_STATE_FILE, NULL);
   g_autofree char *old_state = contents(state_path);
 
@@ -75,6 +82,7 @@ test_replace_archives(Fixture *f, gconstpointer data)
   g_assert_true(hv_provision_init_device(c, TRUE, &r, &err));
   g_assert_no_error(err);
   g_assert_cmpstr(r.old_key_id, ==, first.key_id);
+  g_assert_cmpuint(r.old_open_seq, ==, 1);
   g_assert_cmpstr(r.key_id, !=, first.key_id);
   g_assert_nonnull(r.archived_key);
   g_assert_true(g_str_has_prefix(r.archived_key, key) && strstr(r.archived_key, ".replaced-"));
