@@ -108,6 +108,7 @@ test_suggestions(Fixture *f, gconstpointer data)
     g_autofree char *p = write_conf(f, hints[i].body);
     g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(HvConfig) c = hv_config_load_all(p, problems);
+    g_assert_nonnull(c);
     g_assert_cmpuint(problems->len, ==, 1);
     if (!strstr(problems->pdata[0], hints[i].want))
       g_error("case %u: '%s' not in '%s'", i, hints[i].want, (char *) problems->pdata[0]);
@@ -139,6 +140,7 @@ test_known_keys_parse(Fixture *f, gconstpointer data)
       g_autofree char *p = write_conf(f, body);
       g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
       g_autoptr(HvConfig) c = hv_config_load_all(p, problems);
+      g_assert_nonnull(c);
       for (guint i = 0; i < problems->len; i++)
         if (strstr(problems->pdata[i], "unknown key"))
           g_error("[%s] %s is suggested but not parsed: %s", groups[g], probes[k], (char *) problems->pdata[i]);
