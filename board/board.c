@@ -155,6 +155,41 @@ hv_board_load(const char *path, GError **error)
   return g_steal_pointer(&b);
 }
 
+/* "'GPIO17'" or "17" (owned by the caller) */
+static char *
+line_text(const HvLineSpec *l)
+{
+  return l->line_name ? g_strdup_printf("'%s'", l->line_name) : g_strdup_printf("%u", l->offset);
+}
+
+static gboolean
+same_pin(const HvLineSpec *a, const HvLineSpec *b)
+{
+  return g_strcmp0(a->chip, b->chip) == 0 &&
+         (a->line_name || b->line_name ? g_strcmp0(a->line_name, b->line_name) == 0 : a->offset == b->offset);
+}
+
+void
+hv_board_check(const HvBoard *b, const char *path, GPtrArray *problems)
+{
+  for (guint s = 0; s < HV_SIGNAL_COUNT; s++) {
+    if (!b->lines[s].present)
+      continue;
+    for (guint t = 0; t < s; t++) {
+      if (b->lines[t].present && same_pin(&b->lines[s], &b->lines[t])) {
+        g_autofree char *which = line_text(&b->lines[s]);
+        g_ptr_array_add(problems, g_strdup_printf("%s: [signal.%s] line: %s of chip '%s' is already used by "
+                                                  "[signal.%s]: one pin cannot be two signals", path,
+                                                  hv_signal_name((HvSignal) s), which, b->lines[s].chip,
+                                                  hv_signal_name((HvSignal) t)));
+        break;
+      }
+    }
+  }
+  if (g_strcmp0(b->backend, "libgpiod") == 0)
+    hv_gpio_libgpiod_check(b, path, problems);
+}
+
 HvGpio *
 hv_gpio_new(HvBoard *board, HvGpioInputFunc on_input, gpointer user_data, GError **error)
 {

@@ -140,3 +140,64 @@ gpiod_set(HvGpio *g, HvSignal s, gboolean on, GError **error)
 }
 
 const HvGpioOps hv_gpio_libgpiod_ops = { gpiod_open, gpiod_set, gpiod_close };
+
+/* ---- --check-config ---- */
+
+typedef struct {
+  char  *chip_name;  /* "gpiochip0", NULL: not resolved */
+  guint  offset;
+} Resolved;
+
+void
+hv_gpio_libgpiod_check(const HvBoard *b, const char *path, GPtrArray *problems)
+{
+  Resolved res[HV_SIGNAL_COUNT] = { 0 };
+  g_autoptr(GHashTable) missing = g_hash_table_new(g_str_hash, g_str_equal); /* chips reported */
+  for (guint s = 0; s < HV_SIGNAL_COUNT; s++) {
+    const HvLineSpec *l = &b->lines[s];
+    const char *sig = hv_signal_name((HvSignal) s);
+    if (!l->present || g_hash_table_contains(missing, l->chip))
+      continue;
+    struct gpiod_chip *chip = gpiod_chip_open_lookup(l->chip);
+    if (!chip) {
+      int e = errno;
+      g_hash_table_add(missing, l->chip);
+      g_ptr_array_add(problems, g_strdup_printf("%s: [signal.%s] chip: GPIO chip '%s' not found (%s)%s", path, sig,
+                                                l->chip, g_strerror(e),
+                                                e == EACCES || e == EPERM
+                                                    ? ": the user may not open it (group gpio?)"
+                                                    : ": wrong board file for this machine?"));
+      continue;
+    }
+    struct gpiod_line *line = NULL;
+    if (l->line_name)
+      line = gpiod_chip_find_line(chip, l->line_name);
+    else if (l->offset < gpiod_chip_num_lines(chip))
+      line = gpiod_chip_get_line(chip, l->offset);
+    if (!line) {
+      g_autofree char *which = l->line_name ? g_strdup_printf("'%s'", l->line_name) : g_strdup_printf("%u", l->offset);
+      g_ptr_array_add(problems, g_strdup_printf("%s: [signal.%s] line: %s is not a line of GPIO chip '%s' (%s, "
+                                                "label '%s', %u lines)", path, sig, which, l->chip,
+                                                gpiod_chip_name(chip), gpiod_chip_label(chip),
+                                                gpiod_chip_num_lines(chip)));
+    } else {
+      res[s].chip_name = g_strdup(gpiod_chip_name(chip));
+      res[s].offset = gpiod_line_offset(line);
+      /* the same pin reached by two different names (a label and a number):
+       * the same spelling was reported by hv_board_check already */
+      for (guint t = 0; t < s; t++) {
+        if (res[t].chip_name && g_str_equal(res[t].chip_name, res[s].chip_name) && res[t].offset == res[s].offset &&
+            !(g_strcmp0(l->chip, b->lines[t].chip) == 0 && g_strcmp0(l->line_name, b->lines[t].line_name) == 0 &&
+              (l->line_name || l->offset == b->lines[t].offset))) {
+          g_ptr_array_add(problems, g_strdup_printf("%s: [signal.%s] line: line %u of %s is already used by "
+                                                    "[signal.%s]: one pin cannot be two signals", path, sig,
+                                                    res[s].offset, res[s].chip_name, hv_signal_name((HvSignal) t)));
+          break;
+        }
+      }
+    }
+    gpiod_chip_close(chip);
+  }
+  for (guint s = 0; s < HV_SIGNAL_COUNT; s++)
+    g_free(res[s].chip_name);
+}

@@ -59,6 +59,16 @@ HvBoard *hv_board_load(const char *path, GError **error) G_GNUC_WARN_UNUSED_RESU
 void     hv_board_free(HvBoard *b);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HvBoard, hv_board_free)
 
+/* What a start would meet with this board (path: its file, for the
+ * messages), every problem appended to problems (char *) as one line naming
+ * the file and the signal's group: the same pin used for two signals, and
+ * with the libgpiod backend a GPIO chip that is not there or a line it does
+ * not have (the sim backend needs no hardware). Opens chips read-only and
+ * requests no line. */
+void hv_board_check(const HvBoard *b, const char *path, GPtrArray *problems);
+/* libgpiod backend: the chip and line part of hv_board_check. */
+void hv_gpio_libgpiod_check(const HvBoard *b, const char *path, GPtrArray *problems);
+
 /* The board's lines, opened through its backend. Opaque, as libgpiod's
  * objects are: read it through the accessors below. */
 typedef struct _HvGpio HvGpio;

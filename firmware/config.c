@@ -30,7 +30,7 @@ typedef struct {
   const char *path;
   const char *group;
   const char *key;
-  GError    **error;
+  GPtrArray  *problems;   /* char *: one line per problem */
 } Ctx;
 
 static gboolean
@@ -43,8 +43,7 @@ fail(Ctx *x, const char *fmt, ...)
   va_start(ap, fmt);
   g_autofree char *msg = g_strdup_vprintf(fmt, ap);
   va_end(ap);
-  g_set_error(x->error, HV_CONFIG_ERROR, HV_CONFIG_ERROR_INVALID, "%s: [%s] %s: %s", x->path, x->group,
-              x->key, msg);
+  g_ptr_array_add(x->problems, g_strdup_printf("%s: [%s] %s: %s", x->path, x->group, x->key, msg));
   return FALSE;
 }
 
@@ -162,7 +161,100 @@ get_list(Ctx *x, char ***out)
   return TRUE;
 }
 
-/* One key: dispatch by group and name. Returns FALSE with error set. */
+/* Every key parse_key() knows, by group: only for suggesting a name when a
+ * key is unknown (test-config checks that each one is parsed). */
+static const struct {
+  const char *group;
+  const char *key;
+} known_keys[] = {
+  { "device", "room" }, { "device", "board" }, { "device", "key" }, { "device", "state-dir" },
+  { "device", "control-socket" }, { "device", "control-group" }, { "device", "catalog" },
+  { "storage", "roots" }, { "storage", "min-free-minutes" }, { "storage", "warn-minutes" },
+  { "storage", "reserve-seconds" },
+  { "custodians", "recipients" },
+  { "video", "cameras" }, { "video", "camera1" }, { "video", "camera2" }, { "video", "layout" },
+  { "video", "width" }, { "video", "height" }, { "video", "fps" }, { "video", "bitrate-kbps" },
+  { "video", "encoder" },
+  { "audio", "microphone" }, { "audio", "bitrate-kbps" }, { "audio", "silence-db" },
+  { "audio", "silence-seconds" },
+  { "buttons", "hold-to-stop-ms" },
+  { "testing", "camera1-fail-after" }, { "testing", "microphone-fail-after" },
+  { "testing", "microphone-silent" }, { "testing", "reopen-seconds" },
+};
+
+static const char *const known_groups[] = { "device", "storage", "custodians", "video", "audio", "buttons",
+                                            "testing", NULL };
+
+/* Levenshtein distance of two short ASCII names (case-insensitive). */
+static guint
+edit_distance(const char *a, const char *b)
+{
+  gsize la = strlen(a), lb = strlen(b);
+  if (la > 64 || lb > 64)
+    return G_MAXUINT;
+  guint row[65];
+  for (gsize j = 0; j <= lb; j++)
+    row[j] = (guint) j;
+  for (gsize i = 1; i <= la; i++) {
+    guint diag = row[0];
+    row[0] = (guint) i;
+    for (gsize j = 1; j <= lb; j++) {
+      guint up = row[j];
+      guint cost = g_ascii_tolower(a[i - 1]) == g_ascii_tolower(b[j - 1]) ? 0 : 1;
+      row[j] = MIN(MIN(row[j] + 1, row[j - 1] + 1), diag + cost);
+      diag = up;
+    }
+  }
+  return row[lb];
+}
+
+/* The nearest of candidates to name, when near enough to be a typo. */
+static const char *
+nearest(const char *name, const char *const *candidates, gsize n)
+{
+  const char *best = NULL;
+  guint best_d = G_MAXUINT;
+  for (gsize i = 0; i < n; i++) {
+    guint d = edit_distance(name, candidates[i]);
+    if (d < best_d)
+      best = candidates[i], best_d = d;
+  }
+  guint len = (guint) strlen(name);
+  if (best && best_d <= MAX(2u, len / 3) && best_d < len)
+    return best;
+  /* a key cut short ("bitrate" for "bitrate-kbps") */
+  for (gsize i = 0; len >= 4 && i < n; i++)
+    if (g_str_has_prefix(candidates[i], name))
+      return candidates[i];
+  return NULL;
+}
+
+char *
+hv_config_suggest_key(const char *group, const char *key)
+{
+  const char *cands[G_N_ELEMENTS(known_keys)];
+  gsize n = 0;
+  for (gsize i = 0; i < G_N_ELEMENTS(known_keys); i++)
+    if (g_str_equal(known_keys[i].group, group))
+      cands[n++] = known_keys[i].key;
+  /* a key of another group, exactly: that is where it was meant to go */
+  for (gsize i = 0; i < G_N_ELEMENTS(known_keys); i++)
+    if (!g_str_equal(known_keys[i].group, group) && g_ascii_strcasecmp(known_keys[i].key, key) == 0)
+      return g_strdup_printf("'%s' belongs in [%s]", known_keys[i].key, known_keys[i].group);
+  const char *near = nearest(key, cands, n);
+  return near ? g_strdup_printf("did you mean '%s'?", near) : NULL;
+}
+
+static gboolean
+unknown_key(Ctx *x)
+{
+  g_autofree char *hint = hv_config_suggest_key(x->group, x->key);
+  if (hint)
+    return fail(x, "unknown key; %s", hint);
+  return fail(x, "unknown key");
+}
+
+/* One key: dispatch by group and name. Returns FALSE with the problem recorded. */
 static gboolean
 parse_key(Ctx *x, HvConfig *c)
 {
@@ -223,36 +315,36 @@ parse_key(Ctx *x, HvConfig *c)
   if (IS("testing", "microphone-silent")) return get_bool(x, &r->audio.silent);
   if (IS("testing", "reopen-seconds")) return get_uint(x, 1, 3600, &r->reopen_seconds);
 #undef IS
-  return fail(x, "unknown key");
+  return unknown_key(x);
 }
 
-static gboolean
-load_recipients(HvConfig *c, GError **error)
+/* Every recipient file that loads; each one that does not is a problem. */
+static void
+load_recipients(HvConfig *c, GPtrArray *problems)
 {
   for (guint i = 0; c->recipient_paths && c->recipient_paths[i]; i++) {
     if (i >= HV_RECIPIENTS_MAX) {
-      g_set_error(error, HV_CONFIG_ERROR, HV_CONFIG_ERROR_INVALID, "%s: [custodians] recipients: at most %u",
-                  c->path, HV_RECIPIENTS_MAX);
-      return FALSE;
+      g_ptr_array_add(problems, g_strdup_printf("%s: [custodians] recipients: at most %u", c->path,
+                                                HV_RECIPIENTS_MAX));
+      return;
     }
     g_autoptr(GError) err = NULL;
-    if (!hv_recipient_load(c->recipient_paths[i], c->rec.recipients + i * HV_RECIPIENT_PK_SIZE, &err)) {
-      g_set_error(error, HV_CONFIG_ERROR, HV_CONFIG_ERROR_INVALID, "%s: [custodians] recipients: %s",
-                  c->path, err->message);
-      return FALSE;
+    if (!hv_recipient_load(c->recipient_paths[i], c->rec.recipients + c->rec.n_recipients * HV_RECIPIENT_PK_SIZE,
+                           &err)) {
+      g_ptr_array_add(problems, g_strdup_printf("%s: [custodians] recipients: %s", c->path, err->message));
+      continue;
     }
-    c->rec.n_recipients = i + 1;
+    c->rec.n_recipients++;
   }
-  return TRUE;
 }
 
 HvConfig *
-hv_config_load(const char *path, GError **error)
+hv_config_load_all(const char *path, GPtrArray *problems)
 {
   g_autoptr(GKeyFile) kf = g_key_file_new();
   g_autoptr(GError) err = NULL;
   if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &err)) {
-    g_set_error(error, HV_CONFIG_ERROR, HV_CONFIG_ERROR_INVALID, "%s: %s", path, err->message);
+    g_ptr_array_add(problems, g_strdup_printf("%s: %s", path, err->message));
     return NULL;
   }
   g_autoptr(HvConfig) c = g_new0(HvConfig, 1);
@@ -266,28 +358,46 @@ hv_config_load(const char *path, GError **error)
   c->rec.roots[0] = g_strdup("/srv/haven");
 
   g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
-  static const char *const known[] = { "device", "storage", "custodians", "video", "audio", "buttons", "testing", NULL };
   for (guint i = 0; groups[i]; i++) {
-    if (!g_strv_contains(known, groups[i])) {
-      g_set_error(error, HV_CONFIG_ERROR, HV_CONFIG_ERROR_INVALID,
-                  "%s: [%s]: unknown group (known: device, storage, custodians, video, audio, buttons)",
-                  path, groups[i]);
-      return NULL;
+    if (!g_strv_contains(known_groups, groups[i])) {
+      const char *near = nearest(groups[i], (const char *const *) known_groups, g_strv_length((char **) known_groups));
+      g_autofree char *hint = near ? g_strdup_printf("did you mean [%s]?", near) : NULL;
+      g_ptr_array_add(problems, g_strdup_printf("%s: [%s]: unknown group; %s", path, groups[i],
+                                                hint ? hint : "known: device, storage, custodians, video, "
+                                                              "audio, buttons"));
+      continue;
     }
     g_auto(GStrv) keys = g_key_file_get_keys(kf, groups[i], NULL, NULL);
     for (guint k = 0; keys[k]; k++) {
-      Ctx x = { kf, path, groups[i], keys[k], error };
-      if (!parse_key(&x, c))
-        return NULL;
+      Ctx x = { kf, path, groups[i], keys[k], problems };
+      (void) parse_key(&x, c); /* a problem is recorded; go on to the next key */
     }
   }
   if (!c->catalog_path)
     c->catalog_path = g_build_filename(c->state_dir, "catalog.db", NULL);
-  if (!load_recipients(c, error))
-    return NULL;
+  guint before = problems->len;
+  load_recipients(c, problems);
+  /* recipients listed but none loadable: already reported, file by file;
+   * "no recipient configured" would only mislead */
+  guint n_loaded = c->rec.n_recipients;
+  if (n_loaded == 0 && problems->len > before)
+    c->rec.n_recipients = 1;
   g_autoptr(GError) verr = NULL;
-  if (!hv_recorder_config_validate(&c->rec, &verr)) {
-    g_set_error(error, HV_CONFIG_ERROR, HV_CONFIG_ERROR_INVALID, "%s: %s", path, verr->message);
+  if (!hv_recorder_config_validate(&c->rec, &verr))
+    g_ptr_array_add(problems, g_strdup_printf("%s: %s", path, verr->message));
+  c->rec.n_recipients = n_loaded;
+  return g_steal_pointer(&c);
+}
+
+HvConfig *
+hv_config_load(const char *path, GError **error)
+{
+  g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(HvConfig) c = hv_config_load_all(path, problems);
+  if (problems->len > 0) {
+    g_ptr_array_add(problems, NULL);
+    g_autofree char *all = g_strjoinv("\n", (char **) problems->pdata);
+    g_set_error_literal(error, HV_CONFIG_ERROR, HV_CONFIG_ERROR_INVALID, all);
     return NULL;
   }
   return g_steal_pointer(&c);

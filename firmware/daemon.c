@@ -18,6 +18,7 @@
 #include <glib-unix.h>
 #include <malloc.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -64,7 +65,6 @@ struct _HvDaemon {
 
   int          state_lock_fd;        /* flock on state_dir/havend.lock, held for life */
   HvDeviceState dstate;              /* the device's ledger state (storage.h) */
-  gboolean     key_is_new;           /* the device key was created by this start */
   gboolean     have_state;           /* FALSE: lost or damaged; starts are refused */
   char        *state_error;          /* why, when !have_state */
   char        *recovery_failure;     /* first session recovery could not settle */
@@ -265,8 +265,8 @@ static void
 ledger_startup(HvDaemon *d)
 {
   GError *err = NULL;
-  d->have_state = hv_storage_state_open(d->cfg->rec.roots, d->cfg->state_dir, d->key->pk, d->key_is_new,
-                                        &d->dstate, &err);
+  d->have_state = hv_storage_state_open(d->cfg->rec.roots, d->cfg->state_dir, d->key->pk, FALSE, &d->dstate,
+                                        &err); /* a fresh state is made by --init-device */
   if (!d->have_state) {
     d->state_error = g_strdup(err->message);
     g_clear_error(&err);
@@ -1065,22 +1065,24 @@ on_control(JsonObject *req, const char *actor, gpointer ud)
 
 /* ---- life cycle ---- */
 
+/* The device key, which havend never creates: a missing one is a
+ * configuration error (a typo in [device] key, or a device never provisioned
+ * with havend --init-device), so that a session never silently belongs to a
+ * new device. */
 static HvDeviceKey *
-device_key(const HvConfig *cfg, gboolean *ret_created, GError **error)
+device_key(const HvConfig *cfg, GError **error)
 {
-  *ret_created = FALSE;
-  if (g_file_test(cfg->device_key_path, G_FILE_TEST_EXISTS))
-    return hv_device_key_load(cfg->device_key_path, error);
-  g_autofree char *dir = g_path_get_dirname(cfg->device_key_path);
-  g_mkdir_with_parents(dir, 0750);
-  HvDeviceKey *key = hv_device_key_generate(cfg->device_key_path, error);
-  if (key) {
-    *ret_created = TRUE;
-    g_autofree char *id = hv_key_id(key->pk, HV_DEVICE_PK_SIZE);
-    g_autofree char *hex = hv_hex(key->pk, HV_DEVICE_PK_SIZE);
-    hv_journal(G_LOG_LEVEL_MESSAGE, HV_MSGID_DEVICEKEY, "created device key %s (id %s, public key %s); "
-               "give %s.pub to the custodians", cfg->device_key_path, id, hex, cfg->device_key_path);
+  struct stat st;
+  if (lstat(cfg->device_key_path, &st) < 0 && errno == ENOENT) {
+    g_set_error(error, HV_DAEMON_ERROR, HV_DAEMON_ERROR_NO_DEVICE_KEY,
+                "%s: [device] key: '%s' does not exist: havend never creates a device key by itself; if the path "
+                "is right, provision this device once with 'havend --init-device'", cfg->path,
+                cfg->device_key_path);
+    return NULL;
   }
+  HvDeviceKey *key = hv_device_key_load(cfg->device_key_path, error);
+  if (!key)
+    g_prefix_error(error, "device key: ");
   return key;
 }
 
@@ -1095,6 +1097,10 @@ hv_daemon_new(HvConfig *cfg, GError **error)
   d->unrecorded = g_array_new(FALSE, FALSE, sizeof(guint64));
   d->seconds_left = -1;
   d->loop = g_main_loop_new(NULL, FALSE);
+  /* first, before any directory is created: the key is only read */
+  if (!(d->key = device_key(cfg, error)))
+    return NULL;
+  d->key_id = hv_key_id(d->key->pk, HV_DEVICE_PK_SIZE);
   if (g_mkdir_with_parents(cfg->state_dir, 0750) < 0) {
     int e = errno;
     g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "state directory %s cannot be created: %s",
@@ -1106,11 +1112,6 @@ hv_daemon_new(HvConfig *cfg, GError **error)
    * while it is held. */
   if ((d->state_lock_fd = hv_storage_lock_state_dir(cfg->state_dir, error)) < 0)
     return NULL;
-  if (!(d->key = device_key(cfg, &d->key_is_new, error))) {
-    g_prefix_error(error, "device key: ");
-    return NULL;
-  }
-  d->key_id = hv_key_id(d->key->pk, HV_DEVICE_PK_SIZE);
 
   g_autoptr(GError) cerr = NULL;
   gboolean fresh = FALSE;

@@ -18,10 +18,13 @@ typedef struct _HvDaemon HvDaemon;
 GQuark hv_daemon_error_quark(void);
 typedef enum {
   HV_DAEMON_ERROR_REQUEST,   /* a control request field of the wrong type, length or content */
+  HV_DAEMON_ERROR_NO_DEVICE_KEY, /* [device] key names no file: a configuration error (never created here) */
 } HvDaemonError;
 
 /* Recover unsealed sessions, open the catalog, the board and the control
- * socket. Errors name what is wrong (chip, line, socket, key). */
+ * socket. Errors name what is wrong (chip, line, socket, key). A missing
+ * device key is NO_DEVICE_KEY: havend never creates one (havend --init-device
+ * does), and nothing is created on disk before the key is loaded. */
 HvDaemon *hv_daemon_new(HvConfig *cfg, GError **error) G_GNUC_WARN_UNUSED_RESULT;
 /* Run until SIGTERM/SIGINT; a session in progress is sealed first. */
 int  hv_daemon_run(HvDaemon *d);

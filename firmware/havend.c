@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* havend: the recording appliance daemon. */
 #define G_LOG_DOMAIN "havend"
+#include "catalog.h"
+#include "config-check.h"
 #include "config.h"
 #include "daemon.h"
 #include "gpio.h"
 #include "readiness.h"
+#include "journal.h"
+#include "provision.h"
+#include "service-user.h"
 
 #include <errno.h>
 #include <locale.h>
@@ -13,11 +18,27 @@
 #include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
+
+/* Each line of a (multi-line) error, as "havend: LINE" on stderr. */
+static void
+print_lines(const char *text)
+{
+  g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    g_printerr("havend: %s\n", lines[i]);
+}
+
+/* --user NAME; by default the unit's user when run as root, else oneself. */
+static HvServiceUser *
+service_user(const char *name, GError **error)
+{
+  return hv_service_user_lookup(name ? name : geteuid() == 0 ? HV_SERVICE_USER_DEFAULT : NULL, error);
+}
 
 /* --check-config: what would keep a press from recording now (devices
- * absent, storage missing or short, clock). The configuration is still valid
- * and havend still starts, showing the fault until it is fixed: reported,
- * not an exit status (the unit's ExecStartPre must not keep the lights dark). */
+ * absent, storage short, clock). The configuration is still valid and havend
+ * would start, showing the fault until it is fixed: exit 3, not 2. */
 static guint
 report_readiness(const HvConfig *cfg)
 {
@@ -27,14 +48,116 @@ report_readiness(const HvConfig *cfg)
   return problems->len;
 }
 
+/* --check-config: every problem in one run, exit 2 when there is any. */
+static int
+check_config(const char *path, const char *user_name)
+{
+  g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(HvConfig) cfg = hv_config_load_all(path, problems);
+  g_autoptr(HvBoard) board = NULL;
+  g_autoptr(GError) err = NULL;
+  if (cfg && !(board = hv_board_load(cfg->board_path, &err)))
+    g_ptr_array_add(problems, g_strdup(err->message));
+  g_clear_error(&err);
+  g_autoptr(HvServiceUser) user = service_user(user_name, &err);
+  if (!user) {
+    g_ptr_array_add(problems, g_strdup_printf("--user: %s (the user havend runs as; access is checked as that "
+                                              "user, and as the current one meanwhile)", err->message));
+    user = hv_service_user_lookup(NULL, NULL);
+  }
+  if (cfg && user)
+    hv_config_check_system(cfg, board, cfg->board_path, user, problems);
+  guint not_ready = cfg ? report_readiness(cfg) : 0;
+  if (problems->len > 0) {
+    for (guint i = 0; i < problems->len; i++)
+      print_lines(problems->pdata[i]);
+    g_printerr("havend: %s: %u problem%s found\n", path, problems->len, problems->len == 1 ? "" : "s");
+    return 2;
+  }
+  if (not_ready) {
+    printf("%s: valid, NOT READY to record: %u problem%s above (havend starts and shows the fault until they "
+           "are fixed)\n", cfg->path, not_ready, not_ready == 1 ? "" : "s");
+    return 3;
+  }
+  printf("%s: OK (board %s, %u recipient%s, %u storage root%s, checked as user %s)\n", cfg->path, board->name,
+         cfg->rec.n_recipients, cfg->rec.n_recipients == 1 ? "" : "s", g_strv_length(cfg->rec.roots),
+         g_strv_length(cfg->rec.roots) == 1 ? "" : "s", hv_service_user_name(user));
+  return 0;
+}
+
+/* Journal and, when the catalog is there, audit it. */
+static void
+audit_device_key(const HvConfig *cfg, const char *actor, const char *action, const char *text)
+{
+  hv_journal(G_LOG_LEVEL_MESSAGE, HV_MSGID_DEVICEKEY, "%s by %s: %s", action, actor, text);
+  if (!g_file_test(cfg->catalog_path, G_FILE_TEST_EXISTS))
+    return;
+  g_autoptr(GError) err = NULL;
+  g_autoptr(HvCatalog) cat = hv_catalog_open(cfg->catalog_path, &err);
+  if (!cat || !hv_catalog_audit(cat, actor, action, text, &err))
+    g_printerr("havend: warning: not audited in the catalog %s: %s\n", cfg->catalog_path, err->message);
+}
+
+/* --init-device [--replace]: the only way a device key comes to be. */
+static int
+init_device(const HvConfig *cfg, gboolean replace, const char *user_name)
+{
+  const char *sudo = g_getenv("SUDO_USER");
+  g_autofree char *actor = sudo ? g_strdup_printf("%s (sudo by %s)", g_get_user_name(), sudo)
+                                : g_strdup(g_get_user_name());
+  g_autoptr(GError) err = NULL;
+  g_autoptr(HvServiceUser) user = service_user(user_name, &err);
+  if (!user || !hv_service_user_become(user, &err)) {
+    g_printerr("havend: --init-device: %s (the key must belong to the user havend runs as: --user NAME)\n",
+               err->message);
+    return 2;
+  }
+  g_auto(HvProvisionResult) res = { 0 };
+  if (!hv_provision_init_device(cfg, replace, &res, &err)) {
+    print_lines(err->message);
+    return g_error_matches(err, HV_PROVISION_ERROR, HV_PROVISION_ERROR_NO_DIRECTORY) ? 2 : 1;
+  }
+  g_autofree char *text = NULL;
+  if (res.archived_key) {
+    text = g_strdup_printf("old device %s archived as %s%s%s; new device %s, public key %s, in %s; the ledger "
+                           "starts again at sequence 1", res.old_key_id ? res.old_key_id : "(unreadable)",
+                           res.archived_key, res.archived_state ? ", its device state as " : "",
+                           res.archived_state ? res.archived_state : "", res.key_id, res.public_hex, res.key_path);
+    audit_device_key(cfg, actor, "replace device key", text);
+    printf("replaced the device key: %s\n", text);
+    if (res.old_open_seq)
+      printf("note: the old device left session sequence %" G_GUINT64_FORMAT " unsealed; havend no longer seals "
+             "it (another key): seal it INTERRUPTED with 'haven recover --device-key %s --open-seq %"
+             G_GUINT64_FORMAT " ROOT...'\n", res.old_open_seq, res.archived_key, res.old_open_seq);
+  } else {
+    text = g_strdup_printf("device %s, public key %s, in %s", res.key_id, res.public_hex, res.key_path);
+    audit_device_key(cfg, actor, "create device key", text);
+    printf("created the device key %s (user %s)\n", res.key_path, hv_service_user_name(user));
+  }
+  printf("device id:  %s\npublic key: %s\ngive %s to the custodians: haven verify --device-key pins it\n",
+         res.key_id, res.public_hex, res.pub_path);
+  return 0;
+}
+
+
 int
 main(int argc, char **argv)
 {
   g_autofree char *config_path = NULL;
-  gboolean check = FALSE, version = FALSE, lights_off = FALSE;
+  g_autofree char *user_name = NULL;
+  gboolean check = FALSE, version = FALSE, lights_off = FALSE, init = FALSE, replace = FALSE;
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Configuration file (default /etc/haven/haven.conf)", "FILE" },
-    { "check-config", 0, 0, G_OPTION_ARG_NONE, &check, "Check the configuration and board file, then exit", NULL },
+    { "check-config", 0, 0, G_OPTION_ARG_NONE, &check, "Check the configuration, the board and the system as the service user, report every problem, then exit: 0 OK, 2 problems, 3 valid but not ready to record now", NULL },
+    { "init-device", 0, 0, G_OPTION_ARG_NONE, &init,
+      "Provision this device: create the device key ([device] key) and a fresh device state, then exit; "
+      "never overwrites a key", NULL },
+    { "replace", 0, 0, G_OPTION_ARG_NONE, &replace,
+      "With --init-device: deliberately replace the device key (the old one and its state are archived, "
+      "the act is audited)", NULL },
+    { "user", 'u', 0, G_OPTION_ARG_STRING, &user_name,
+      "With --check-config and --init-device: the user havend runs as (default: haven when run as root, "
+      "else the current user)", "NAME" },
     { "lights-off", 0, 0, G_OPTION_ARG_NONE, &lights_off,
       "Drive every light and the door sign off, then exit (the unit's ExecStopPost)", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
@@ -62,7 +185,8 @@ main(int argc, char **argv)
     "Records interviews from the configured cameras and microphone, sealed in memory\n"
     "to the custodians' keys. Buttons and lights through the board's GPIO; local\n"
     "control with 'haven status|start|stop|mark'. Exit status: 0 clean stop, 1 runtime\n"
-    "error, 2 bad configuration or usage.");
+    "error, 2 bad configuration or usage. The device key is created only by\n"
+    "--init-device, never by a start: a missing key is a configuration error.");
   g_autoptr(GError) err = NULL;
   if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
     g_printerr("havend: %s\n", err->message);
@@ -72,27 +196,32 @@ main(int argc, char **argv)
     printf("havend %s\n", HAVEN_VERSION);
     return 0;
   }
+  if (replace && !init) {
+    g_printerr("havend: --replace is only for --init-device\n");
+    return 2;
+  }
+  if (user_name && !check && !init) {
+    g_printerr("havend: --user is only for --check-config and --init-device (the unit's User= runs havend)\n");
+    return 2;
+  }
   if (sodium_init() < 0) {
     g_printerr("havend: libsodium failed to initialise\n");
     return 1;
   }
-  g_autoptr(HvConfig) cfg = hv_config_load(config_path ? config_path : "/etc/haven/haven.conf", &err);
+  const char *path = config_path ? config_path : "/etc/haven/haven.conf";
+  if (check)
+    return check_config(path, user_name);
+  g_autoptr(HvConfig) cfg = hv_config_load(path, &err);
   if (!cfg) {
-    g_printerr("havend: %s\n", err->message);
+    print_lines(err->message);
     return 2;
   }
+  if (init)
+    return init_device(cfg, replace, user_name);
   g_autoptr(HvBoard) board = hv_board_load(cfg->board_path, &err);
   if (!board) {
     g_printerr("havend: %s\n", err->message);
     return 2;
-  }
-  if (check) {
-    guint not_ready = report_readiness(cfg);
-    printf("%s: %s (board %s, %u recipient%s, %u storage root%s)\n", cfg->path,
-           not_ready ? "valid, NOT READY to record (havend will show the fault until fixed)" : "OK",
-           board->name, cfg->rec.n_recipients, cfg->rec.n_recipients == 1 ? "" : "s",
-           g_strv_length(cfg->rec.roots), g_strv_length(cfg->rec.roots) == 1 ? "" : "s");
-    return 0;
   }
   if (lights_off) {
     /* After havend ends, crash included, the kernel releases its lines and
@@ -110,7 +239,7 @@ main(int argc, char **argv)
   HvDaemon *d = hv_daemon_new(cfg, &err);
   if (!d) {
     g_printerr("havend: %s\n", err->message);
-    return 1;
+    return g_error_matches(err, HV_DAEMON_ERROR, HV_DAEMON_ERROR_NO_DEVICE_KEY) ? 2 : 1;
   }
   int rc = hv_daemon_run(d);
   hv_daemon_free(d);

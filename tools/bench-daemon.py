@@ -13,6 +13,7 @@
 Usage: tools/bench-daemon.py [--presses 10] [--idle 20]
 """
 import argparse
+import getpass
 import json
 import os
 import shutil
@@ -98,6 +99,9 @@ min-free-minutes=1
 [custodians]
 recipients={work}/c.pub
 """)
+    # provisioned as a technician does once: havend never creates the device key
+    subprocess.run([havend, "--config", os.path.join(work, "haven.conf"), "--init-device", "--user",
+                    getpass.getuser()], check=True, stdout=subprocess.DEVNULL)
     d = subprocess.Popen([havend, "--config", os.path.join(work, "haven.conf")],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

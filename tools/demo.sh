@@ -55,6 +55,12 @@ camera1=test:ball
 camera2=test:smpte
 CONF
 
+say "provision the device: its signing key (havend never creates one by itself)"
+[ -f "$work/state/device.key" ] || "$top/build/firmware/havend" --config "$work/haven.conf" --init-device \
+  --user "$(id -un)"
+mkdir -p "$work/storage"
+"$top/build/firmware/havend" --config "$work/haven.conf" --check-config --user "$(id -un)"
+
 say "starting havend on the simulated board (log: $work/havend.log)"
 "$top/build/firmware/havend" --config "$work/haven.conf" >"$work/havend.log" 2>&1 &
 daemon=$!

@@ -69,6 +69,10 @@ wait_state() {  # state timeout_s
   return 1
 }
 start_havend() {
+  # provisioned once (the power-cut's second boot finds its key on the disk):
+  # havend never creates a device key by itself
+  [ -f "${HAVEN_STATE:-/run/hv/haven/state}/device.key" ] ||
+    "$havend" --config /run/hv/haven/haven.conf --init-device --user "$(id -un)" >> "$out/havend.log" 2>&1
   "$havend" --config /run/hv/haven/haven.conf >> "$out/havend.log" 2>&1 &
   havend_pid=$!
 }

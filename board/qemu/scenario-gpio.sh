@@ -27,5 +27,22 @@ check "marker and ignored press are in the chain" sh -c \
   "'$haven' info '$session' | grep -q 'marker button' && '$haven' info '$session' | grep -q 'ignored while RECORDING'"
 kill -TERM "$havend_pid"; wait "$havend_pid"
 check "outputs released on exit (got $(lights))" test "$(lights)" = 0000
+
+# --check-config against the kernel's chip (issue 9 item 4): a line the chip
+# does not have, and one pin under two names (the marker on offset 0, which is
+# the line named record), both reported in one run; the real board is OK.
+sed -e '/^\[signal.marker\]/,/^\[signal.led-ready\]/ s/^line=marker$/line=0/' \
+    -e '/^\[signal.door-sign\]/,$ s/^line=door-sign$/line=GPIO99/' \
+    "$repo/board/boards/vm-gpio-sim.board" > /run/hv/bad.board
+sed "s|^board=.*|board=/run/hv/bad.board|" /run/hv/haven/haven.conf > /run/hv/bad.conf
+"$havend" --config /run/hv/bad.conf --check-config --user "$(id -un)" > "$out/check-config.log" 2>&1
+rc=$?
+check "--check-config exits 2 on the bad board (got $rc)" test "$rc" = 2
+check "--check-config names the missing line" \
+  grep -q "\[signal.door-sign\] line: 'GPIO99' is not a line of GPIO chip 'haven-sim'" "$out/check-config.log"
+check "--check-config names the pin used twice" \
+  grep -q "\[signal.marker\] line: line 0 of gpiochip[0-9]* is already used by \[signal.record\]" "$out/check-config.log"
+check "--check-config is OK on the real board" \
+  "$havend" --config /run/hv/haven/haven.conf --check-config --user "$(id -un)"
 mkdir -p "$out/sessions" && cp -r "$session" "$out/sessions/"
 exit $failures

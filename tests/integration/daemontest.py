@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Run the real havend on the sim board in a temp dir and talk to it with haven."""
+import getpass
 import json
 import os
 import signal
@@ -43,7 +44,19 @@ class Daemon:
         self.proc = None
         self.log = None
 
+    def key_path(self):
+        with open(self.conf) as f:
+            return next(l[4:].strip() for l in f if l.startswith("key="))
+
+    def init_device(self, *extra, check=0):
+        """Provision the device as a technician does once (havend never
+        creates a key by itself), as the user the tests run havend as."""
+        return run(HAVEND, "--config", self.conf, "--init-device", "--user", getpass.getuser(), *extra,
+                   check=check)
+
     def start(self, wait=True):
+        if not os.path.exists(self.key_path()):
+            self.init_device()
         self.log = open(self.ws.path("havend.log"), "a")
         self.proc = subprocess.Popen([HAVEND, "--config", self.conf], stdout=self.log, stderr=self.log)
         if wait:

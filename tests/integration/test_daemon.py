@@ -178,6 +178,7 @@ def missing_gpio():
         text = f.read().replace(os.path.abspath(os.path.join(os.path.dirname(__file__), "../../board/boards/sim.board")), board)
     with open(d.conf, "w") as f:
         f.write(text)
+    d.init_device()
     p = run(HAVEND, "--config", d.conf, timeout=30)
     assert p.returncode == 1 and "gpiochip-that-does-not-exist" in p.stderr and "record" in p.stderr, p.stderr
     ws.cleanup()
@@ -316,6 +317,7 @@ def not_dumpable():
     core size limit is 0."""
     ws = Workspace()
     d = Daemon(ws)
+    d.init_device()
     kw = {}
     exe = HAVEND
     if os.geteuid() == 0:
