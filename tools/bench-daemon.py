@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """havend benchmarks (issue: daemon). Prints what it measured, asserts nothing.
 
-- press -> red blinking: inside havend, from the debounced edge to the output set
-  (sim board), and as a client sees it (sim press over the socket until the status
-  shows the red light); median over --presses starts;
+- press -> acknowledgement on the lights (red on, "release to start"): inside havend,
+  from the edge time to the output set (sim board), and as a client sees it (sim press
+  over the socket until the status shows the red light); median over --presses starts;
+- release -> red blinking (a session starts on the release of a short press), and
+  press -> red blinking, which adds the tap's duration;
 - press -> red steady (recorder healthy: sources delivering, first sealed chunk on disk);
 - idle: wake-ups (context switches of all havend threads) over --idle seconds, and RSS,
   both before any session and after sessions have run.
@@ -22,6 +24,7 @@ import time
 
 from benchlib import build, build_release, haven, top
 havend = os.path.join(build, "firmware", "havend")
+TAP_S = 0.15   # a brisk short press, release to press
 
 
 def ctxt_switches(pid):
@@ -104,15 +107,20 @@ recipients={work}/c.pub
         idle_before = wakeups(d.pid, a.idle)
         rss_before = rss_mb(d.pid)
 
-        inside_blink, client_blink, steady = [], [], []
+        inside_blink, release_blink, client_ack, ack, steady = [], [], [], [], []
         for _ in range(a.presses):
+            # a session starts on the release of a short press; the press itself
+            # is acknowledged at once (red on: "release to start")
             t0 = time.monotonic()
             h("sim", "press", "record")
             s = wait(lambda s: s["lights"]["led-recording"])
-            client_blink.append((time.monotonic() - t0) * 1000)
+            client_ack.append((time.monotonic() - t0) * 1000)
+            ack.append(s["feedback"]["latency_ms"])
+            time.sleep(max(0.0, TAP_S - (time.monotonic() - t0)))
             h("sim", "release", "record")
             s = wait(lambda s: s["state"] == "RECORDING")
             inside_blink.append(s["press_to_blink_ms"])
+            release_blink.append(s["release_to_blink_ms"])
             steady.append(s["press_to_steady_ms"])
             time.sleep(1)
             h("stop")
@@ -120,11 +128,15 @@ recipients={work}/c.pub
         time.sleep(2)
         idle_after = wakeups(d.pid, a.idle)
         rss_after = rss_mb(d.pid)
-        print(f"== press -> red blinking, {a.presses} presses (goal median <= 20 ms)")
-        print(f"inside havend (edge -> output): median {statistics.median(inside_blink):.3f} ms, "
-              f"max {max(inside_blink):.3f} ms")
-        print(f"seen by a client over the socket: median {statistics.median(client_blink):.1f} ms "
+        print(f"== press -> acknowledged on the lights, {a.presses} presses (goal <= 100 ms)")
+        print(f"inside havend (edge time -> output): median {statistics.median(ack):.3f} ms, max {max(ack):.3f} ms")
+        print(f"seen by a client over the socket: median {statistics.median(client_ack):.1f} ms "
               f"(includes two 'haven' process starts)")
+        print(f"== release -> red blinking (a session starts on the release of a short press)")
+        print(f"inside havend: median {statistics.median(release_blink):.3f} ms, max {max(release_blink):.3f} ms")
+        print(f"== press -> red blinking, taps of about {TAP_S * 1000:.0f} ms (goal median <= 20 ms + the tap)")
+        print(f"inside havend (press processed -> output): median {statistics.median(inside_blink):.1f} ms, "
+              f"max {max(inside_blink):.1f} ms: the tap's duration is the added latency")
         print(f"== press -> red steady, first sealed chunk on disk (goal <= 1500 ms)")
         print(f"median {statistics.median(steady):.0f} ms, max {max(steady):.0f} ms")
         print(f"== idle (goal: no wake-ups more often than 1/s, RSS <= 24 MB)")

@@ -290,12 +290,12 @@ def control_errors():
     ws = Workspace()
     d = Daemon(ws).start()
     try:
-        p = d.haven("stop")
-        assert p.returncode == 1 and "ignored while IDLE" in p.stderr, p.stderr
-        p = d.haven("mark", "x")
-        assert p.returncode == 1 and "not recording" in p.stderr, p.stderr
+        p = d.haven("stop")             # already stopped: done, as systemctl stop
+        assert p.returncode == 0 and "not recording" in p.stdout, (p.stdout, p.stderr)
+        p = d.haven("mark", "x")        # refused: 3 (1 is for integrity failures only)
+        assert p.returncode == 3 and "not recording" in p.stderr, p.stderr
         p = d.haven("sim", "press", "led-ready")
-        assert p.returncode == 1 and "not an input" in p.stderr, p.stderr
+        assert p.returncode == 2 and "not an input" in p.stderr, p.stderr
         p = run(HAVEN, "status", "--socket", ws.path("nope.sock"))
         assert p.returncode == 2 and "cannot reach havend" in p.stderr, p.stderr
     finally:
