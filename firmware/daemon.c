@@ -23,7 +23,8 @@
 #define BUTTON_LATE_US (200 * 1000)
 #define SIM_EDGE_AGE_MAX_US (60 * G_USEC_PER_SEC)
 #define IDLE_CHECK_S 60
-#define CONTROL_WAIT_S 20  /* longest a 'haven start' or 'haven stop' waits for the outcome */
+#define CONTROL_WAIT_S 60  /* longest a 'haven start' or 'haven stop' waits for the outcome (the recorder
+                              * has no start deadline of its own); control-client.c waits longer */
 
 G_DEFINE_QUARK(hv-daemon-error-quark, hv_daemon_error)
 
@@ -483,8 +484,10 @@ record_button_event(HvDaemon *d, HvButtonEvent ev, gint64 at)
     apply(d, HV_INPUT_PRESS, "record button");
     break;
   case HV_BUTTON_HOLD:
-    if (is_idle(d))
+    if (is_idle(d)) {
+      d->press_at = 0; /* no start to measure */
       show_feedback(d, HV_FEEDBACK_NOTED, at); /* held too long: nothing starts */
+    }
     apply(d, HV_INPUT_HOLD, "record button");
     break;
   case HV_BUTTON_UP:

@@ -198,12 +198,12 @@ int hv_cmd_status(int argc, char **argv)
              "Ask the running havend.\n" CONTROL_EXIT); }
 int hv_cmd_start(int argc, char **argv)
 { return run("start", argc, argv, "- start recording (as a short press) and wait until it records",
-             "Audited with your user name. Waits (at most 20 s) until the session records or the start fails.\n"
+             "Audited with your user name. Waits (at most 60 s) until the session records or the start fails.\n"
              "Exit status: 0 recording (also when it already was); 2 usage, or havend unreachable;\n"
              "3 refused or failed (the last session still sealing, a fault: the reason on stderr)."); }
 int hv_cmd_stop(int argc, char **argv)
 { return run("stop", argc, argv, "- stop recording and wait for the seal (as a hold)",
-             "Audited with your user name. Waits (at most 20 s) until the session is sealed.\n"
+             "Audited with your user name. Waits (at most 60 s) until the session is sealed.\n"
              "Exit status: 0 stopped and sealed (also when nothing was recording); 2 usage, or havend\n"
              "unreachable; 3 refused or failed (the reason on stderr)."); }
 int hv_cmd_mark(int argc, char **argv)

@@ -7,7 +7,16 @@ start_havend
 check "havend comes up IDLE on the libgpiod backend" wait_state IDLE 120
 check "idle lights: green only (got $(lights))" test "$(lights)" = 1000
 
-sim_pull 0 pull-down; sleep 0.2; sim_pull 0 pull-up           # short press
+sim_pull 0 pull-down; sleep 2.8; sim_pull 0 pull-up           # hold from IDLE: nothing starts
+sleep 1
+check "a hold from IDLE stays IDLE (got $(state))" test "$(state)" = IDLE
+check "a hold from IDLE creates no session" sh -c "! ls -d /run/hv/vault/S* >/dev/null 2>&1"
+check "green again after the hold (got $(lights))" test "$(lights)" = 1000
+
+sim_pull 0 pull-down; sleep 0.5                                # short press, still held
+check "the press is acknowledged while held: red on, green off (got $(lights))" test "$(lights)" = 0100
+check "nothing starts before the release (got $(state))" test "$(state)" = IDLE
+sim_pull 0 pull-up                                             # released: starts
 check "a press starts recording" wait_state RECORDING 120
 check "recording lights: red + door sign (got $(lights))" test "$(lights)" = 0101
 

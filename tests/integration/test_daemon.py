@@ -414,9 +414,9 @@ def marker_text_at_source():
         d.wait(lambda s: s["state"] == "RECORDING", 60, "RECORDING")
         for bad in ("ok\nFingerprint: AAAA-BBBB", "\x1b[2J", "tab\there", "\u202egnp.exe", "\r"):
             p = d.haven("mark", bad)
-            assert p.returncode == 1 and "printable" in p.stderr, (bad, p.stderr)
+            assert p.returncode == 2 and "printable" in p.stderr, (bad, p.stderr)   # usage
         p = d.haven("mark", "x" * 201)
-        assert p.returncode == 1 and "200 bytes" in p.stderr, p.stderr
+        assert p.returncode == 2 and "200 bytes" in p.stderr, p.stderr
         d.haven("mark", "child points at the door (é, 12:03)", check=0)
         d.haven("stop", check=0)
         s = d.wait(lambda s: s["state"] == "IDLE", 60, "IDLE")
