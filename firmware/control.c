@@ -236,12 +236,8 @@ on_read(GObject *src, GAsyncResult *res, gpointer user_data)
     c->len = (gsize) (nl - c->buf);
     client_unlink(c); /* the request is complete: it no longer holds a slot */
     g_autoptr(JsonNode) r = handle_line(c);
-    if (r && c->deferred) {
-      g_warning("control handler both deferred and answered a request");
-      c->deferred = FALSE;
-    }
     if (c->deferred)
-      return; /* hv_control_pending_reply() answers and frees */
+      return; /* hv_control_pending_reply() answers and frees (the handler returned NULL) */
     reply(c, r);
     client_free(c);
   } else if (c->len >= sizeof c->buf - 1) {

@@ -479,9 +479,9 @@ record_button_event(HvDaemon *d, HvButtonEvent ev, gint64 at)
   case HV_BUTTON_TAP:
     if (is_idle(d))
       d->release_at = g_get_monotonic_time();
+    apply(d, HV_INPUT_PRESS, "record button"); /* a start replaces "armed" with the red blinking */
     if (d->feedback == HV_FEEDBACK_ARMED)
       end_feedback(d);
-    apply(d, HV_INPUT_PRESS, "record button");
     break;
   case HV_BUTTON_HOLD:
     if (is_idle(d)) {

@@ -13,10 +13,12 @@ check "a hold from IDLE stays IDLE (got $(state))" test "$(state)" = IDLE
 check "a hold from IDLE creates no session" sh -c "! ls -d /run/hv/vault/S* >/dev/null 2>&1"
 check "green again after the hold (got $(lights))" test "$(lights)" = 1000
 
-sim_pull 0 pull-down; sleep 0.5                                # short press, still held
-check "the press is acknowledged while held: red on, green off (got $(lights))" test "$(lights)" = 0100
-check "nothing starts before the release (got $(state))" test "$(state)" = IDLE
+# a short press: while it is held, only sysfs reads (a haven call is slow enough
+# under TCG to turn the press into a hold)
+sim_pull 0 pull-down
+held=1000; for _ in $(seq 15); do held=$(lights); [ "$held" != 1000 ] && break; sleep 0.1; done
 sim_pull 0 pull-up                                             # released: starts
+check "a held press is acknowledged: red on, green off, no door sign yet (got $held)" test "$held" = 0100
 check "a press starts recording" wait_state RECORDING 120
 check "recording lights: red + door sign (got $(lights))" test "$(lights)" = 0101
 
