@@ -18,7 +18,7 @@ accept(HvButton *b, gint64 now)
     b->hold_fired = FALSE;
     return HV_BUTTON_DOWN;
   }
-  return HV_BUTTON_UP;
+  return b->hold_fired ? HV_BUTTON_UP : HV_BUTTON_TAP;
 }
 
 HvButtonEvent

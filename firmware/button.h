@@ -6,6 +6,8 @@
  * out for debounce_us; when the lockout ends the settled level is re-read.
  * The daemon feeds raw levels and calls hv_button_tick() at
  * hv_button_next_deadline().
+ * A press ends as a TAP (released before hold_us: a short press, what starts
+ * a recording) or, after HOLD fired, as an UP: so a hold is never also a tap.
  */
 #pragma once
 
@@ -16,8 +18,9 @@ G_BEGIN_DECLS
 typedef enum {
   HV_BUTTON_NONE,
   HV_BUTTON_DOWN,   /* a debounced press began */
-  HV_BUTTON_UP,     /* it ended */
+  HV_BUTTON_UP,     /* a press that was a hold ended */
   HV_BUTTON_HOLD,   /* still pressed after hold_us (once per press) */
+  HV_BUTTON_TAP,    /* a press ended before hold_us: a short press */
 } HvButtonEvent;
 
 typedef struct {

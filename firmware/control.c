@@ -31,19 +31,25 @@ struct _HvControl {
   guint                accept_failures; /* since the last log line */
   guint                evicted;         /* since the last log line */
   gint64               evict_logged_at;
+  struct _Client      *handling;        /* the client whose request the handler runs for */
 };
 
 /* One client connection: read one line without ever blocking the main loop. */
-typedef struct {
+typedef struct _Client {
   HvControl         *control;
   GSocketConnection *conn;
   GCancellable      *cancel;
   GList             *link;     /* in control->clients; NULL once dropped */
   guint              timeout;
   gboolean           evicted;
+  gboolean           deferred;  /* the handler answers later (HvControlPending) */
   char               buf[REQUEST_MAX];
   gsize              len;
 } Client;
+
+struct _HvControlPending {
+  Client *client;
+};
 
 JsonNode *
 hv_control_reply_error(const char *fmt, ...)
@@ -155,7 +161,13 @@ handle_line(Client *c)
     return hv_control_reply_error("%s", why);
   }
   g_autofree char *actor = peer_name(c->conn);
-  return c->control->handler(json_node_get_object(json_parser_get_root(parser)), actor, c->control->user_data);
+  c->control->handling = c;
+  JsonNode *r = c->control->handler(json_node_get_object(json_parser_get_root(parser)), actor,
+                                    c->control->user_data);
+  c->control->handling = NULL;
+  if (!r && !c->deferred)
+    return hv_control_reply_error("internal error: no reply");
+  return r;
 }
 
 static void
@@ -224,6 +236,8 @@ on_read(GObject *src, GAsyncResult *res, gpointer user_data)
     c->len = (gsize) (nl - c->buf);
     client_unlink(c); /* the request is complete: it no longer holds a slot */
     g_autoptr(JsonNode) r = handle_line(c);
+    if (c->deferred)
+      return; /* hv_control_pending_reply() answers and frees (the handler returned NULL) */
     reply(c, r);
     client_free(c);
   } else if (c->len >= sizeof c->buf - 1) {
@@ -234,6 +248,30 @@ on_read(GObject *src, GAsyncResult *res, gpointer user_data)
   } else {
     read_more(c);
   }
+}
+
+HvControlPending *
+hv_control_defer(HvControl *ctl)
+{
+  g_return_val_if_fail(ctl && ctl->handling && !ctl->handling->deferred, NULL);
+  Client *c = ctl->handling;
+  c->deferred = TRUE;
+  if (c->timeout) { /* the request was read in time; the answer takes what it takes */
+    g_source_remove(c->timeout);
+    c->timeout = 0;
+  }
+  HvControlPending *p = g_new0(HvControlPending, 1);
+  p->client = c;
+  return p;
+}
+
+void
+hv_control_pending_reply(HvControlPending *p, JsonNode *node)
+{
+  g_return_if_fail(p && node);
+  reply(p->client, node);
+  client_free(p->client);
+  g_free(p);
 }
 
 static gboolean

@@ -14,6 +14,10 @@
  * (EMFILE...) are logged at most once per 10 s and pause accepting briefly.
  * The socket gets mode 0660 and its group between bind() and listen(): the
  * process umask is never changed.
+ *
+ * A handler may answer later (haven start waits for the recording to begin):
+ * it calls hv_control_defer() and returns NULL; the connection then stays
+ * open until hv_control_pending_reply(). Clients see no difference but time.
  */
 #pragma once
 
@@ -34,6 +38,15 @@ HvControl *hv_control_new(const char *socket_path, const char *group, HvControlF
                           HvControlRefusedFunc on_refused, gpointer user_data,
                           GError **error) G_GNUC_WARN_UNUSED_RESULT;
 void hv_control_free(HvControl *c);
+
+typedef struct _HvControlPending HvControlPending;
+
+/* Only from inside the handler: the request being handled is answered later.
+ * The handler must then return NULL. The caller owns the result and must
+ * give it to hv_control_pending_reply() exactly once (also at shutdown). */
+HvControlPending *hv_control_defer(HvControl *c);
+/* Send reply (owned by the caller) and close the connection; frees p. */
+void hv_control_pending_reply(HvControlPending *p, JsonNode *reply);
 
 /* Reply helpers. */
 JsonNode *hv_control_reply_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);

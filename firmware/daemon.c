@@ -28,6 +28,8 @@
 #define READY_CHECK_MS 2000       /* while idle: would a press now record? */
 /* how long the fault light shows a lost capture process before the self-check may clear it */
 #define CAPTURE_LOST_FAULT_MS 2000
+#define CONTROL_WAIT_S 60  /* longest a 'haven start' or 'haven stop' waits for the outcome (the recorder
+                              * has no start deadline of its own); control-client.c waits longer */
 
 G_DEFINE_QUARK(hv-daemon-error-quark, hv_daemon_error)
 
@@ -79,11 +81,31 @@ struct _HvDaemon {
   char        *last_status, *last_fingerprint, *last_dir, *last_reason;
 
   gint64       press_at;             /* for the latency figures */
-  gint64       press_to_blink_us, press_to_steady_us;
+  gint64       release_at;
+  gint64       press_to_blink_us, press_to_steady_us, release_to_blink_us;
+
+  HvFeedback   feedback;             /* a press acknowledgement being shown (lights.h) */
+  guint        feedback_timer;
+  HvFeedback   last_feedback;        /* the last one shown, for haven status */
+  gint64       feedback_press_us;    /* when that press happened (edge time) */
+  gint64       feedback_shown_us;    /* when its lights were set */
+  guint64      feedback_count;
+
+  GPtrArray   *waiters;              /* Waiter*: control requests answered when the state settles */
 };
+
+/* A 'haven start' or 'haven stop' waiting for the outcome. */
+typedef struct {
+  HvDaemon         *d;
+  HvControlPending *pending;
+  HvInput           in;        /* HV_INPUT_START_REQUEST or HV_INPUT_STOP_REQUEST */
+  HvState           from;
+  guint             timeout;
+} Waiter;
 
 static void update_lights(HvDaemon *d);
 static void apply(HvDaemon *d, HvInput in, const char *actor);
+static void answer_waiters(HvDaemon *d);
 
 /* ---- faults ---- */
 
@@ -173,7 +195,7 @@ update_lights(HvDaemon *d)
 {
   if (!d->gpio)
     return;
-  HvLightsInput in = { .state = d->state, .fault = d->fault, .low_space = d->low_space };
+  HvLightsInput in = { .state = d->state, .fault = d->fault, .low_space = d->low_space, .feedback = d->feedback };
   gboolean blinking;
   guint phase = (guint) ((g_get_monotonic_time() - d->blink_epoch) / 1000);
   guint out = hv_lights_at(&in, phase, &blinking);
@@ -186,8 +208,12 @@ update_lights(HvDaemon *d)
     if (!hv_gpio_set(d->gpio, map[i].sig, (out & map[i].bit) != 0, &err))
       g_warning("%s", err->message);
   }
-  if (d->press_at && (out & HV_LIGHT_RECORDING) && !d->press_to_blink_us)
+  /* a session's red, not the "armed" acknowledgement of the press */
+  if (d->press_at && (out & HV_LIGHT_RECORDING) && !d->press_to_blink_us && d->state == HV_STATE_STARTING) {
     d->press_to_blink_us = g_get_monotonic_time() - d->press_at;
+    if (d->release_at)
+      d->release_to_blink_us = g_get_monotonic_time() - d->release_at;
+  }
   if (blinking && !d->blink_timer) {
     d->blink_timer = g_timeout_add(HV_LIGHTS_TICK_MS, on_blink, d);
   } else if (!blinking && d->blink_timer) {
@@ -215,6 +241,50 @@ set_space(HvDaemon *d, gint64 seconds_left, const char *root)
                  d->cfg->rec.warn_minutes);
     update_lights(d);
   }
+}
+
+/* ---- press feedback ---- */
+
+static gboolean
+on_feedback_end(gpointer ud)
+{
+  HvDaemon *d = ud;
+  d->feedback_timer = 0;
+  d->feedback = HV_FEEDBACK_NONE;
+  update_lights(d);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+end_feedback(HvDaemon *d)
+{
+  if (d->feedback_timer) {
+    g_source_remove(d->feedback_timer);
+    d->feedback_timer = 0;
+  }
+  if (d->feedback == HV_FEEDBACK_NONE)
+    return;
+  d->feedback = HV_FEEDBACK_NONE;
+  update_lights(d);
+}
+
+/* Acknowledge a press that happened at press_us, on top of the state's pattern. */
+static void
+show_feedback(HvDaemon *d, HvFeedback fb, gint64 press_us)
+{
+  if (d->feedback_timer) {
+    g_source_remove(d->feedback_timer);
+    d->feedback_timer = 0;
+  }
+  d->feedback = fb;
+  update_lights(d);
+  d->last_feedback = fb;
+  d->feedback_press_us = press_us;
+  d->feedback_shown_us = g_get_monotonic_time();
+  d->feedback_count++;
+  guint ms = hv_feedback_duration_ms(fb);
+  if (ms)
+    d->feedback_timer = g_timeout_add(ms, on_feedback_end, d);
 }
 
 /* ---- sessions ---- */
@@ -431,7 +501,14 @@ transition(HvDaemon *d, HvState next, HvInput in, const char *actor)
   hv_capture_supervisor_event(d->rec, HV_EVENT_NOTE, text);
   sd_notifyf(0, "STATUS=%s", hv_state_name(next));
   d->blink_epoch = g_get_monotonic_time(); /* every pattern starts at its "on" phase */
+  /* the new pattern is the acknowledgement now */
+  if (d->feedback_timer) {
+    g_source_remove(d->feedback_timer);
+    d->feedback_timer = 0;
+  }
+  d->feedback = HV_FEEDBACK_NONE;
   update_lights(d);
+  answer_waiters(d);
 }
 
 static void
@@ -636,22 +713,64 @@ on_capture_lost(HvCaptureSupervisor *s, guint64 seq, const char *why, gpointer u
 
 static gboolean on_button_timer(gpointer ud);
 
-static void
-button_event(HvDaemon *d, guint which, HvButtonEvent ev)
+static gboolean
+is_idle(const HvDaemon *d)
 {
-  if (which == 0 && ev == HV_BUTTON_DOWN) {
-    if (d->state == HV_STATE_IDLE || d->state == HV_STATE_FAULT) {
+  return d->state == HV_STATE_IDLE || d->state == HV_STATE_FAULT;
+}
+
+/* The record button. A session starts on the release of a short press, so a
+ * hold from IDLE never leaves a throwaway session; every press is
+ * acknowledged on the lights when it goes down (lights.h). */
+static void
+record_button_event(HvDaemon *d, HvButtonEvent ev, gint64 at)
+{
+  switch (ev) {
+  case HV_BUTTON_DOWN:
+    if (is_idle(d)) {
       d->press_at = g_get_monotonic_time();
-      d->press_to_blink_us = d->press_to_steady_us = 0;
+      d->release_at = 0;
+      d->press_to_blink_us = d->press_to_steady_us = d->release_to_blink_us = 0;
+      show_feedback(d, HV_FEEDBACK_ARMED, at); /* release to start */
+    } else {
+      show_feedback(d, HV_FEEDBACK_NOTED, at); /* a short press changes nothing: hold to stop */
     }
-    apply(d, HV_INPUT_PRESS, "record button");
-  } else if (which == 0 && ev == HV_BUTTON_HOLD) {
+    break;
+  case HV_BUTTON_TAP:
+    if (is_idle(d))
+      d->release_at = g_get_monotonic_time();
+    apply(d, HV_INPUT_PRESS, "record button"); /* a start replaces "armed" with the red blinking */
+    if (d->feedback == HV_FEEDBACK_ARMED)
+      end_feedback(d);
+    break;
+  case HV_BUTTON_HOLD:
+    if (is_idle(d)) {
+      d->press_at = 0; /* no start to measure */
+      show_feedback(d, HV_FEEDBACK_NOTED, at); /* held too long: nothing starts */
+    }
     apply(d, HV_INPUT_HOLD, "record button");
-  } else if (which == 1 && ev == HV_BUTTON_DOWN) {
+    break;
+  case HV_BUTTON_UP:
+    if (d->feedback == HV_FEEDBACK_ARMED)
+      end_feedback(d);
+    break;
+  case HV_BUTTON_NONE:
+    break;
+  }
+}
+
+static void
+button_event(HvDaemon *d, guint which, HvButtonEvent ev, gint64 at)
+{
+  if (which == 0) {
+    record_button_event(d, ev, at);
+  } else if (ev == HV_BUTTON_DOWN) {
     if (d->state == HV_STATE_RECORDING || d->state == HV_STATE_STARTING) {
       hv_capture_supervisor_event(d->rec, HV_EVENT_MARKER, "marker button");
+      show_feedback(d, HV_FEEDBACK_MARKER, at);
       audit(d, "marker button", "mark", "marker added");
     } else {
+      show_feedback(d, HV_FEEDBACK_NOTED, at);
       hv_journal(G_LOG_LEVEL_MESSAGE, HV_MSGID_IGNORED, "marker press ignored while %s",
                  hv_state_name(d->state));
     }
@@ -696,7 +815,7 @@ on_button_timer(gpointer ud)
   for (guint i = 0; i < 2; i++) {
     HvButtonEvent ev;
     while ((ev = hv_button_tick(&d->buttons[i], now)) != HV_BUTTON_NONE)
-      button_event(d, i, ev);
+      button_event(d, i, ev, now);
   }
   schedule_buttons(d);
   return G_SOURCE_REMOVE;
@@ -714,13 +833,13 @@ on_input(HvSignal s, gboolean active, gint64 time_us, gpointer ud)
    * never turn a tap into a hold, which would stop a recording. */
   if (time_us >= 0) {
     while ((ev = hv_button_tick(&d->buttons[which], time_us)) != HV_BUTTON_NONE)
-      button_event(d, which, ev);
+      button_event(d, which, ev, time_us);
   } else {
     time_us = g_get_monotonic_time();
   }
   ev = hv_button_feed(&d->buttons[which], active, time_us);
   if (ev != HV_BUTTON_NONE)
-    button_event(d, which, ev);
+    button_event(d, which, ev, time_us);
   schedule_buttons(d);
 }
 
@@ -793,6 +912,59 @@ add_str(JsonBuilder *b, const char *name, const char *value)
     json_builder_add_null_value(b);
 }
 
+/* "lights" is what the outputs are this instant; "light_patterns" what each
+ * light does over time in this state (off, steady, blinking, pulses). */
+static void
+add_light_patterns(JsonBuilder *b, HvDaemon *d)
+{
+  static const HvSignal sig[HV_LIGHTS_COUNT] = { HV_SIGNAL_LED_READY, HV_SIGNAL_LED_RECORDING,
+                                                 HV_SIGNAL_LED_FAULT, HV_SIGNAL_DOOR_SIGN };
+  HvLightsInput in = { .state = d->state, .fault = d->fault, .low_space = d->low_space };
+  HvLightPattern p[HV_LIGHTS_COUNT];
+  hv_lights_patterns(&in, p);
+  json_builder_set_member_name(b, "light_patterns");
+  json_builder_begin_object(b);
+  for (guint i = 0; i < HV_LIGHTS_COUNT; i++) {
+    json_builder_set_member_name(b, hv_signal_name(sig[i]));
+    json_builder_begin_object(b);
+    add_str(b, "pattern", hv_light_pattern_kind_name(p[i].kind));
+    g_autofree char *text = hv_light_pattern_describe(&p[i]);
+    add_str(b, "text", text);
+    if (p[i].kind == HV_PATTERN_BLINKING || p[i].kind == HV_PATTERN_PULSES) {
+      json_builder_set_member_name(b, "period_ms");
+      json_builder_add_int_value(b, p[i].period_ms);
+    }
+    if (p[i].kind == HV_PATTERN_PULSES) {
+      json_builder_set_member_name(b, "pulses");
+      json_builder_add_int_value(b, p[i].pulses);
+      json_builder_set_member_name(b, "pulse_ms");
+      json_builder_add_int_value(b, p[i].pulse_ms);
+    }
+    json_builder_end_object(b);
+  }
+  json_builder_end_object(b);
+}
+
+/* The press acknowledgement on the lights now ("active"), or the last one. */
+static void
+add_feedback(JsonBuilder *b, HvDaemon *d)
+{
+  json_builder_set_member_name(b, "feedback");
+  json_builder_begin_object(b);
+  add_str(b, "kind", hv_feedback_name(d->feedback != HV_FEEDBACK_NONE ? d->feedback : d->last_feedback));
+  json_builder_set_member_name(b, "active");
+  json_builder_add_boolean_value(b, d->feedback != HV_FEEDBACK_NONE);
+  json_builder_set_member_name(b, "count");
+  json_builder_add_int_value(b, (gint64) d->feedback_count);
+  json_builder_set_member_name(b, "pressed_at_us");
+  json_builder_add_int_value(b, d->feedback_press_us);
+  json_builder_set_member_name(b, "shown_at_us");
+  json_builder_add_int_value(b, d->feedback_shown_us);
+  json_builder_set_member_name(b, "latency_ms");
+  json_builder_add_double_value(b, d->feedback_count ? (d->feedback_shown_us - d->feedback_press_us) / 1000.0 : 0);
+  json_builder_end_object(b);
+}
+
 static JsonNode *
 status_reply(HvDaemon *d)
 {
@@ -832,6 +1004,8 @@ status_reply(HvDaemon *d)
     json_builder_add_boolean_value(b, hv_gpio_get_output(d->gpio, (HvSignal) s));
   }
   json_builder_end_object(b);
+  add_light_patterns(b, d);
+  add_feedback(b, d);
   if (hv_capture_supervisor_is_active(d->rec)) {
     HvRecorderStats st;
     hv_capture_supervisor_get_stats(d->rec, &st);
@@ -863,8 +1037,23 @@ status_reply(HvDaemon *d)
   json_builder_add_double_value(b, d->press_to_blink_us / 1000.0);
   json_builder_set_member_name(b, "press_to_steady_ms");
   json_builder_add_double_value(b, d->press_to_steady_us / 1000.0);
+  json_builder_set_member_name(b, "release_to_blink_ms");
+  json_builder_add_double_value(b, d->release_to_blink_us / 1000.0);
   json_builder_end_object(b);
   return json_builder_get_root(b);
+}
+
+/* {"ok":false,"refused":true,"error":...}: understood, and refused or failed (haven exits 3). */
+static JsonNode *G_GNUC_PRINTF(1, 2)
+refused_reply(const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  JsonNode *n = hv_control_reply_error("%s", msg);
+  json_object_set_boolean_member(json_node_get_object(n), "refused", TRUE);
+  return n;
 }
 
 static JsonNode *
@@ -1015,6 +1204,133 @@ handle_sim(HvDaemon *d, JsonObject *req, const char *actor)
   return ok_reply(what);
 }
 
+/* ---- start and stop: answered like systemctl, once the outcome is known ---- */
+
+/* {"ok":true,"message":...,"changed":...}: done, or already so. */
+static JsonNode *
+done_reply(const char *message, gboolean changed, HvState state)
+{
+  JsonNode *n = ok_reply(message);
+  json_object_set_boolean_member(json_node_get_object(n), "changed", changed);
+  json_object_set_string_member(json_node_get_object(n), "state", hv_state_name(state));
+  return n;
+}
+
+/* The outcome of a start or stop request made in state from, if the current
+ * state settles it; NULL while it is still under way. */
+static JsonNode *
+request_outcome(HvDaemon *d, HvInput in, HvState from)
+{
+  const char *why = d->fault_reason ? d->fault_reason : d->last_reason;
+  if (in == HV_INPUT_START_REQUEST) {
+    switch (d->state) {
+    case HV_STATE_RECORDING: {
+      g_autofree char *m = g_strdup_printf("%s -> RECORDING: session sequence %" G_GUINT64_FORMAT " is recording",
+                                           hv_state_name(from), d->session_seq);
+      return done_reply(m, TRUE, d->state);
+    }
+    case HV_STATE_STARTING:
+      return NULL;
+    case HV_STATE_STOPPING:
+      return refused_reply("start failed: stopped before recording began%s%s", why ? ": " : "", why ? why : "");
+    case HV_STATE_IDLE:
+    case HV_STATE_FAULT:
+      return refused_reply("start failed: %s", why ? why : "the session did not start");
+    }
+  } else {
+    switch (d->state) {
+    case HV_STATE_IDLE:
+    case HV_STATE_FAULT: {
+      g_autofree char *m = g_strdup_printf("%s -> %s: session sealed %s, fingerprint %s", hv_state_name(from),
+                                           hv_state_name(d->state), d->last_status ? d->last_status : "?",
+                                           d->last_fingerprint ? d->last_fingerprint : "-");
+      return done_reply(m, TRUE, d->state);
+    }
+    default:
+      return NULL;
+    }
+  }
+  return NULL;
+}
+
+static void
+waiter_free(Waiter *w)
+{
+  if (w->timeout)
+    g_source_remove(w->timeout);
+  g_free(w);
+}
+
+static void
+waiter_answer(HvDaemon *d, Waiter *w, JsonNode *reply)
+{
+  hv_control_pending_reply(w->pending, reply);
+  json_node_unref(reply);
+  g_ptr_array_remove_fast(d->waiters, w);
+  waiter_free(w);
+}
+
+static gboolean
+on_waiter_timeout(gpointer ud)
+{
+  Waiter *w = ud;
+  w->timeout = 0;
+  waiter_answer(w->d, w, refused_reply("still %s after %d s: see 'haven status'", hv_state_name(w->d->state),
+                                       CONTROL_WAIT_S));
+  return G_SOURCE_REMOVE;
+}
+
+/* After every transition: answer the requests it settles. */
+static void
+answer_waiters(HvDaemon *d)
+{
+  for (guint i = d->waiters ? d->waiters->len : 0; i-- > 0;) {
+    Waiter *w = d->waiters->pdata[i];
+    JsonNode *r = request_outcome(d, w->in, w->from);
+    if (r)
+      waiter_answer(d, w, r);
+  }
+}
+
+static JsonNode *
+handle_start_stop(HvDaemon *d, HvInput in, const char *actor)
+{
+  gboolean start = in == HV_INPUT_START_REQUEST;
+  const char *cmd = start ? "start" : "stop";
+  HvState before = d->state;
+  if (start && before == HV_STATE_RECORDING) {
+    audit(d, actor, cmd, "already recording");
+    return done_reply("already recording", FALSE, before);
+  }
+  if (!start && is_idle(d)) {
+    audit(d, actor, cmd, "not recording");
+    return done_reply("not recording", FALSE, before);
+  }
+  if (start && before == HV_STATE_STOPPING) {
+    audit(d, actor, cmd, "refused: the last session is being sealed");
+    return refused_reply("the last session is being sealed (STOPPING): start again once it is IDLE");
+  }
+  /* STARTING and start, STOPPING and stop: already under way, wait for it too */
+  if (!(start && before == HV_STATE_STARTING) && !(!start && before == HV_STATE_STOPPING)) {
+    apply(d, in, actor);
+    g_autofree char *result = g_strdup_printf("%s -> %s", hv_state_name(before), hv_state_name(d->state));
+    audit(d, actor, cmd, result);
+  } else {
+    audit(d, actor, cmd, "already under way: waiting for it");
+  }
+  JsonNode *now = request_outcome(d, in, before);
+  if (now)
+    return now;
+  Waiter *w = g_new0(Waiter, 1);
+  w->d = d;
+  w->in = in;
+  w->from = before;
+  w->pending = hv_control_defer(d->control);
+  w->timeout = g_timeout_add_seconds(CONTROL_WAIT_S, on_waiter_timeout, w);
+  g_ptr_array_add(d->waiters, w);
+  return NULL;
+}
+
 static JsonNode *
 handle_mark(HvDaemon *d, JsonObject *req, const char *actor)
 {
@@ -1024,7 +1340,7 @@ handle_mark(HvDaemon *d, JsonObject *req, const char *actor)
     return refuse(d, actor, "mark", err);
   if (d->state != HV_STATE_RECORDING && d->state != HV_STATE_STARTING) {
     audit(d, actor, "mark", "refused: not recording");
-    return hv_control_reply_error("not recording (state %s)", hv_state_name(d->state));
+    return refused_reply("not recording (state %s)", hv_state_name(d->state));
   }
   g_autofree char *t = g_strdup_printf("marker by %s%s%s", actor, *text ? ": " : "", text);
   hv_capture_supervisor_event(d->rec, HV_EVENT_MARKER, t);
@@ -1048,15 +1364,9 @@ on_control(JsonObject *req, const char *actor, gpointer ud)
     return status_reply(d);
   if (g_str_equal(cmd, "sim"))
     return handle_sim(d, req, actor);
-  if (g_str_equal(cmd, "start") || g_str_equal(cmd, "stop")) {
-    HvState before = d->state;
-    apply(d, g_str_equal(cmd, "start") ? HV_INPUT_START_REQUEST : HV_INPUT_STOP_REQUEST, actor);
-    gboolean moved = d->state != before;
-    g_autofree char *result = moved ? g_strdup_printf("%s -> %s", hv_state_name(before), hv_state_name(d->state))
-                                    : g_strdup_printf("ignored while %s", hv_state_name(before));
-    audit(d, actor, cmd, result);
-    return moved ? ok_reply(result) : hv_control_reply_error("%s", result);
-  }
+  if (g_str_equal(cmd, "start") || g_str_equal(cmd, "stop"))
+    return handle_start_stop(d, g_str_equal(cmd, "start") ? HV_INPUT_START_REQUEST : HV_INPUT_STOP_REQUEST,
+                             actor);
   if (g_str_equal(cmd, "mark"))
     return handle_mark(d, req, actor);
   audit(d, actor, cmd, "unknown command");
@@ -1096,6 +1406,7 @@ hv_daemon_new(HvConfig *cfg, GError **error)
   d->recovered = g_ptr_array_new_with_free_func(g_free);
   d->unrecorded = g_array_new(FALSE, FALSE, sizeof(guint64));
   d->seconds_left = -1;
+  d->waiters = g_ptr_array_new();
   d->loop = g_main_loop_new(NULL, FALSE);
   /* first, before any directory is created: the key is only read */
   if (!(d->key = device_key(cfg, error)))
@@ -1178,6 +1489,11 @@ hv_daemon_free(HvDaemon *d)
     g_source_remove(d->idle_timer);
   if (d->watchdog_timer)
     g_source_remove(d->watchdog_timer);
+  if (d->feedback_timer)
+    g_source_remove(d->feedback_timer);
+  while (d->waiters && d->waiters->len)
+    waiter_answer(d, d->waiters->pdata[0], refused_reply("havend is shutting down (state %s)",
+                                                        hv_state_name(d->state)));
   hv_control_free(d->control);
   if (d->capture_fault_timer)
     g_source_remove(d->capture_fault_timer);
@@ -1203,6 +1519,8 @@ hv_daemon_free(HvDaemon *d)
   g_array_unref(d->unrecorded);
   g_free(d->unrecorded_why);
   g_free(d->space_root);
+  if (d->waiters)
+    g_ptr_array_unref(d->waiters);
   g_main_loop_unref(d->loop);
   if (d->state_lock_fd >= 0)
     close(d->state_lock_fd); /* last: releases the state directory */

@@ -44,7 +44,69 @@ hv_lights_at(const HvLightsInput *in, guint phase_ms, gboolean *ret_blinking)
     out |= phase_ms % CYCLE_MS < LOW_ON_MS ? HV_LIGHT_FAULT : 0;
     blink = TRUE;
   }
+  switch (in->feedback) {
+  case HV_FEEDBACK_NONE:
+    break;
+  case HV_FEEDBACK_ARMED:
+    out = (out & ~(guint) HV_LIGHT_READY) | HV_LIGHT_RECORDING;
+    break;
+  case HV_FEEDBACK_NOTED:
+    out &= HV_LIGHT_DOOR; /* the door sign is for the corridor: it never winks */
+    break;
+  case HV_FEEDBACK_MARKER:
+    out |= HV_LIGHT_READY;
+    break;
+  }
   if (ret_blinking)
     *ret_blinking = blink;
   return out;
+}
+
+void
+hv_lights_patterns(const HvLightsInput *in, HvLightPattern ret_patterns[HV_LIGHTS_COUNT])
+{
+  HvLightsInput plain = *in;
+  plain.feedback = HV_FEEDBACK_NONE;
+  guint steady = hv_lights_at(&plain, 0, NULL);
+  for (guint i = 0; i < HV_LIGHTS_COUNT; i++)
+    ret_patterns[i] = (HvLightPattern) { .kind = (steady & (1u << i)) ? HV_PATTERN_STEADY : HV_PATTERN_OFF };
+  if (in->state == HV_STATE_STARTING || in->state == HV_STATE_STOPPING)
+    ret_patterns[1] = (HvLightPattern) { .kind = HV_PATTERN_BLINKING, .period_ms = 2 * BLINK_MS };
+  if (in->fault != HV_FAULT_NONE)
+    ret_patterns[2] = (HvLightPattern) { .kind = HV_PATTERN_PULSES, .period_ms = CYCLE_MS, .pulses = (guint) in->fault,
+                                         .pulse_ms = PULSE_MS };
+}
+
+const char *
+hv_light_pattern_kind_name(HvPatternKind kind)
+{
+  static const char *n[] = { "off", "steady", "blinking", "pulses" };
+  return kind < G_N_ELEMENTS(n) ? n[kind] : "?";
+}
+
+char *
+hv_light_pattern_describe(const HvLightPattern *p)
+{
+  switch (p->kind) {
+  case HV_PATTERN_BLINKING:
+    return g_strdup_printf("blinking (%g Hz)", 1000.0 / p->period_ms);
+  case HV_PATTERN_PULSES:
+    return g_strdup_printf("%u pulse%s every %g s", p->pulses, p->pulses == 1 ? "" : "s", p->period_ms / 1000.0);
+  default:
+    return g_strdup(hv_light_pattern_kind_name(p->kind));
+  }
+}
+
+guint
+hv_feedback_duration_ms(HvFeedback f)
+{
+  static const guint ms[] = { 0, 0, 300, 400 };
+  return f < G_N_ELEMENTS(ms) ? ms[f] : 0;
+}
+
+const char *
+hv_feedback_name(HvFeedback f)
+{
+  static const char *n[] = { "none", "armed", "noted", "marker" };
+  return f < G_N_ELEMENTS(n) ? n[f] : "?";
 }

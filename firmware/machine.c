@@ -31,8 +31,8 @@ hv_machine_next(HvState s, HvInput in, HvAction *ret_action)
       next = HV_STATE_FAULT;
     } else if (in == HV_INPUT_FAULT_CLEARED) {
       next = HV_STATE_IDLE;
-    } else if (in != HV_INPUT_HOLD) {
-      a = HV_ACTION_IGNORED;
+    } else {
+      a = HV_ACTION_IGNORED; /* a hold too: it must not leave a throwaway session */
     }
     break;
   case HV_STATE_STARTING:

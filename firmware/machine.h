@@ -2,8 +2,9 @@
 /*
  * machine: the appliance state machine as a pure transition function.
  * IDLE -> STARTING -> RECORDING -> STOPPING -> IDLE, plus FAULT.
- * A short press starts; only a hold (or an explicit stop request) stops;
- * presses while starting or stopping are ignored. A hold while STARTING does
+ * A short press starts (taken at its release, so a hold from IDLE is never a
+ * start); only a hold (or an explicit stop request) stops; a hold while idle
+ * and presses while starting or stopping are ignored. A hold while STARTING does
  * stop, so a session whose sources never become healthy can still be ended.
  */
 #pragma once
@@ -21,7 +22,7 @@ typedef enum {
 } HvState;
 
 typedef enum {
-  HV_INPUT_PRESS,          /* record button went down */
+  HV_INPUT_PRESS,          /* record button: a short press ended (released before the hold) */
   HV_INPUT_HOLD,           /* record button held for hold-to-stop */
   HV_INPUT_START_REQUEST,  /* haven start */
   HV_INPUT_STOP_REQUEST,   /* haven stop, shutdown */

@@ -11,6 +11,7 @@ enum {
   HV_EXIT_OK        = 0,  /* everything intact / done */
   HV_EXIT_INTEGRITY = 1,  /* some evidence failed verification */
   HV_EXIT_USAGE     = 2,  /* bad arguments, unreadable files, I/O errors */
+  HV_EXIT_REFUSED   = 3,  /* control commands: havend refused, or the start/stop failed */
 };
 
 typedef int (*HvCommandFunc)(int argc, char **argv);

@@ -15,7 +15,10 @@ static GOptionEntry socket_entries[] = {
   { NULL }
 };
 
-/* Send, print, map the reply to an exit status. */
+/* Send, print, map the reply to an exit status, as systemctl does: 0 done or
+ * already so, 3 refused or failed (havend says "refused"), 2 anything else
+ * (unreachable, a request havend did not understand). 1 is left to integrity
+ * failures of verify and export. */
 static int
 call(const char *cmd, JsonNode *req, gboolean json_out)
 {
@@ -38,7 +41,9 @@ call(const char *cmd, JsonNode *req, gboolean json_out)
     g_autofree char *m = hv_text_escape(json_object_get_string_member_with_default(o, "message", ""), -1);
     printf("%s\n", m);
   }
-  return ok ? HV_EXIT_OK : HV_EXIT_INTEGRITY;
+  if (ok)
+    return HV_EXIT_OK;
+  return json_object_get_boolean_member_with_default(o, "refused", FALSE) ? HV_EXIT_REFUSED : HV_EXIT_USAGE;
 }
 
 /* Text from havend can carry what the files say (directory names, reasons):
@@ -49,6 +54,39 @@ esc(GPtrArray *keep, const char *text)
   char *e = hv_text_escape(text ? text : "", -1);
   g_ptr_array_add(keep, e);
   return e;
+}
+
+/* Each light's pattern (steady, blinking...), not this instant's value; an
+ * older havend without patterns: the instant values. */
+static void
+print_lights(JsonObject *o, GPtrArray *k)
+{
+  static const struct { const char *signal, *label; } lights[] = {
+    { "led-ready", "green" }, { "led-recording", "red" }, { "led-fault", "amber" }, { "door-sign", "door sign" },
+  };
+  JsonObject *p = json_object_has_member(o, "light_patterns") ? json_object_get_object_member(o, "light_patterns")
+                                                               : NULL;
+  JsonObject *l = json_object_has_member(o, "lights") ? json_object_get_object_member(o, "lights") : NULL;
+  if (!p && !l)
+    return;
+  g_autoptr(GString) line = g_string_new("lights:       ");
+  for (guint i = 0; i < G_N_ELEMENTS(lights); i++) {
+    const char *what;
+    if (p) {
+      JsonObject *one = json_object_has_member(p, lights[i].signal) ? json_object_get_object_member(p, lights[i].signal)
+                                                                   : NULL;
+      what = esc(k, one ? json_object_get_string_member_with_default(one, "text", "?") : "?");
+    } else {
+      what = json_object_get_boolean_member_with_default(l, lights[i].signal, FALSE) ? "on" : "off";
+    }
+    g_string_append_printf(line, "%s%s %s", i ? ", " : "", lights[i].label, what);
+  }
+  printf("%s\n", line->str);
+  JsonObject *fb = json_object_has_member(o, "feedback") ? json_object_get_object_member(o, "feedback") : NULL;
+  if (fb && json_object_get_boolean_member_with_default(fb, "active", FALSE))
+    printf("feedback:     %s (acknowledging a press, %.0f ms after it)\n",
+           esc(k, json_object_get_string_member_with_default(fb, "kind", "?")),
+           json_object_get_double_member_with_default(fb, "latency_ms", 0));
 }
 
 static void
@@ -78,13 +116,7 @@ print_status(JsonObject *o)
            json_object_get_boolean_member_with_default(o, "low_space", FALSE) ? " (running low)" : "");
   else if (json_object_get_boolean_member_with_default(o, "low_space", FALSE))
     printf("storage:      running low\n");
-  JsonObject *l = json_object_get_object_member(o, "lights");
-  if (l)
-    printf("lights:       green %s, red %s, amber %s, door sign %s\n",
-           json_object_get_boolean_member(l, "led-ready") ? "on" : "off",
-           json_object_get_boolean_member(l, "led-recording") ? "on" : "off",
-           json_object_get_boolean_member(l, "led-fault") ? "on" : "off",
-           json_object_get_boolean_member(l, "door-sign") ? "on" : "off");
+  print_lights(o, k);
   JsonObject *s = json_object_has_member(o, "session") ? json_object_get_object_member(o, "session") : NULL;
   if (s)
     printf("session:      sequence %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT " bytes sealed\n",
@@ -172,14 +204,25 @@ run(const char *cmd, int argc, char **argv, const char *params, const char *summ
   return call(cmd, req, json_out);
 }
 
+#define CONTROL_EXIT "Exit status: 0 done, or already so; 2 usage, or havend unreachable (socket missing, " \
+                     "permission); 3 refused or failed, the reason on stderr."
+
 int hv_cmd_status(int argc, char **argv)
-{ return run("status", argc, argv, "- show havend's state, lights, faults, last session", "Ask the running havend."); }
+{ return run("status", argc, argv, "- show havend's state, light patterns, faults, last session",
+             "Ask the running havend.\n" CONTROL_EXIT); }
 int hv_cmd_start(int argc, char **argv)
-{ return run("start", argc, argv, "- start recording (as a short press)", "Audited with your user name."); }
+{ return run("start", argc, argv, "- start recording (as a short press) and wait until it records",
+             "Audited with your user name. Waits (at most 60 s) until the session records or the start fails.\n"
+             "Exit status: 0 recording (also when it already was); 2 usage, or havend unreachable;\n"
+             "3 refused or failed (the last session still sealing, a fault: the reason on stderr)."); }
 int hv_cmd_stop(int argc, char **argv)
-{ return run("stop", argc, argv, "- stop recording and seal (as a hold)", "Audited with your user name."); }
+{ return run("stop", argc, argv, "- stop recording and wait for the seal (as a hold)",
+             "Audited with your user name. Waits (at most 60 s) until the session is sealed.\n"
+             "Exit status: 0 stopped and sealed (also when nothing was recording); 2 usage, or havend\n"
+             "unreachable; 3 refused or failed (the reason on stderr)."); }
 int hv_cmd_mark(int argc, char **argv)
-{ return run("mark", argc, argv, "[TEXT] - add a marker to the open session", "Audited with your user name."); }
+{ return run("mark", argc, argv, "[TEXT] - add a marker to the open session",
+             "Audited with your user name.\n" CONTROL_EXIT " (3: nothing is recording)"); }
 int hv_cmd_sim(int argc, char **argv)
 { return run("sim", argc, argv, "press|release [SIGNAL] | storm EDGES [SIGNAL] | lights - drive the simulated board",
              "Only for a board with backend=sim (tests, demo)."); }

@@ -32,7 +32,12 @@ hv_control_call(const char *socket_path, JsonNode *request, GError **error)
   if (!path)
     path = HV_DEFAULT_SOCKET;
   g_autoptr(GSocketClient) client = g_socket_client_new();
-  g_socket_client_set_timeout(client, 30);
+  /* start and stop are answered once done: havend bounds that wait to 60 s (CONTROL_WAIT_S) */
+  const char *cmd = JSON_NODE_HOLDS_OBJECT(request)
+                        ? json_object_get_string_member_with_default(json_node_get_object(request), "command", "")
+                        : "";
+  gboolean waits = g_strcmp0(cmd, "start") == 0 || g_strcmp0(cmd, "stop") == 0;
+  g_socket_client_set_timeout(client, waits ? 75 : 30);
   g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
   g_autoptr(GSocketConnection) conn = g_socket_client_connect(client, G_SOCKET_CONNECTABLE(addr), NULL, error);
   if (!conn) {

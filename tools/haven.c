@@ -17,8 +17,8 @@ static const struct {
   { "export",  hv_cmd_export,  "verify, decrypt and export a session for court" },
   { "recover", hv_cmd_recover, "seal sessions left open by a crash (device key needed)" },
   { "status",  hv_cmd_status,  "show the running havend's state, lights and last session" },
-  { "start",   hv_cmd_start,   "start recording (like a short press of the record button)" },
-  { "stop",    hv_cmd_stop,    "stop recording and seal (like holding the record button)" },
+  { "start",   hv_cmd_start,   "start recording and wait until it records (like a short press)" },
+  { "stop",    hv_cmd_stop,    "stop recording and wait for the seal (like a hold)" },
   { "mark",    hv_cmd_mark,    "add a marker to the session being recorded" },
   { "sim",     hv_cmd_sim,     "press/release buttons and read lights of a simulated board" },
   { "catalog", hv_cmd_catalog, "rebuild havend's SQLite catalog from the sessions on disk" },
@@ -31,7 +31,10 @@ usage(FILE *out)
   for (guint i = 0; i < G_N_ELEMENTS(commands); i++)
     fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
   fprintf(out, "\nRun 'haven COMMAND --help' for a command's options.\n"
-               "Exit status: 0 intact, 1 integrity failure, 2 usage or I/O error.\n");
+               "Exit status: 0 intact (verify, info, export) or done / already so (start, stop,\n"
+               "mark, status), 1 integrity failure (verify, info, export, recover), 2 usage or\n"
+               "I/O error (also: havend unreachable), 3 refused by havend or failed (start, stop,\n"
+               "mark; the reason on stderr).\n");
 }
 
 int

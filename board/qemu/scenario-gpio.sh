@@ -7,8 +7,16 @@ start_havend
 check "havend comes up IDLE on the libgpiod backend" wait_state IDLE 120
 check "idle lights: green only (got $(lights))" test "$(lights)" = 1000
 
-sim_pull 0 pull-down; sleep 0.2; sim_pull 0 pull-up           # short press
+sim_pull 0 pull-down; sleep 2.8; sim_pull 0 pull-up           # hold from IDLE: nothing starts
+sleep 1
+check "a hold from IDLE stays IDLE (got $(state))" test "$(state)" = IDLE
+check "a hold from IDLE creates no session" sh -c "! ls -d /run/hv/vault/S* >/dev/null 2>&1"
+check "green again after the hold (got $(lights))" test "$(lights)" = 1000
+
+sim_pull 0 pull-down; sleep 0.2; sim_pull 0 pull-up           # short press: starts on the release
 check "a press starts recording" wait_state RECORDING 120
+ack=$("$haven" status --json | sed -n 's/.*"kind" *: *"\([a-z]*\)".*/\1/p')
+check "the press was acknowledged on the lines: armed (got $ack)" test "$ack" = armed
 check "recording lights: red + door sign (got $(lights))" test "$(lights)" = 0101
 
 sim_pull 1 pull-down; sleep 0.2; sim_pull 1 pull-up           # marker

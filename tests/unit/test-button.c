@@ -10,7 +10,7 @@ test_press_is_immediate(void)
   HvButton b;
   hv_button_init(&b, 30, 2000);
   g_assert_cmpint(hv_button_feed(&b, TRUE, 1000 * MS), ==, HV_BUTTON_DOWN);
-  g_assert_cmpint(hv_button_feed(&b, FALSE, 1100 * MS), ==, HV_BUTTON_UP);
+  g_assert_cmpint(hv_button_feed(&b, FALSE, 1100 * MS), ==, HV_BUTTON_TAP);
 }
 
 static void
@@ -38,7 +38,7 @@ test_settled_release_after_lockout(void)
   g_assert_cmpint(hv_button_feed(&b, FALSE, t + 5 * MS), ==, HV_BUTTON_NONE); /* in lockout */
   g_assert_cmpint(hv_button_next_deadline(&b), ==, t + 30 * MS);
   g_assert_cmpint(hv_button_tick(&b, t + 29 * MS), ==, HV_BUTTON_NONE);
-  g_assert_cmpint(hv_button_tick(&b, t + 30 * MS), ==, HV_BUTTON_UP);
+  g_assert_cmpint(hv_button_tick(&b, t + 30 * MS), ==, HV_BUTTON_TAP);
 }
 
 static void
@@ -60,8 +60,26 @@ test_short_press_no_hold(void)
   HvButton b;
   hv_button_init(&b, 30, 2000);
   hv_button_feed(&b, TRUE, 0);
-  hv_button_feed(&b, FALSE, 1900 * MS);
+  g_assert_cmpint(hv_button_feed(&b, FALSE, 1900 * MS), ==, HV_BUTTON_TAP);
   g_assert_cmpint(hv_button_tick(&b, 2500 * MS), ==, HV_BUTTON_NONE);
+}
+
+/* A press ends as a tap or, once it was a hold, as a plain UP: a hold from
+ * IDLE must never also count as the short press that starts a recording. */
+static void
+test_hold_is_not_a_tap(void)
+{
+  HvButton b;
+  hv_button_init(&b, 30, 2000);
+  g_assert_cmpint(hv_button_feed(&b, TRUE, 0), ==, HV_BUTTON_DOWN);
+  g_assert_cmpint(hv_button_tick(&b, 2000 * MS), ==, HV_BUTTON_HOLD);
+  g_assert_cmpint(hv_button_feed(&b, FALSE, 2500 * MS), ==, HV_BUTTON_UP);
+  /* the next press is judged on its own */
+  g_assert_cmpint(hv_button_feed(&b, TRUE, 3000 * MS), ==, HV_BUTTON_DOWN);
+  g_assert_cmpint(hv_button_feed(&b, FALSE, 3200 * MS), ==, HV_BUTTON_TAP);
+  /* a release read late but stamped before the hold deadline is still a tap */
+  g_assert_cmpint(hv_button_feed(&b, TRUE, 4000 * MS), ==, HV_BUTTON_DOWN);
+  g_assert_cmpint(hv_button_feed(&b, FALSE, 5999 * MS), ==, HV_BUTTON_TAP);
 }
 
 static void
@@ -91,6 +109,7 @@ main(int argc, char **argv)
   g_test_add_func("/button/settled-release", test_settled_release_after_lockout);
   g_test_add_func("/button/hold", test_hold);
   g_test_add_func("/button/short-press-no-hold", test_short_press_no_hold);
+  g_test_add_func("/button/hold-is-not-a-tap", test_hold_is_not_a_tap);
   g_test_add_func("/button/storm", test_storm);
   return g_test_run();
 }
