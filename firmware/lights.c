@@ -75,6 +75,8 @@ hv_lights_patterns(const HvLightsInput *in, HvLightPattern ret_patterns[HV_LIGHT
   if (in->fault != HV_FAULT_NONE)
     ret_patterns[2] = (HvLightPattern) { .kind = HV_PATTERN_PULSES, .period_ms = CYCLE_MS, .pulses = (guint) in->fault,
                                          .pulse_ms = PULSE_MS };
+  else if (in->low_space) /* LOW_ON_MS on, the rest of CYCLE_MS off */
+    ret_patterns[2] = (HvLightPattern) { .kind = HV_PATTERN_BLINKING, .period_ms = 2 * LOW_ON_MS };
 }
 
 const char *
