@@ -673,7 +673,9 @@ on_capture_lost(HvCaptureSupervisor *s, guint64 seq, const char *why, gpointer u
   d->capture_fault = g_strdup(t);
   set_fault(d, HV_FAULT_SOURCE, t);
   audit(d, "supervisor", "capture lost", t);
-  if (d->have_state && d->dstate.open_seq == seq && !hv_storage_session_exists(d->cfg->rec.roots, seq)) {
+  gboolean never_existed = d->have_state && d->dstate.open_seq == seq &&
+                           !hv_storage_session_exists(d->cfg->rec.roots, seq);
+  if (never_existed) {
     mark_unrecorded(d, t); /* it died before the session's header existed */
   } else {
     hv_storage_recover_open(d->cfg->rec.roots, d->key, d->cfg->state_dir, d->have_state ? &d->dstate : NULL,
@@ -686,12 +688,14 @@ on_capture_lost(HvCaptureSupervisor *s, guint64 seq, const char *why, gpointer u
   g_free(d->last_fingerprint);
   g_free(d->last_dir);
   g_free(d->last_reason);
-  d->last_status = g_strdup(sealed ? "INTERRUPTED" : "UNSEALED");
+  d->last_status = g_strdup(sealed ? "INTERRUPTED" : never_existed ? "NOT STARTED" : "UNSEALED");
   d->last_fingerprint = g_strdup(fp);
   d->last_dir = NULL;
   d->last_reason = g_strdup(t);
   g_free(d->pending_note);
-  d->pending_note = sealed ? g_strdup_printf("previous session sequence %" G_GUINT64_FORMAT " ended by a capture "
+  d->pending_note = never_existed ? g_strdup_printf("a start before this one failed: the capture process was lost "
+                                                   "(%s) before the session existed", why)
+                  : sealed ? g_strdup_printf("previous session sequence %" G_GUINT64_FORMAT " ended by a capture "
                                              "process failure (%s); havend sealed it INTERRUPTED by recovery, "
                                              "fingerprint %s", seq, why, fp)
                            : g_strdup_printf("previous session sequence %" G_GUINT64_FORMAT " ended by a capture "

@@ -94,9 +94,13 @@ def open_session_recovered():
     d = Daemon(ws).start()
     try:
         d.haven("start", check=0)
-        d.wait(lambda s: s["state"] == "RECORDING", 60, "RECORDING")
+        s = d.wait(lambda s: s["state"] == "RECORDING", 60, "RECORDING")
         assert "open 1\n" in state_text(ws) and "next 2\n" in state_text(ws), state_text(ws)
         time.sleep(2)
+        # both processes, as a power cut (havend frozen first: it must not see
+        # its capture process die and seal the session before the restart)
+        d.proc.send_signal(signal.SIGSTOP)
+        os.kill(s["session"]["capture_pid"], signal.SIGKILL)
         d.stop(signal.SIGKILL)
         d.start()
         s = d.status()
