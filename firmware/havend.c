@@ -16,6 +16,7 @@
 #include <malloc.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -40,12 +41,18 @@ service_user(const char *name, GError **error)
  * absent, storage short, clock). The configuration is still valid and havend
  * would start, showing the fault until it is fixed: exit 3, not 2. */
 static guint
-report_readiness(const HvConfig *cfg)
+report_readiness(const HvConfig *cfg, gboolean storage_ok)
 {
   g_autoptr(GPtrArray) problems = hv_readiness_check(&cfg->rec, NULL, 0);
-  for (guint i = 0; i < problems->len; i++)
-    printf("%s: not ready: %s\n", cfg->path, ((HvReadinessProblem *) problems->pdata[i])->text);
-  return problems->len;
+  guint n = 0;
+  for (guint i = 0; i < problems->len; i++) {
+    const HvReadinessProblem *p = problems->pdata[i];
+    if (p->kind == HV_READINESS_STORAGE && !storage_ok)
+      continue; /* the storage roots' problems are reported above already */
+    printf("%s: not ready: %s\n", cfg->path, p->text);
+    n++;
+  }
+  return n;
 }
 
 /* --check-config: every problem in one run, exit 2 when there is any. */
@@ -67,7 +74,10 @@ check_config(const char *path, const char *user_name)
   }
   if (cfg && user)
     hv_config_check_system(cfg, board, cfg->board_path, user, problems);
-  guint not_ready = cfg ? report_readiness(cfg) : 0;
+  gboolean storage_ok = TRUE;
+  for (guint i = 0; i < problems->len; i++)
+    storage_ok = storage_ok && !strstr(problems->pdata[i], "[storage] roots");
+  guint not_ready = cfg ? report_readiness(cfg, storage_ok) : 0;
   if (problems->len > 0) {
     for (guint i = 0; i < problems->len; i++)
       print_lines(problems->pdata[i]);

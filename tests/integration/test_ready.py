@@ -47,11 +47,12 @@ def absent_camera():
     ws = Workspace()
     d = with_camera(ws, "/dev/video9")
     try:
+        d.start(wait=False)
+        s, took = timed_wait(d, lambda s: s["state"] == "FAULT", "FAULT with the camera absent")
+        # provisioned, storage there: the configuration is valid, only not ready (exit 3)
         p = run(HAVEND, "--config", d.conf, "--check-config", "--user", getpass.getuser(), check=3)
         assert "not ready: camera 1 (/dev/video9): absent" in p.stdout, p.stdout
         assert "NOT READY" in p.stdout and ": OK" not in p.stdout, p.stdout
-        d.start(wait=False)
-        s, took = timed_wait(d, lambda s: s["state"] == "FAULT", "FAULT with the camera absent")
         assert s["fault"] == "source" and "camera 1 (/dev/video9): absent" in s["fault_reason"], s
         assert s["not_ready"] == ["camera 1 (/dev/video9): absent"], s
         seen, green = fault_pattern(d)
