@@ -6,6 +6,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import traceback
 import tempfile
 
 BUILD = os.environ.get("HAVEN_BUILD", os.path.join(os.path.dirname(__file__), "../../build"))
@@ -81,13 +82,18 @@ class Runner:
         self.failed = 0
 
     def case(self, label, fn):
+        only = os.environ.get("HAVEN_TEST_CASE")  # run just the cases whose label holds this text
+        if only and only not in label:
+            return
         try:
             fn()
             self.passed += 1
             print(f"ok   {label}")
         except Exception as e:  # a failing case is reported, the rest still run
             self.failed += 1
-            print(f"FAIL {label}: {e}")
+            print(f"FAIL {label}: {e or repr(e)}")
+            if not str(e):  # an assert without a message: say where
+                traceback.print_exc(file=sys.stdout)
         sys.stdout.flush()
 
     def finish(self):
