@@ -47,6 +47,14 @@ struct _HvCaptureSupervisor {
   HvSessionResult result;
   gboolean       have_result;
   char          *lost_why;        /* why we ended the process ourselves */
+
+  /* haven-capture --prepare (hv_capture_supervisor_prepare) */
+  GSubprocess   *prep_proc;
+  GCancellable  *prep_cancel;
+  gint64         prep_started;
+  gint64         prep_failed_at;  /* 0: never failed */
+  gboolean       prepared;
+  char          *prep_why;        /* why not prepared yet */
 };
 
 char *
@@ -106,6 +114,13 @@ hv_capture_supervisor_free(HvCaptureSupervisor *s)
   if (s->wait_cancel)
     g_cancellable_cancel(s->wait_cancel);
   end_session(s); /* closing the socket: a running capture seals its session and exits */
+  if (s->prep_cancel)
+    g_cancellable_cancel(s->prep_cancel);
+  if (s->prep_proc)
+    g_subprocess_force_exit(s->prep_proc);
+  g_clear_object(&s->prep_proc);
+  g_clear_object(&s->prep_cancel);
+  g_free(s->prep_why);
   g_free(s);
 }
 
@@ -301,6 +316,69 @@ on_capture_exit(GObject *obj, GAsyncResult *res, gpointer ud)
     if (s->cb.on_lost)
       s->cb.on_lost(s, seq, why, s->user_data);
   }
+}
+
+/* ---- the capture engine's warm-up ---- */
+
+static void
+on_prepare_exit(GObject *obj, GAsyncResult *res, gpointer ud)
+{
+  g_autoptr(GError) err = NULL;
+  if (!g_subprocess_wait_finish(G_SUBPROCESS(obj), res, &err) &&
+      g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return; /* the supervisor is gone */
+  HvCaptureSupervisor *s = ud;
+  double took = (g_get_monotonic_time() - s->prep_started) / 1e6;
+  g_free(s->prep_why);
+  if (g_subprocess_get_successful(s->prep_proc)) {
+    s->prepared = TRUE;
+    s->prep_why = NULL;
+    g_message("capture engine ready: haven-capture --prepare took %.1f s", took);
+  } else {
+    g_autofree char *how = g_subprocess_get_if_signaled(s->prep_proc)
+                               ? g_strdup_printf("was killed by signal %d", g_subprocess_get_term_sig(s->prep_proc))
+                               : g_strdup_printf("exited with status %d", g_subprocess_get_exit_status(s->prep_proc));
+    s->prep_failed_at = g_get_monotonic_time();
+    s->prep_why = g_strdup_printf("capture engine: haven-capture --prepare %s after %.1f s (see the journal); "
+                                  "retried every 30 s", how, took);
+    g_warning("%s", s->prep_why);
+  }
+  g_clear_object(&s->prep_proc);
+  g_clear_object(&s->prep_cancel);
+}
+
+void
+hv_capture_supervisor_prepare(HvCaptureSupervisor *s)
+{
+  if (s->prepared || s->prep_proc ||
+      (s->prep_failed_at && g_get_monotonic_time() - s->prep_failed_at < 30 * G_USEC_PER_SEC))
+    return;
+  g_autofree char *prog = hv_capture_supervisor_program();
+  const char *argv[] = { prog, "--prepare", NULL };
+  g_autoptr(GError) err = NULL;
+  s->prep_started = g_get_monotonic_time();
+  s->prep_proc = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_NONE, &err);
+  g_free(s->prep_why);
+  if (!s->prep_proc) {
+    s->prep_failed_at = g_get_monotonic_time();
+    s->prep_why = g_strdup_printf("capture engine: %s cannot be started: %s", prog, err->message);
+    return;
+  }
+  s->prep_why = g_strdup("capture engine: still loading GStreamer's plugins (haven-capture --prepare)");
+  s->prep_cancel = g_cancellable_new();
+  g_subprocess_wait_async(s->prep_proc, s->prep_cancel, on_prepare_exit, s);
+}
+
+const char *
+hv_capture_supervisor_not_ready(HvCaptureSupervisor *s)
+{
+  return s->prepared || !s->prep_failed_at ? NULL : s->prep_why;
+}
+
+const char *
+hv_capture_supervisor_engine_state(HvCaptureSupervisor *s)
+{
+  return s->prepared ? "ready" : s->prep_failed_at ? s->prep_why : s->prep_proc ? "preparing" : "not prepared";
 }
 
 /* ---- API ---- */

@@ -45,6 +45,18 @@ typedef struct {
   void (*on_space)(HvCaptureSupervisor *s, gint64 seconds_left, const char *dir, gpointer user_data);
 } HvCaptureSupervisorCallbacks;
 
+/* Warm the capture engine: run `haven-capture --prepare` (GStreamer loads or
+ * builds its plugin registry, $GST_REGISTRY) in the background, once, or
+ * again when the last attempt failed more than 30 s ago. A cold registry scan
+ * takes seconds on a Raspberry Pi (minutes on an emulated CPU): done once
+ * after boot instead of in the first session's start. */
+void hv_capture_supervisor_prepare(HvCaptureSupervisor *s);
+/* Why a press cannot record: haven-capture --prepare failed (missing,
+ * crashed); NULL while it runs or once it succeeded (borrowed). */
+const char *hv_capture_supervisor_not_ready(HvCaptureSupervisor *s);
+/* "ready", "preparing", "not prepared", or why it failed (borrowed). */
+const char *hv_capture_supervisor_engine_state(HvCaptureSupervisor *s);
+
 /* The haven-capture to run: $HAVEN_CAPTURE, else the one beside the running
  * program (build tree), else HAVEN_LIBEXECDIR's. */
 char *hv_capture_supervisor_program(void);

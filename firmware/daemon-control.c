@@ -98,6 +98,7 @@ status_reply(HvDaemon *d)
   add_str(b, "board", hv_gpio_get_board(d->gpio)->name);
   add_str(b, "fault", d->fault == HV_FAULT_NONE ? NULL : hv_fault_class_name(d->fault));
   add_str(b, "fault_reason", d->fault_reason);
+  add_str(b, "capture_engine", hv_capture_supervisor_engine_state(d->rec));
   json_builder_set_member_name(b, "not_ready");
   json_builder_begin_array(b);
   for (guint i = 0; d->not_ready && d->not_ready[i]; i++)

@@ -65,6 +65,7 @@ readiness_class(HvReadinessKind kind)
     return HV_FAULT_KEYS;
   case HV_READINESS_CAMERA:
   case HV_READINESS_MICROPHONE:
+  case HV_READINESS_CAPTURE:
     return HV_FAULT_SOURCE;
   case HV_READINESS_STORAGE:
     break;
@@ -82,6 +83,14 @@ probe_readiness(HvDaemon *d)
 {
   gint64 t0 = g_get_monotonic_time();
   g_autoptr(GPtrArray) problems = hv_readiness_check(&d->cfg->rec, NULL, 0);
+  hv_capture_supervisor_prepare(d->rec); /* once, or again after a failure */
+  const char *engine = hv_capture_supervisor_not_ready(d->rec);
+  if (engine) {
+    HvReadinessProblem *p = g_new0(HvReadinessProblem, 1);
+    p->kind = HV_READINESS_CAPTURE;
+    p->text = g_strdup(engine);
+    g_ptr_array_add(problems, p);
+  }
   d->ready_probe_us = g_get_monotonic_time() - t0;
   g_clear_pointer(&d->not_ready, g_strfreev);
   if (problems->len == 0) {
@@ -845,6 +854,14 @@ device_key(const HvConfig *cfg, GError **error)
 HvDaemon *
 hv_daemon_new(HvConfig *cfg, GError **error)
 {
+  /* GStreamer's plugin registry, loaded by every capture process: in the
+   * unit's CacheDirectory= (the service user's home may not be writable).
+   * Set before any thread or child exists. */
+  const char *cache = g_getenv("CACHE_DIRECTORY");
+  if (!g_getenv("GST_REGISTRY") && cache && *cache && !strchr(cache, ':')) {
+    g_autofree char *reg = g_build_filename(cache, "gstreamer-registry.bin", NULL);
+    g_setenv("GST_REGISTRY", reg, TRUE);
+  }
   /* every exit below frees d through its cleanup function: no labels to jump past */
   g_autoptr(HvDaemon) d = g_new0(HvDaemon, 1);
   d->state_lock_fd = -1;

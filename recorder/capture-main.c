@@ -12,6 +12,7 @@
 #include "recorder.h"
 
 #include <errno.h>
+#include <gst/gst.h>
 #include <glib-unix.h>
 #include <locale.h>
 #include <malloc.h>
@@ -254,7 +255,11 @@ int
 main(int argc, char **argv)
 {
   int sock_fd = -1, key_fd = -1, lock_fd = -1;
+  gboolean prepare = FALSE;
   GOptionEntry entries[] = {
+    { "prepare", 0, 0, G_OPTION_ARG_NONE, &prepare,
+      "Load GStreamer's plugin registry ($GST_REGISTRY) and exit: havend runs this once at start so that a "
+      "session's process finds the registry ready", NULL },
     { "socket-fd", 0, 0, G_OPTION_ARG_INT, &sock_fd, "The socket to havend", "FD" },
     { "key-fd", 0, 0, G_OPTION_ARG_INT, &key_fd, "A pipe holding the device signing key", "FD" },
     { "lock-fd", 0, 0, G_OPTION_ARG_INT, &lock_fd, "havend's state directory lock, held until exit", "FD" },
@@ -274,6 +279,14 @@ main(int argc, char **argv)
   if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
     g_printerr("haven-capture: %s\n", err->message);
     return 2;
+  }
+  if (prepare) {
+    g_autoptr(GError) gerr = NULL;
+    if (!gst_init_check(NULL, NULL, &gerr)) {
+      g_printerr("haven-capture: GStreamer: %s\n", gerr->message);
+      return 1;
+    }
+    return 0;
   }
   if (sock_fd < 3 || key_fd < 3) {
     g_printerr("haven-capture: --socket-fd and --key-fd are required (havend starts this program)\n");

@@ -24,6 +24,7 @@ typedef enum {
   HV_READINESS_STORAGE,
   HV_READINESS_CAMERA,
   HV_READINESS_MICROPHONE,
+  HV_READINESS_CAPTURE,     /* the capture program itself (havend: capture-supervisor.h) */
 } HvReadinessKind;
 
 typedef struct {
