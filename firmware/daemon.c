@@ -393,7 +393,9 @@ do_start(gpointer user_data)
                                           d->key_id);
   g_autofree char *declared = unrecorded_text(d);
   if (declared) {
-    g_autofree char *t = g_strdup_printf("%s; %s", text, declared);
+    /* first: the room name is free text and must not be able to come
+     * before it (FORMAT.md §8.5: the text begins with the declaration) */
+    g_autofree char *t = g_strdup_printf("%s; %s", declared, text);
     g_free(text);
     text = g_steal_pointer(&t);
   }
