@@ -155,8 +155,11 @@ handle_line(Client *c)
   /* an empty or blank line parses, with no root at all */
   if (!json_parser_load_from_data(parser, c->buf, (gssize) c->len, &err) || !json_parser_get_root(parser) ||
       !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
-    g_autofree char *why = g_strdup_printf("request is not a JSON object%s%s", err ? ": " : "",
-                                           err ? err->message : "");
+    /* json-glib quotes the bad string as it decoded it: escapes such as
+     * "\3333" leave bytes that are not UTF-8, which the reply and the audit
+     * must not carry */
+    g_autofree char *msg = err ? g_utf8_make_valid(err->message, -1) : NULL;
+    g_autofree char *why = g_strdup_printf("request is not a JSON object%s%s", msg ? ": " : "", msg ? msg : "");
     refused(c, why);
     return hv_control_reply_error("%s", why);
   }

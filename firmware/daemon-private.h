@@ -59,6 +59,7 @@ struct _HvDaemon {
   gboolean     have_state;           /* FALSE: lost or damaged; starts are refused */
   char        *state_error;          /* why, when !have_state */
   char        *recovery_failure;     /* first session recovery could not settle */
+  guint64      recovery_retried;     /* open sequence whose recovery was retried once it appeared */
   char        *ledger_fault;         /* storage disagrees with the state: persistent STORAGE fault */
   guint64      session_seq;
   char        *pending_note;         /* for the next session's chain: how the last one ended */

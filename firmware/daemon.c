@@ -273,7 +273,7 @@ ledger_startup(HvDaemon *d)
   if (d->have_state && !d->dstate.open_seq) {
     guint64 from = MAX(d->dstate.sealed_seq + 1, d->dstate.next_seq > 64 ? d->dstate.next_seq - 64 : 1);
     for (guint64 q = from; q < d->dstate.next_seq; q++)
-      if (!hv_storage_session_exists(d->cfg->rec.roots, q))
+      if (hv_storage_session_absent(d->cfg->rec.roots, q))
         g_array_append_val(d->unrecorded, q);
     if (d->unrecorded->len)
       d->unrecorded_why = g_strdup("a start failed before the session directory existed (before havend "
@@ -356,6 +356,13 @@ mark_unrecorded(HvDaemon *d, const char *why)
     declared_unrecorded(d); /* its start event carries the declaration */
     return;
   }
+  if (!hv_storage_session_absent(d->cfg->rec.roots, d->session_seq)) {
+    /* a root cannot be listed: the session may be there; declaring it
+     * unrecorded would let verify accept its deletion. It stays open. */
+    hv_journal(G_LOG_LEVEL_WARNING, HV_MSGID_STARTED, "sequence %" G_GUINT64_FORMAT " not declared unrecorded: "
+               "a storage root cannot be listed, so it may exist (%s)", d->session_seq, why);
+    return;
+  }
   d->dstate.open_seq = 0;
   g_autoptr(GError) serr = NULL;
   if (!hv_storage_state_save(d->cfg->state_dir, &d->dstate, &serr))
@@ -402,7 +409,9 @@ do_start(gpointer user_data)
                                           d->key_id);
   g_autofree char *declared = unrecorded_text(d);
   if (declared) {
-    g_autofree char *t = g_strdup_printf("%s; %s", text, declared);
+    /* first: the room name is free text and must not be able to come
+     * before it (FORMAT.md §8.5: the text begins with the declaration) */
+    g_autofree char *t = g_strdup_printf("%s; %s", declared, text);
     g_free(text);
     text = g_steal_pointer(&t);
   }
@@ -597,8 +606,10 @@ on_capture_lost(HvCaptureSupervisor *s, guint64 seq, const char *why, gpointer u
   d->capture_fault = g_strdup(t);
   set_fault(d, HV_FAULT_SOURCE, t);
   hv_daemon_audit(d, "supervisor", "capture lost", t);
+  /* "never existed" only when every root says so: a root that cannot be
+   * listed (a disk that dropped out) may hold it */
   gboolean never_existed = d->have_state && d->dstate.open_seq == seq &&
-                           !hv_storage_session_exists(d->cfg->rec.roots, seq);
+                           hv_storage_session_absent(d->cfg->rec.roots, seq);
   if (never_existed) {
     mark_unrecorded(d, t); /* it died before the session's header existed */
   } else {
@@ -783,6 +794,15 @@ idle_check(gpointer ud)
    * left (other than a lost source) are retried as well */
   gboolean retry = d->ready_ticks++ % (IDLE_CHECK_S * 1000 / READY_CHECK_MS) == 0;
   gboolean probe_fault = d->fault != HV_FAULT_NONE && g_strcmp0(d->fault_reason, d->ready_fault) == 0;
+  /* the open session was not found when it had to be sealed (its disk had
+   * dropped out): seal it once it is there again, then the ledger goes on */
+  if (d->recovery_failure && d->have_state && d->dstate.open_seq && d->recovery_retried != d->dstate.open_seq &&
+      hv_storage_session_exists(d->cfg->rec.roots, d->dstate.open_seq)) {
+    d->recovery_retried = d->dstate.open_seq;
+    g_clear_pointer(&d->recovery_failure, g_free);
+    hv_storage_recover_open(d->cfg->rec.roots, d->key, d->cfg->state_dir, &d->dstate, record_recovered, d);
+    refresh_ledger_fault(d);
+  }
   if (!probe_readiness(d)) {
     hv_daemon_apply(d, HV_INPUT_FAULT, "self-check");
   } else {

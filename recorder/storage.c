@@ -507,6 +507,27 @@ hv_storage_session_exists(char *const *roots, guint64 seq)
   return FALSE;
 }
 
+gboolean
+hv_storage_session_absent(char *const *roots, guint64 seq)
+{
+  g_autofree char *prefix = g_strdup_printf("S%06" G_GUINT64_FORMAT "-", seq);
+  for (guint r = 0; roots && roots[r]; r++) {
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GDir) d = g_dir_open(roots[r], 0, &err);
+    if (!d) {
+      /* missing (a disk that dropped out), unreadable, out of descriptors:
+       * the session may be there */
+      g_warning("cannot tell whether session sequence %" G_GUINT64_FORMAT " exists: %s", seq, err->message);
+      return FALSE;
+    }
+    const char *n;
+    while ((n = g_dir_read_name(d)))
+      if (g_str_has_prefix(n, prefix))
+        return FALSE;
+  }
+  return TRUE;
+}
+
 /* ---- recovery ---- */
 
 typedef struct {

@@ -111,6 +111,11 @@ gboolean hv_storage_session_seal(const char *dir, const guint8 *device_pk, guint
 
 /* TRUE when a directory for sequence seq exists under any root. */
 gboolean hv_storage_session_exists(char *const *roots, guint64 seq);
+/* TRUE only when every root could be listed and none holds a directory for
+ * sequence seq: what declaring seq "unrecorded" (FORMAT.md §8.5) needs. A
+ * root that cannot be listed (absent, unreadable, EMFILE) may hold it:
+ * FALSE, with a warning. */
+gboolean hv_storage_session_absent(char *const *roots, guint64 seq);
 
 /* "S000042-20261128T151400Z" */
 char *hv_storage_session_name(guint64 seq, gint64 wall_us);

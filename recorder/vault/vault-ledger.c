@@ -97,10 +97,11 @@ hv_seq_ranges_format(const GArray *ranges)
 GArray *
 hv_ledger_parse_unrecorded(const char *text)
 {
-  const char *p = text ? strstr(text, HV_LEDGER_UNRECORDED_PREFIX) : NULL;
-  if (!p)
+  /* only at the very beginning: the rest of the text carries free text
+   * (the room name) that must neither declare nor hide a declaration */
+  if (!text || !g_str_has_prefix(text, HV_LEDGER_UNRECORDED_PREFIX))
     return NULL;
-  p += strlen(HV_LEDGER_UNRECORDED_PREFIX);
+  const char *p = text + strlen(HV_LEDGER_UNRECORDED_PREFIX);
   const char *colon = strchr(p, ':');
   if (!colon)
     return NULL;

@@ -43,7 +43,7 @@ void hv_ledger_device_free(HvLedgerDevice *d);
 
 /* A session's first start event may declare sequences its device allocated
  * but never recorded (a start that failed before any session directory
- * existed), FORMAT.md §8.5: its text contains this prefix, the ranges as
+ * existed), FORMAT.md §8.5: its text begins with this prefix, the ranges as
  * hv_seq_ranges_format() writes them ("5", "5-6, 9"), then ':' and the
  * reason. */
 #define HV_LEDGER_UNRECORDED_PREFIX "unrecorded sequences "

@@ -9,6 +9,7 @@ and seals the session itself, and havend's restart must take that seal as it
 is (no second seal, nothing reported lost)."""
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import time
@@ -202,5 +203,54 @@ def lock_held_while_sealing():
 
 
 R.case("the state directory stays locked while an orphaned capture process seals", lock_held_while_sealing)
+
+
+def lost_while_root_unlisted():
+    """The storage root cannot be listed at the moment the capture process is
+    lost (a disk that drops out: here renamed away). havend must not take
+    "cannot list" for "never existed": the session is on that disk, so the
+    next session must not declare its sequence unrecorded (a custodian's
+    verify would then accept its deletion), and a deletion of it must be
+    reported missing."""
+    ws = Workspace()
+    d = Daemon(ws).start()
+    root = ws.path("storage")
+    away = ws.path("storage-gone")
+    pid = None
+    try:
+        pid = recording(d)
+        time.sleep(1.5)
+        os.rename(root, away)              # the disk drops out ...
+        os.kill(pid, signal.SIGKILL)       # ... and the capture process with it
+        wait_gone(pid, 10)
+        d.wait(lambda s: s["state"] in ("IDLE", "FAULT") and s["last_session"]["status"], 30, "capture lost")
+        os.rename(away, root)              # the disk is back
+        d.wait(lambda s: s["state"] == "IDLE", 30, "IDLE")
+        recording(d)
+        d.haven("stop", check=0)
+        d.wait(lambda s: s["state"] == "IDLE", 60, "IDLE")
+        sess = d.sessions()
+        assert len(sess) == 2 and os.path.basename(sess[0]).startswith("S000001-"), sess
+        info = run(HAVEN, "info", sess[1], check=0).stdout
+        assert "unrecorded sequences 1" not in info, info
+        # the disk came back: havend sealed session 1 then, and 2 follows it
+        v = run(HAVEN, "verify", "--from-sequence", "1", root, check=None)
+        assert v.returncode == 0 and "sequence 1..2, ledger intact" in v.stdout, v.stdout
+        assert v.stdout.startswith("INTERRUPTED"), v.stdout
+        # the recorded session 1 is deleted: verify must not accept it
+        shutil.rmtree(sess[0])
+        v = run(HAVEN, "verify", "--from-sequence", "1", root, check=None)
+        assert v.returncode == 1 and "missing sequence 1" in v.stdout, v.stdout
+    finally:
+        if pid and alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        if os.path.exists(away) and not os.path.exists(root):
+            os.rename(away, root)
+        d.stop()
+        ws.cleanup()
+
+
+R.case("capture lost while the storage root cannot be listed: its session is not declared unrecorded",
+       lost_while_root_unlisted)
 
 R.finish()

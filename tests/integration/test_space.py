@@ -107,7 +107,7 @@ R.case("disk fills: warned from IDLE, stopped at the reserve, COMPLETE; new root
        storage_full)
 
 
-def unrecorded_sequence():
+def unrecorded_sequence(room=None):
     """A start that fails before its session exists consumes its sequence
     (never rolled back, never reused); the next session declares it in its
     signed start event, and verify from sequence 1 accepts exactly that gap.
@@ -117,6 +117,8 @@ def unrecorded_sequence():
     probe refuses the press before a sequence is used)."""
     ws = Workspace()
     d = Daemon(ws)
+    if room:
+        edit_conf(d, ("room=Test room", "room=" + room))
     try:
         os.environ["HAVEN_CAPTURE"] = "/bin/false"
         try:
@@ -144,6 +146,8 @@ def unrecorded_sequence():
         v = d.haven("verify", "--from-sequence", "1", root, check=None)
         assert v.returncode == 0, v.stdout + v.stderr
         assert "ledger intact" in v.stdout and "never recorded" in v.stdout, v.stdout
+        if room:
+            return
 
         # the declaration is signed: changing it breaks the session and the gap is missing
         bad = ws.path("tampered")
@@ -164,6 +168,17 @@ def unrecorded_sequence():
 
 
 R.case("a failed start's sequence is never reused and is declared by the next session", unrecorded_sequence)
+
+
+def unrecorded_sequence_hostile_room():
+    """The room name is free text inside the start event: a room named like
+    a declaration neither hides the device's real declaration (the gap would
+    be reported missing on an untouched archive) nor declares anything."""
+    unrecorded_sequence(room="Room unrecorded sequences 7: not a declaration")
+
+
+R.case("a room name that looks like a declaration does not replace the real one",
+       unrecorded_sequence_hostile_room)
 
 def filled_behind_its_back():
     """Another writer fills the disk at once: the writer meets ENOSPC before

@@ -332,6 +332,24 @@ test_open_without_copy(StFixture *s, gconstpointer data)
   g_ptr_array_unref(seen.sealed);
 }
 
+/* Declaring a sequence unrecorded needs every root to say it is not there:
+ * a root that cannot be listed (a disk that dropped out) may hold it. */
+static void
+test_session_absent(StFixture *s, gconstpointer data)
+{
+  g_free(make_session(s, s->roots[1], 2, NULL, FALSE, NULL));
+  g_assert_false(hv_storage_session_absent(s->roots, 2));
+  g_assert_true(hv_storage_session_absent(s->roots, 3));
+  g_autofree char *away = g_strconcat(s->roots[0], ".gone", NULL);
+  g_assert_cmpint(g_rename(s->roots[0], away), ==, 0);
+  g_test_expect_message("haven-recorder", G_LOG_LEVEL_WARNING, "cannot tell whether session sequence 3 exists*");
+  g_assert_false(hv_storage_session_absent(s->roots, 3));
+  g_test_assert_expected_messages();
+  g_assert_false(hv_storage_session_exists(s->roots, 3)); /* what "exists" says: not the same question */
+  g_assert_cmpint(g_rename(away, s->roots[0]), ==, 0);
+  g_assert_true(hv_storage_session_absent(s->roots, 3));
+}
+
 /* issue 8 (recovery defects) item 2: a wrong --device-key never replaces a
  * state that parses, whatever its key */
 static void
@@ -469,6 +487,7 @@ main(int argc, char **argv)
   ADD("/storage/cross-check", test_cross_check);
   ADD("/storage/recover-only-open", test_recover_only_open);
   ADD("/storage/open-without-copy", test_open_without_copy);
+  ADD("/storage/session-absent", test_session_absent);
   ADD("/storage/adopt-wrong-key", test_adopt_wrong_key);
   ADD("/storage/state-behind", test_state_behind);
   ADD("/storage/state-dir-lock", test_state_dir_lock);

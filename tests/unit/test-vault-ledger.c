@@ -175,12 +175,19 @@ declare(HvVerdict *v, const char *start_text)
 static void
 test_unrecorded_parse(void)
 {
-  g_autoptr(GArray) a = hv_ledger_parse_unrecorded("recording started; unrecorded sequences 5, 7-9: sources: x");
+  g_autoptr(GArray) a = hv_ledger_parse_unrecorded("unrecorded sequences 5, 7-9: sources: x; recording started");
   g_assert_nonnull(a);
   g_assert_cmpuint(a->len, ==, 2);
   g_assert_cmpuint(g_array_index(a, HvSeqRange, 1).from, ==, 7);
   g_assert_cmpuint(g_array_index(a, HvSeqRange, 1).to, ==, 9);
   g_assert_null(hv_ledger_parse_unrecorded("recording started"));
+  /* only at the beginning: free text later (a room name) declares nothing */
+  g_assert_null(hv_ledger_parse_unrecorded("recording started in room 'unrecorded sequences 3: x'"));
+  g_autoptr(GArray) b = hv_ledger_parse_unrecorded("unrecorded sequences 2: y; recording started in room "
+                                                   "'unrecorded sequences 3: x'");
+  g_assert_nonnull(b);
+  g_assert_cmpuint(b->len, ==, 1);
+  g_assert_cmpuint(g_array_index(b, HvSeqRange, 0).from, ==, 2);
   g_assert_null(hv_ledger_parse_unrecorded("unrecorded sequences 5"));          /* no ':' */
   g_assert_null(hv_ledger_parse_unrecorded("unrecorded sequences 7, 5: x"));    /* not ascending */
   g_assert_null(hv_ledger_parse_unrecorded("unrecorded sequences 5, 6: x"));    /* not as written */
@@ -194,7 +201,7 @@ test_unrecorded_declared(void)
 {
   /* 3 never got a header; 4 declares it and links to the seal of 2 */
   HvVerdict *v[] = { fake(1, 1, 0, 11), fake(1, 2, 11, 12), fake(1, 4, 12, 14) };
-  declare(v[2], "recording started; unrecorded sequences 3: sources: camera 1 missing");
+  declare(v[2], "unrecorded sequences 3: sources: camera 1 missing; recording started");
   g_autoptr(GPtrArray) d = check(v, 3);
   HvLedgerDevice *dev = d->pdata[0];
   g_assert_cmpuint(dev->problems->len, ==, 0);
