@@ -83,10 +83,16 @@ print_lights(JsonObject *o, GPtrArray *k)
   }
   printf("%s\n", line->str);
   JsonObject *fb = json_object_has_member(o, "feedback") ? json_object_get_object_member(o, "feedback") : NULL;
-  if (fb && json_object_get_boolean_member_with_default(fb, "active", FALSE))
-    printf("feedback:     %s (acknowledging a press, %.0f ms after it)\n",
-           esc(k, json_object_get_string_member_with_default(fb, "kind", "?")),
+  if (fb && json_object_get_boolean_member_with_default(fb, "active", FALSE)) {
+    /* the lights line gives the state's patterns; say what the room sees over them now */
+    const char *kind = json_object_get_string_member_with_default(fb, "kind", "?");
+    const char *shown = g_str_equal(kind, "armed")    ? ": red on, green off while record is held (release to start)"
+                        : g_str_equal(kind, "noted")  ? ": all lights dark for 0.3 s (a press that changes nothing)"
+                        : g_str_equal(kind, "marker") ? ": green flash over red (marker stored)"
+                                                      : "";
+    printf("feedback:     %s%s, acknowledging a press %.0f ms after it\n", esc(k, kind), shown,
            json_object_get_double_member_with_default(fb, "latency_ms", 0));
+  }
 }
 
 static void
