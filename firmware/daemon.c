@@ -836,6 +836,8 @@ on_terminate(gpointer ud)
       return G_SOURCE_CONTINUE; /* already sealing */
     hv_daemon_apply(d, HV_INPUT_STOP_REQUEST, "shutdown");
   } else {
+    /* in the journal a deliberate stop must not look like a crash */
+    g_message("shutdown requested: nothing recording, havend stops");
     g_main_loop_quit(d->loop);
   }
   return G_SOURCE_CONTINUE;

@@ -102,6 +102,10 @@ def hold_from_idle_creates_nothing():
         assert s["last_session"]["status"] is None, s
         with open(ws.path("havend.log")) as f:
             assert "hold by record button ignored while IDLE" in f.read()
+        # a deliberate stop says so in the log (a crash would not)
+        assert d.stop() == 0
+        with open(ws.path("havend.log")) as f:
+            assert "shutdown requested: nothing recording, havend stops" in f.read()
     finally:
         d.stop()
         ws.cleanup()
