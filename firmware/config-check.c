@@ -45,8 +45,11 @@ check_dir(const Check *c, const char *key, const char *dir, gboolean may_be_crea
           who, parent, g_strerror(errno));
       return;
     }
-    add(problems, "%s: %s: '%s' %s", c->cfg->path, key, dir,
-        e == ENOENT ? "does not exist" : g_strerror(e));
+    if (e == ENOENT)
+      add(problems, "%s: %s: '%s' does not exist: correct the path, or create it (a directory writable by user %s; "
+          "for a disk, mount it there)", c->cfg->path, key, dir, who);
+    else
+      add(problems, "%s: %s: '%s' %s", c->cfg->path, key, dir, g_strerror(e));
     return;
   }
   if (!S_ISDIR(st.st_mode)) {

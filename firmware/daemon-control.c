@@ -112,6 +112,8 @@ status_reply(HvDaemon *d)
   json_builder_begin_object(b);
   json_builder_set_member_name(b, "minutes_left");
   json_builder_add_int_value(b, d->seconds_left < 0 ? -1 : MIN(d->seconds_left, (gint64) G_MAXINT32) / 60);
+  json_builder_set_member_name(b, "seconds_left");
+  json_builder_add_int_value(b, d->seconds_left < 0 ? -1 : d->seconds_left);
   add_str(b, "root", d->space_root);
   json_builder_set_member_name(b, "warn_minutes");
   json_builder_add_int_value(b, d->cfg->rec.warn_minutes);

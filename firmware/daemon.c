@@ -253,6 +253,34 @@ refresh_ledger_fault(HvDaemon *d)
                d->ledger_fault);
 }
 
+/* At start-up: the newest session this device sealed, as status's "last
+ * session" (a restart after a crash or an update must not hide how it ended). */
+static void
+last_session_from_storage(HvDaemon *d)
+{
+  if (!d->have_state || !d->dstate.sealed_seq || d->last_status)
+    return;
+  guint64 seq = d->dstate.sealed_seq;
+  g_autofree char *name = hv_storage_session_name(seq, 0);
+  *(strchr(name, '-') + 1) = '\0'; /* "S000042-" */
+  for (guint r = 0; d->cfg->rec.roots[r]; r++) {
+    g_autoptr(GPtrArray) dirs = hv_vault_find_sessions(d->cfg->rec.roots[r], NULL);
+    for (guint i = 0; dirs && i < dirs->len; i++) {
+      g_autofree char *base = g_path_get_basename(dirs->pdata[i]);
+      guint8 st, hash[HV_HASH_SIZE];
+      if (!g_str_has_prefix(base, name) || !hv_storage_session_seal(dirs->pdata[i], d->key->pk, seq, &st, hash))
+        continue;
+      /* the copy that holds the state's seal (another copy may be IO_FAILED) */
+      if (memcmp(hash, d->dstate.sealed_hash, HV_HASH_SIZE) != 0)
+        continue;
+      d->last_status = g_strdup(hv_status_name(st));
+      d->last_fingerprint = hv_fingerprint_from_seal_hash(hash);
+      d->last_dir = g_strdup(dirs->pdata[i]);
+      return;
+    }
+  }
+}
+
 /* At start-up, before any light turns green: load the device state, seal the
  * one session it says is open, report every other unsealed one. */
 static void
@@ -282,6 +310,7 @@ ledger_startup(HvDaemon *d)
   refresh_ledger_fault(d);
   if (d->ledger_fault)
     set_fault(d, HV_FAULT_STORAGE, d->ledger_fault);
+  last_session_from_storage(d);
 }
 
 /* The session's sequence is consumed before its header can exist. */
@@ -836,6 +865,8 @@ on_terminate(gpointer ud)
       return G_SOURCE_CONTINUE; /* already sealing */
     hv_daemon_apply(d, HV_INPUT_STOP_REQUEST, "shutdown");
   } else {
+    /* in the journal a deliberate stop must not look like a crash */
+    g_message("shutdown requested: nothing recording, havend stops");
     g_main_loop_quit(d->loop);
   }
   return G_SOURCE_CONTINUE;

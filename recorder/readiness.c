@@ -88,8 +88,8 @@ check_root(GPtrArray *problems, const char *root, guint64 need, guint minutes)
   }
   if (avail < need)
     add(problems, HV_READINESS_STORAGE,
-        "storage: %s has %" G_GUINT64_FORMAT " MiB free, %u minutes at the configured bitrate and the reserve need %" G_GUINT64_FORMAT
-        " MiB", root, avail >> 20, minutes, need >> 20);
+        "storage: %s has %.1f MiB free, %u minutes at the configured bitrate and the reserve need %.1f MiB"
+        " (archive and remove old sessions, or use a larger disk)", root, avail / 1048576.0, minutes, need / 1048576.0);
 }
 
 /* ---- cameras ---- */

@@ -64,9 +64,9 @@ hv_recorder_preflight_config(const HvRecorderConfig *c, GError **error)
     }
     if (avail < need) {
       g_set_error(error, HV_RECORDER_ERROR, HV_RECORDER_ERROR_STORAGE,
-                  "storage: %s has %" G_GUINT64_FORMAT " MiB free, %u minutes at the configured bitrate "
-                  "and the reserve need %" G_GUINT64_FORMAT " MiB", c->roots[i], avail >> 20, c->min_free_minutes,
-                  need >> 20);
+                  "storage: %s has %.1f MiB free, %u minutes at the configured bitrate "
+                  "and the reserve need %.1f MiB (archive and remove old sessions, or use a larger disk)",
+                  c->roots[i], avail / 1048576.0, c->min_free_minutes, need / 1048576.0);
       return FALSE;
     }
   }

@@ -38,6 +38,22 @@ struct _HvSealWorker {
   gboolean              full_sent;        /* worker thread */
 };
 
+
+/* "12.3 MiB": one decimal, so that "free" and "reserve" never print alike
+ * while they differ; integer arithmetic, as the text is signed (no locale). */
+typedef struct {
+  char s[32];
+} Mib1;
+
+static Mib1
+mib1(guint64 bytes)
+{
+  Mib1 m;
+  guint64 tenths = (bytes * 10) >> 20;
+  g_snprintf(m.s, sizeof m.s, "%" G_GUINT64_FORMAT ".%u MiB", tenths / 10, (guint) (tenths % 10));
+  return m;
+}
+
 static void
 item_free(Item *it)
 {
@@ -207,8 +223,8 @@ check_space(HvSealWorker *w)
     for (guint i = 0; i < n; i++) {
       if (!full[i])
         continue;
-      g_autofree char *why = g_strdup_printf("%" G_GUINT64_FORMAT " MiB free, under the %" G_GUINT64_FORMAT
-                                             " MiB reserve; continuing on %s", avail[i] >> 20, reserve >> 20, room);
+      g_autofree char *why = g_strdup_printf("%s free, under the %s reserve; continuing on %s",
+                                             mib1(avail[i]).s, mib1(reserve).s, room);
       hv_vault_writer_retire_sink(w->writer, i, "storage full, copy sealed", why);
       in_use[i] = FALSE;
     }
@@ -220,8 +236,8 @@ check_space(HvSealWorker *w)
       if (in_use[i])
         least = MIN(least, avail[i]);
     Note *f = note_new(NOTE_FULL);
-    f->why = g_strdup_printf("storage full: %" G_GUINT64_FORMAT " MiB free, under the %" G_GUINT64_FORMAT
-                             " MiB reserve (%u s of media)", least >> 20, reserve >> 20, w->space.reserve_seconds);
+    f->why = g_strdup_printf("storage full: %s free, under the %s reserve (%u s of media)",
+                             mib1(least).s, mib1(reserve).s, w->space.reserve_seconds);
     notify(w, f);
   }
   /* the binding root: the least time left (all roots share one stream and rate) */

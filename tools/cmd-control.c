@@ -83,10 +83,16 @@ print_lights(JsonObject *o, GPtrArray *k)
   }
   printf("%s\n", line->str);
   JsonObject *fb = json_object_has_member(o, "feedback") ? json_object_get_object_member(o, "feedback") : NULL;
-  if (fb && json_object_get_boolean_member_with_default(fb, "active", FALSE))
-    printf("feedback:     %s (acknowledging a press, %.0f ms after it)\n",
-           esc(k, json_object_get_string_member_with_default(fb, "kind", "?")),
+  if (fb && json_object_get_boolean_member_with_default(fb, "active", FALSE)) {
+    /* the lights line gives the state's patterns; say what the room sees over them now */
+    const char *kind = json_object_get_string_member_with_default(fb, "kind", "?");
+    const char *shown = g_str_equal(kind, "armed")    ? ": red on, green off while record is held (release to start)"
+                        : g_str_equal(kind, "noted")  ? ": all lights dark for 0.3 s (a press that changes nothing)"
+                        : g_str_equal(kind, "marker") ? ": green flash over red (marker stored)"
+                                                      : "";
+    printf("feedback:     %s%s, acknowledging a press %.0f ms after it\n", esc(k, kind), shown,
            json_object_get_double_member_with_default(fb, "latency_ms", 0));
+  }
 }
 
 static void
@@ -98,8 +104,15 @@ print_status(JsonObject *o)
   printf("device:       %s (board %s)\n", esc(k, json_object_get_string_member_with_default(o, "device", "?")),
          esc(k, json_object_get_string_member_with_default(o, "board", "?")));
   const char *fault = json_object_get_string_member_with_default(o, "fault", NULL);
-  if (fault)
-    printf("fault:        %s: %s\n", esc(k, fault), esc(k, json_object_get_string_member_with_default(o, "fault_reason", "")));
+  if (fault) {
+    /* a self-check reason names its kind already ("storage: ROOT has ..."): say it once */
+    const char *why = json_object_get_string_member_with_default(o, "fault_reason", "");
+    gsize fl = strlen(fault);
+    if (strncmp(why, fault, fl) == 0 && why[fl] == ':' && why[fl + 1] == ' ')
+      printf("fault:        %s\n", esc(k, why));
+    else
+      printf("fault:        %s: %s\n", esc(k, fault), esc(k, why));
+  }
   /* what keeps a press from recording, when the fault line does not say it already */
   const char *reason = json_object_get_string_member_with_default(o, "fault_reason", NULL);
   JsonArray *nr = json_object_has_member(o, "not_ready") ? json_object_get_array_member(o, "not_ready") : NULL;
@@ -109,11 +122,16 @@ print_status(JsonObject *o)
       printf("not ready:    %s\n", esc(k, t));
   }
   JsonObject *sp = json_object_has_member(o, "storage") ? json_object_get_object_member(o, "storage") : NULL;
-  if (sp && json_object_get_int_member_with_default(sp, "minutes_left", -1) >= 0)
-    printf("storage:      %" G_GINT64_FORMAT " minutes left on %s%s\n",
-           json_object_get_int_member(sp, "minutes_left"),
+  if (sp && json_object_get_int_member_with_default(sp, "minutes_left", -1) >= 0) {
+    /* under 2 minutes, whole minutes would say "0 minutes" with a minute still to record */
+    gint64 secs = json_object_get_int_member_with_default(sp, "seconds_left", -1);
+    gint64 mins = json_object_get_int_member(sp, "minutes_left");
+    g_autofree char *left = secs >= 0 && secs < 120 ? g_strdup_printf("%" G_GINT64_FORMAT " seconds", secs)
+                                                    : g_strdup_printf("%" G_GINT64_FORMAT " minutes", mins);
+    printf("storage:      %s left on %s%s\n", left,
            esc(k, json_object_get_string_member_with_default(sp, "root", "?")),
            json_object_get_boolean_member_with_default(o, "low_space", FALSE) ? " (running low)" : "");
+  }
   else if (json_object_get_boolean_member_with_default(o, "low_space", FALSE))
     printf("storage:      running low\n");
   print_lights(o, k);

@@ -49,6 +49,35 @@ free_secret_line(char *line)
   }
 }
 
+/* Which haven key file data is, by its label; NULL if none. */
+static const char *
+key_file_kind(const char *data, gsize n)
+{
+  static const char *const labels[] = { LABEL_DEVICE_SECRET, LABEL_DEVICE_PUBLIC, LABEL_RECIPIENT, LABEL_IDENTITY };
+  for (gsize i = 0; i < G_N_ELEMENTS(labels); i++) {
+    gsize l = strlen(labels[i]);
+    if (n > l && memcmp(data, labels[i], l) == 0 && data[l] == ' ')
+      return labels[i];
+  }
+  return NULL;
+}
+
+/* What to do when the file given is a key of another kind. */
+static const char *
+key_file_hint(const char *wanted, const char *found)
+{
+  if (g_str_equal(found, LABEL_IDENTITY) && g_str_equal(wanted, LABEL_RECIPIENT))
+    return "a custodian's SECRET identity, which must never leave the custodian: give the recipient file "
+           "from 'haven keygen', PREFIX.pub, and have the custodian replace this key if it was copied";
+  if (g_str_equal(found, LABEL_RECIPIENT) && g_str_equal(wanted, LABEL_IDENTITY))
+    return "a custodian's public recipient; decrypting needs the identity file from 'haven keygen', PREFIX.key";
+  if (g_str_equal(found, LABEL_DEVICE_SECRET))
+    return "the device's SECRET signing key, which must stay on the board: use its device.key.pub";
+  if (g_str_equal(found, LABEL_DEVICE_PUBLIC))
+    return "a device's public key, for 'haven verify --device-key'";
+  return "a custodian key, not a device key: the board's device.key.pub pins the device";
+}
+
 /* Parse "LABEL BASE64\n" into out (exactly len bytes). out may be secure memory. */
 static gboolean
 read_key_file(const char *path, const char *label, guint8 *out, gsize len, GError **error)
@@ -60,7 +89,12 @@ read_key_file(const char *path, const char *label, guint8 *out, gsize len, GErro
   const char *data = g_bytes_get_data(bytes, &n);
   gsize llen = strlen(label);
   if (n < llen + 1 || memcmp(data, label, llen) != 0 || data[llen] != ' ') {
-    g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_KEY, "%s: not a %s file", path, label);
+    const char *found = key_file_kind(data, n);
+    if (found)
+      g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_KEY, "%s: not a %s file: it is a %s file (%s)", path, label,
+                  found, key_file_hint(label, found));
+    else
+      g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_KEY, "%s: not a %s file", path, label);
     return FALSE;
   }
   const char *b64 = data + llen + 1;

@@ -83,6 +83,10 @@ def hold_from_idle_creates_nothing():
         assert s["state"] == "IDLE", s
         if s["feedback"]["active"]:      # armed: red on, green off, while the button is down
             assert s["lights"]["led-recording"] and not s["lights"]["led-ready"], s
+        # the text says what the room sees over the IDLE pattern while the button is down (armed lasts 2 s)
+        out = d.haven("status", check=0).stdout
+        if now_us() - pressed < 1_800_000:
+            assert "feedback:     armed: red on, green off while record is held (release to start)" in out, out
         # held 2.5 s: never leaves IDLE (a start would show STARTING at once)
         while now_us() < pressed + 2_400_000:
             s = status(d)
@@ -98,6 +102,10 @@ def hold_from_idle_creates_nothing():
         assert s["last_session"]["status"] is None, s
         with open(ws.path("havend.log")) as f:
             assert "hold by record button ignored while IDLE" in f.read()
+        # a deliberate stop says so in the log (a crash would not)
+        assert d.stop() == 0
+        with open(ws.path("havend.log")) as f:
+            assert "shutdown requested: nothing recording, havend stops" in f.read()
     finally:
         d.stop()
         ws.cleanup()

@@ -162,6 +162,12 @@ def havend_dies():
         s = d.status()
         assert s["recovered"] == [], s     # nothing left to seal, nothing lost
         assert s["fault"] is None and green(s["lights"]), s
+        # the restarted havend's status tells how the last session ended
+        fp = v.stdout.split("fingerprint ")[1].split()[0]
+        assert s["last_session"]["status"] == "INTERRUPTED" and s["last_session"]["fingerprint"] == fp, s
+        assert s["last_session"]["dir"] == sess, s
+        out = d.haven("status", check=0).stdout
+        assert f"last session: INTERRUPTED, fingerprint {fp}" in out, out
         with open(seal, "rb") as f:
             assert f.read() == sealed, "the capture process's seal was replaced"
         recording(d)

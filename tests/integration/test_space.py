@@ -5,6 +5,7 @@ fills, status showing what is sealed on disk, and sequence numbers that are
 allocated durably and never reused (a start that failed before its session
 existed is declared by the next session, so the ledger stays intact)."""
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -59,7 +60,12 @@ def storage_full():
         s = d.status()
         assert s["state"] == "IDLE" and s["low_space"], s
         assert 0 <= s["storage"]["minutes_left"] < 10 and s["storage"]["root"] == small, s
-        assert "minutes left on" in d.haven("status", check=0).stdout
+        # under 2 minutes status counts seconds: "0 minutes left" with time still to record misleads
+        assert 0 <= s["storage"]["seconds_left"] < 120, s
+        out = d.haven("status", check=0).stdout
+        m = re.search(r"storage: +(\d+) seconds left on " + re.escape(small) + r" \(running low\)", out)
+        assert m and int(m.group(1)) < 120, out
+        assert " minutes left" not in out, out
         # the slow amber blink: on and off within 2.5 s, green stays on
         seen = set()
         end = time.time() + 2.5
@@ -84,6 +90,13 @@ def storage_full():
         assert "storage full" in i, i
         log = log_text(ws)
         assert "No space left" not in log, log
+        # the self-check's fault names its kind once, with what to do
+        s = d.wait(lambda s: s["state"] == "FAULT" and (s["fault_reason"] or "").startswith("storage: "), 10,
+                   "the self-check's storage fault")
+        out = d.haven("status", check=0).stdout
+        assert "storage: storage:" not in out, out
+        assert re.search(r"fault: +storage: " + re.escape(small) + r" has \d+\.\d MiB free, .* need \d+\.\d MiB "
+                         r"\(archive and remove old sessions, or use a larger disk\)", out), out
         d.stop()
 
         # a technician switches the storage root: the sequence goes on from the state

@@ -71,6 +71,8 @@ test_everything_at_once(Fixture *f, gconstpointer data)
   assert_reported(problems, w3);
   assert_reported(problems, "[device] control-group: group 'hv-test-no-such-group' does not exist");
   assert_reported(problems, "havend --init-device");
+  /* a missing root says what to do about it */
+  assert_reported(problems, "does not exist: correct the path, or create it (a directory writable by user");
   g_assert_cmpuint(problems->len, ==, 4);
 }
 

@@ -99,6 +99,38 @@ test_key_id_vector(Fixture *f, gconstpointer data)
   g_assert_cmpstr(id, ==, "40f68f4ad24e575b");
 }
 
+/* A key file of the wrong kind says which kind it is and what to give instead:
+ * a technician handed a custodian's secret identity as the recipient is told so. */
+static void
+test_wrong_kind(Fixture *f, gconstpointer data)
+{
+  g_autofree char *key = g_build_filename(f->dir, "cust.key", NULL);
+  g_autofree char *pub = g_build_filename(f->dir, "cust.pub", NULL);
+  g_autofree char *dkey = g_build_filename(f->dir, "device.key", NULL);
+  guint8 pk[32];
+  g_autoptr(GError) err = NULL;
+  g_assert_false(hv_recipient_load(key, pk, &err));
+  g_assert_error(err, HV_VAULT_ERROR, HV_VAULT_ERROR_KEY);
+  g_assert_nonnull(strstr(err->message, "it is a haven-identity-v1 file"));
+  g_assert_nonnull(strstr(err->message, "SECRET identity"));
+  g_assert_nonnull(strstr(err->message, "PREFIX.pub"));
+  g_clear_error(&err);
+
+  g_autoptr(HvIdentity) id = hv_identity_load(pub, &err);
+  g_assert_null(id);
+  g_assert_nonnull(strstr(err->message, "it is a haven-recipient-v1 file"));
+  g_assert_nonnull(strstr(err->message, "PREFIX.key"));
+  g_clear_error(&err);
+
+  g_assert_false(hv_device_pubkey_load(pub, pk, &err));
+  g_assert_nonnull(strstr(err->message, "it is a haven-recipient-v1 file"));
+  g_assert_nonnull(strstr(err->message, "device.key.pub"));
+  g_clear_error(&err);
+
+  g_assert_false(hv_recipient_load(dkey, pk, &err));
+  g_assert_nonnull(strstr(err->message, "it is a haven-device-secret-v1 file"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -108,5 +140,6 @@ main(int argc, char **argv)
   ADD("/vault-keys/modes-and-overwrite", test_modes_and_overwrite);
   ADD("/vault-keys/damaged", test_damaged_files);
   ADD("/vault-keys/damaged-device-key", test_damaged_device_key);
+  ADD("/vault-keys/wrong-kind", test_wrong_kind);
   return g_test_run();
 }
