@@ -47,6 +47,8 @@ struct _HvCaptureSupervisor {
   HvSessionResult result;
   gboolean       have_result;
   char          *lost_why;        /* why we ended the process ourselves */
+  gboolean       opened;          /* it said "opening": the session's directories may exist */
+  gboolean       lost_opened;     /* the last process lost had said so */
 
   /* haven-capture --prepare (hv_capture_supervisor_prepare) */
   GSubprocess   *prep_proc;
@@ -103,6 +105,7 @@ end_session(HvCaptureSupervisor *s)
   hv_session_result_clear(&s->result);
   s->have_result = FALSE;
   s->healthy = FALSE;
+  s->opened = FALSE;
   s->phase = IDLE;
 }
 
@@ -201,6 +204,11 @@ handle(HvCaptureSupervisor *s, const char *type, GVariant *msg)
            g_variant_lookup(msg, "records", "t", &s->stats.records_committed) &&
            g_variant_lookup(msg, "latency", "x", &s->stats.start_latency_us) &&
            g_variant_lookup(msg, "backlog", "t", &s->stats.backlog);
+  } else if (g_str_equal(type, "opening") && s->phase == STARTING) {
+    guint64 q;
+    if (!g_variant_lookup(msg, "seq", "t", &q) || q != s->seq)
+      return FALSE;
+    s->opened = TRUE;
   } else if (g_str_equal(type, "started") && s->phase == STARTING) {
     s->phase = RUNNING;
     if (s->cb.on_started)
@@ -292,6 +300,8 @@ on_capture_exit(GObject *obj, GAsyncResult *res, gpointer ud)
   if (G_SUBPROCESS(obj) != s->proc)
     return;
   guint64 seq = s->seq;
+  if (s->link) /* its last messages first: "opening", "finished", "start-failed" */
+    hv_capture_link_read_pending(s->link);
   if (s->have_result) {
     if (!g_subprocess_get_successful(s->proc)) {
       g_autofree char *t = describe_exit(s->proc);
@@ -312,6 +322,7 @@ on_capture_exit(GObject *obj, GAsyncResult *res, gpointer ud)
   } else {
     /* also while starting: it may have written a header before it died */
     g_autofree char *why = s->lost_why ? g_steal_pointer(&s->lost_why) : describe_exit(s->proc);
+    s->lost_opened = s->opened || s->phase == RUNNING;
     end_session(s);
     if (s->cb.on_lost)
       s->cb.on_lost(s, seq, why, s->user_data);
@@ -373,6 +384,12 @@ const char *
 hv_capture_supervisor_not_ready(HvCaptureSupervisor *s)
 {
   return s->prepared || !s->prep_failed_at ? NULL : s->prep_why;
+}
+
+gboolean
+hv_capture_supervisor_lost_after_opening(HvCaptureSupervisor *s)
+{
+  return s->lost_opened;
 }
 
 const char *

@@ -54,6 +54,10 @@ void hv_capture_supervisor_prepare(HvCaptureSupervisor *s);
 /* Why a press cannot record: haven-capture --prepare failed (missing,
  * crashed); NULL while it runs or once it succeeded (borrowed). */
 const char *hv_capture_supervisor_not_ready(HvCaptureSupervisor *s);
+/* In on_lost: whether the process had said it was opening the session (its
+ * directories may exist, on a root that cannot be seen now): TRUE means its
+ * sequence must never be declared unrecorded. */
+gboolean hv_capture_supervisor_lost_after_opening(HvCaptureSupervisor *s);
 /* "ready", "preparing", "not prepared", or why it failed (borrowed). */
 const char *hv_capture_supervisor_engine_state(HvCaptureSupervisor *s);
 

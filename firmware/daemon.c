@@ -635,9 +635,11 @@ on_capture_lost(HvCaptureSupervisor *s, guint64 seq, const char *why, gpointer u
   d->capture_fault = g_strdup(t);
   set_fault(d, HV_FAULT_SOURCE, t);
   hv_daemon_audit(d, "supervisor", "capture lost", t);
-  /* "never existed" only when every root says so: a root that cannot be
-   * listed (a disk that dropped out) may hold it */
+  /* "never existed" only when the process died before it began to open the
+   * session and every root says so: a root that cannot be listed, or an empty
+   * mount point whose disk dropped out, may hold it */
   gboolean never_existed = d->have_state && d->dstate.open_seq == seq &&
+                           !hv_capture_supervisor_lost_after_opening(s) &&
                            hv_storage_session_absent(d->cfg->rec.roots, seq);
   if (never_existed) {
     mark_unrecorded(d, t); /* it died before the session's header existed */
@@ -831,6 +833,8 @@ idle_check(gpointer ud)
     g_clear_pointer(&d->recovery_failure, g_free);
     hv_storage_recover_open(d->cfg->rec.roots, d->key, d->cfg->state_dir, &d->dstate, record_recovered, d);
     refresh_ledger_fault(d);
+    if (!d->ledger_fault && d->fault == HV_FAULT_STORAGE)
+      set_fault(d, HV_FAULT_NONE, NULL); /* that storage fault was this session's */
   }
   if (!probe_readiness(d)) {
     hv_daemon_apply(d, HV_INPUT_FAULT, "self-check");

@@ -124,6 +124,15 @@ handle_start(Capture *c, GVariant *msg, GError **error)
     return FALSE;
   HvRecorderCallbacks cb = { on_health, on_fault, on_finished, on_space };
   c->rec = hv_recorder_new(&c->cfg, c->key, &cb, c);
+  /* From here on the session's directories may come to exist: havend must
+   * know it before this process can die, so that it never declares this
+   * sequence unrecorded (FORMAT.md §8.5) while a copy may exist somewhere. */
+  send_msg(c, hv_capture_msg_new("opening", "seq", g_variant_new_uint64(seq), NULL));
+  if (!hv_capture_link_flush(c->link, FINAL_FLUSH_MS)) {
+    g_set_error(error, HV_CAPTURE_PROTO_ERROR, HV_CAPTURE_PROTO_ERROR_IO,
+                "start: havend did not take the 'opening' message");
+    return FALSE;
+  }
   g_autoptr(GError) err = NULL;
   if (!hv_recorder_start(c->rec, seq, plen ? p : NULL, text, &err)) {
     guint32 code = err->domain == HV_RECORDER_ERROR ? (guint32) err->code : HV_RECORDER_ERROR_STORAGE;

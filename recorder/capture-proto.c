@@ -307,37 +307,55 @@ link_close(HvCaptureLink *l, const GError *err)
     l->cb.on_closed(l, err, l->user_data);
 }
 
+/* Read what the socket holds now and dispatch every whole message. FALSE
+ * once the link is closed (end of file, an error, a malformed frame). */
 static gboolean
-on_readable(int fd, GIOCondition cond, gpointer ud)
+read_available(HvCaptureLink *l)
 {
-  HvCaptureLink *l = ud;
   guint8 buf[16384];
-  ssize_t n = read(fd, buf, sizeof buf);
+  ssize_t n = read(l->fd, buf, sizeof buf);
   if (n < 0 && (errno == EAGAIN || errno == EINTR))
-    return G_SOURCE_CONTINUE;
+    return TRUE;
   if (n <= 0) {
     g_autoptr(GError) err = NULL;
     if (n < 0)
       g_set_error(&err, HV_CAPTURE_PROTO_ERROR, HV_CAPTURE_PROTO_ERROR_IO, "capture link: %s", g_strerror(errno));
-    l->in_src = 0;
     link_close(l, err);
-    return G_SOURCE_REMOVE;
+    return FALSE;
   }
   hv_capture_reader_push(l->reader, buf, (gsize) n);
   for (;;) {
     g_autoptr(GVariant) msg = NULL;
     g_autoptr(GError) err = NULL;
     if (!hv_capture_reader_next(l->reader, &msg, &err)) {
-      l->in_src = 0;
       link_close(l, err);
-      return G_SOURCE_REMOVE;
+      return FALSE;
     }
     if (!msg)
-      return G_SOURCE_CONTINUE;
+      return TRUE;
     if (l->cb.on_message)
       l->cb.on_message(l, hv_capture_msg_type(msg), msg, l->user_data);
     if (l->closed)
-      return G_SOURCE_REMOVE;
+      return FALSE;
+  }
+}
+
+static gboolean
+on_readable(int fd, GIOCondition cond, gpointer ud)
+{
+  /* link_close removes this source itself (allowed while it dispatches) */
+  return read_available(ud) ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+void
+hv_capture_link_read_pending(HvCaptureLink *l)
+{
+  for (guint i = 0; i < 4096 && !l->closed; i++) {
+    struct pollfd p = { .fd = l->fd, .events = POLLIN };
+    if (poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP | POLLERR)))
+      return;
+    if (!read_available(l))
+      return;
   }
 }
 

@@ -94,6 +94,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(HvCaptureLink, hv_capture_link_free)
 /* Queue msg (floating reference sunk) and write what the socket takes now.
  * IO when the link is closed or the queue would exceed HV_CAPTURE_QUEUE_MAX. */
 gboolean hv_capture_link_send(HvCaptureLink *link, GVariant *msg, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+/* Read and dispatch, now, every message already in the socket: the peer's
+ * last words before its exit is handled (messages arrive in the order sent,
+ * but a process's exit can be seen before its socket is read). */
+void hv_capture_link_read_pending(HvCaptureLink *link);
 /* Write the queue out, waiting at most timeout_ms for the socket (used by
  * a process about to exit). TRUE when everything was written. */
 gboolean hv_capture_link_flush(HvCaptureLink *link, int timeout_ms);

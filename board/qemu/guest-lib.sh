@@ -7,6 +7,11 @@ havend=$build/firmware/havend
 out=/mnt
 export HAVEN_SOCKET=/run/hv/haven/control.sock
 export ASAN_OPTIONS=detect_leaks=0   # leaks are the host suites' business; keep the guest fast
+# GStreamer's registry: the host built it (vm.sh run); a writable copy, or
+# every capture process would rescan every plugin (the root is read-only)
+mkdir -p /run/hv
+[ -f "${HAVEN_GST_REGISTRY:-}" ] && cp "$HAVEN_GST_REGISTRY" /run/hv/gstreamer-registry.bin
+export GST_REGISTRY=/run/hv/gstreamer-registry.bin
 failures=0
 
 pass() { echo "PASS $*"; }
@@ -75,6 +80,14 @@ start_havend() {
     "$havend" --config /run/hv/haven/haven.conf --init-device --user "$(id -un)" >> "$out/havend.log" 2>&1
   "$havend" --config /run/hv/haven/haven.conf >> "$out/havend.log" 2>&1 &
   havend_pid=$!
+  # havend warms the capture engine once (haven-capture --prepare); slow under
+  # an emulated CPU, and a session's start should not pay it
+  local end=$((SECONDS + 300))
+  until "$haven" status --json 2>/dev/null | grep -q '"capture_engine" *: *"ready"'; do
+    [ $SECONDS -lt $end ] || { echo "capture engine not ready after 300 s"; break; }
+    kill -0 "$havend_pid" 2>/dev/null || break
+    sleep 0.5
+  done
 }
 
 # vivid (one progressive webcam input) and snd-aloop with a 440 Hz tone played

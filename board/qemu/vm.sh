@@ -92,11 +92,15 @@ run() {
   mkdir -p "$out"
   local drive=()
   [ -n "$disk" ] && drive=(-drive "file=$disk,format=raw,if=virtio,cache=${HAVEN_VM_CACHE:-writeback}")
+  # GStreamer's plugin registry, built here at host speed: the guest sees the
+  # same plugin files (the host root over 9p), so it loads instead of scanning
+  # every plugin under an emulated CPU in each capture process
+  GST_REGISTRY="$cache/gst-registry.bin" gst-inspect-1.0 >/dev/null 2>&1 || true
   local accel=${HAVEN_VM_ACCEL:-tcg}
   timeout --foreground -s KILL "${HAVEN_VM_TIMEOUT:-300}" qemu-system-x86_64 -machine q35,accel="$accel" -cpu max -smp 2 -m 2048 \
     -nographic -no-reboot -nic none \
     -kernel "$cache/root-$abi/boot/vmlinuz-$abi" -initrd "$cache/initrd-$abi.img" \
-    -append "console=ttyS0 quiet panic=-1 HAVEN_SCENARIO=$scenario HAVEN_VM_ROOT=$cache/root-$abi HAVEN_VM_ABI=$abi HAVEN_GPIO_SIM=$cache/gpio-sim-$abi/gpio-sim-ext.ko HAVEN_BUILD=${HAVEN_BUILD:-}" \
+    -append "console=ttyS0 quiet panic=-1 HAVEN_SCENARIO=$scenario HAVEN_VM_ROOT=$cache/root-$abi HAVEN_VM_ABI=$abi HAVEN_GPIO_SIM=$cache/gpio-sim-$abi/gpio-sim-ext.ko HAVEN_BUILD=${HAVEN_BUILD:-} HAVEN_GST_REGISTRY=$cache/gst-registry.bin" \
     -virtfs "local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap" \
     -virtfs "local,path=$out,mount_tag=out,security_model=none" \
     "${drive[@]}" </dev/null

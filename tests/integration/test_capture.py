@@ -10,6 +10,7 @@ is (no second seal, nothing reported lost)."""
 import os
 import re
 import shutil
+import subprocess
 import signal
 import sqlite3
 import time
@@ -258,5 +259,57 @@ def lost_while_root_unlisted():
 
 R.case("capture lost while the storage root cannot be listed: its session is not declared unrecorded",
        lost_while_root_unlisted)
+
+
+def lost_while_mount_empty():
+    """The same with a storage root that is a mount point: the disk drops
+    out, the empty directory under it lists fine and holds no session. The
+    capture process had said it was opening the session, so havend must not
+    declare it unrecorded all the same."""
+    if os.geteuid() != 0:
+        print("skip: needs root to bind-mount a storage root")
+        return
+    ws = Workspace()
+    root = ws.path("storage")
+    disk = ws.path("disk")
+    os.makedirs(root, exist_ok=True)
+    os.makedirs(disk, exist_ok=True)
+    subprocess.run(["mount", "--bind", disk, root], check=True)
+    mounted = True
+    d = Daemon(ws).start()
+    pid = None
+    try:
+        pid = recording(d)
+        time.sleep(1.5)
+        subprocess.run(["umount", "-l", root], check=True)   # the disk drops out ...
+        mounted = False
+        os.kill(pid, signal.SIGKILL)                          # ... and the capture process with it
+        wait_gone(pid, 10)
+        s = d.wait(lambda s: s["state"] in ("IDLE", "FAULT") and s["last_session"]["status"], 30, "capture lost")
+        assert s["last_session"]["status"] != "NOT STARTED", s
+        subprocess.run(["mount", "--bind", disk, root], check=True)  # the disk is back
+        mounted = True
+        d.wait(lambda s: s["state"] == "IDLE", 30, "IDLE")
+        recording(d)
+        d.haven("stop", check=0)
+        d.wait(lambda s: s["state"] == "IDLE", 60, "IDLE")
+        sess = d.sessions()
+        assert len(sess) == 2, sess
+        info = run(HAVEN, "info", sess[1], check=0).stdout
+        assert "unrecorded sequences" not in info, info
+        shutil.rmtree(sess[0])
+        v = run(HAVEN, "verify", "--from-sequence", "1", root, check=None)
+        assert v.returncode == 1 and "missing sequence 1" in v.stdout, v.stdout
+    finally:
+        if pid and alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        d.stop()
+        if mounted:
+            subprocess.run(["umount", "-l", root])
+        ws.cleanup()
+
+
+R.case("capture lost while its storage root is an empty mount point: not declared unrecorded",
+       lost_while_mount_empty)
 
 R.finish()
