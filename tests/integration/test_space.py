@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import time
 
-from daemontest import Daemon
+from daemontest import HAVEND, Daemon
 from vaulttest import HAVEN, Runner, Workspace, run
 
 R = Runner("space")
@@ -133,11 +133,18 @@ def unrecorded_sequence(room=None):
     if room:
         edit_conf(d, ("room=Test room", "room=" + room))
     try:
-        os.environ["HAVEN_CAPTURE"] = "/bin/false"
+        # a capture program that warms up (--prepare) but dies at once in a session
+        fails = ws.path("capture-fails")
+        real = os.path.join(os.path.dirname(HAVEND), "haven-capture")
+        with open(fails, "w") as f:
+            f.write(f'#!/bin/sh\n[ "$1" = --prepare ] && exec "{real}" "$@"\nexit 1\n')
+        os.chmod(fails, 0o755)
+        os.environ["HAVEN_CAPTURE"] = fails
         try:
             d.start()
         finally:
             del os.environ["HAVEN_CAPTURE"]
+        d.wait(lambda s: s["capture_engine"] == "ready", 60, "the capture engine")
         d.press()
         s = d.wait(lambda s: (s["last_session"] or {}).get("status") == "NOT STARTED", 20,
                    "the start to fail")
