@@ -10,6 +10,9 @@
 #include <string.h>
 
 #define SIM_EDGE_AGE_MAX_US (60 * G_USEC_PER_SEC)
+/* start/stop requests waiting for their outcome at a time: each holds a
+ * connection (a descriptor) for up to CONTROL_WAIT_S */
+#define CONTROL_WAITERS_MAX 16
 #define CONTROL_WAIT_S 60  /* longest a 'haven start' or 'haven stop' waits for the outcome (the recorder
                               * has no start deadline of its own); control-client.c waits longer */
 
@@ -432,6 +435,11 @@ handle_start_stop(HvDaemon *d, HvInput in, const char *actor)
   if (start && before == HV_STATE_STOPPING) {
     hv_daemon_audit(d, actor, cmd, "refused: the last session is being sealed");
     return refused_reply("the last session is being sealed (STOPPING): start again once it is IDLE");
+  }
+  if (d->waiters->len >= CONTROL_WAITERS_MAX) {
+    hv_daemon_audit(d, actor, cmd, "refused: too many clients waiting");
+    return refused_reply("%u clients already wait for havend's outcome (state %s): nothing done; see 'haven "
+                         "status' and try again", d->waiters->len, hv_state_name(before));
   }
   /* STARTING and start, STOPPING and stop: already under way, wait for it too */
   if (!(start && before == HV_STATE_STARTING) && !(!start && before == HV_STATE_STOPPING)) {

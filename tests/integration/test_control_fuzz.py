@@ -8,12 +8,13 @@ import json
 import os
 import random
 import resource
+import selectors
 import socket
 import sqlite3
 import time
 import traceback
 
-from daemontest import Daemon
+from daemontest import HAVEND, Daemon
 from vaulttest import HAVEN, Runner, Workspace, run
 
 R = Runner("control-fuzz")
@@ -262,4 +263,52 @@ def with_traceback(fn):
 
 R.case("control fuzz while recording: havend alive, errors audited, status answers, session COMPLETE",
        with_traceback(fuzz_while_recording))
+
+def waiters_capped():
+    """Each 'haven start' waiting for its outcome holds a connection: at most
+    16 wait at a time; more are refused at once, with nothing done, so a
+    member of the control group cannot run havend out of descriptors."""
+    ws = Workspace()
+    slow = ws.path("capture-slow")
+    real = os.path.join(os.path.dirname(HAVEND), "haven-capture")
+    with open(slow, "w") as f:
+        f.write(f'#!/bin/sh\n[ "$1" = --prepare ] || sleep 8\nexec "{real}" "$@"\n')
+    os.chmod(slow, 0o755)
+    d = Daemon(ws)
+    os.environ["HAVEN_CAPTURE"] = slow   # a start that stays STARTING for 8 s
+    try:
+        d.start()
+    finally:
+        del os.environ["HAVEN_CAPTURE"]
+    socks = []
+    try:
+        d.wait(lambda s: s["capture_engine"] == "ready", 60, "the capture engine")
+        for _ in range(20):
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.connect(d.sock)
+            c.sendall(b'{"command":"start"}\n')
+            socks.append(c)
+            time.sleep(0.15)   # paced: each request read (and waiting) before the next connects
+        answered = []
+        sel = selectors.DefaultSelector()
+        for c in socks:
+            sel.register(c, selectors.EVENT_READ)
+        end = time.monotonic() + 3
+        while time.monotonic() < end and len(answered) < 20:
+            for key, _ in sel.select(timeout=max(0.0, end - time.monotonic())):
+                sel.unregister(key.fileobj)
+                answered.append(json.loads(key.fileobj.recv(65536)))
+        refused = [r for r in answered if "already wait for havend's outcome" in r.get("error", "")]
+        assert len(refused) == 4 and len(answered) == 4, answered
+        s = alive(d, "20 clients waiting on a start")
+        assert s["state"] == "STARTING", s
+    finally:
+        for c in socks:
+            c.close()
+        d.stop()
+        ws.cleanup()
+
+
+R.case("at most 16 clients wait for a start's outcome; more are refused at once", waiters_capped)
+
 R.finish()
