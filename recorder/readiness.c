@@ -86,10 +86,9 @@ check_root(GPtrArray *problems, const char *root, guint64 need, guint minutes)
     add(problems, HV_READINESS_STORAGE, "storage: %s", err->message);
     return;
   }
-  if (avail < need)
-    add(problems, HV_READINESS_STORAGE,
-        "storage: %s has %.1f MiB free, %u minutes at the configured bitrate and the reserve need %.1f MiB"
-        " (archive and remove old sessions, or use a larger disk)", root, avail / 1048576.0, minutes, need / 1048576.0);
+  g_autofree char *shortage = hv_space_shortage(root, avail, need, minutes);
+  if (shortage)
+    add(problems, HV_READINESS_STORAGE, "%s", shortage);
 }
 
 /* ---- cameras ---- */
@@ -252,7 +251,7 @@ hv_readiness_check(const HvRecorderConfig *cfg, const char *sysroot, gint64 now_
   if (cfg->n_recipients == 0)
     add(problems, HV_READINESS_KEYS, "keys: no custodian recipient loaded");
   guint64 rate = hv_recorder_config_byte_rate(cfg);
-  guint64 need = rate * 60 * cfg->min_free_minutes + hv_space_reserve(rate, cfg->reserve_seconds);
+  guint64 need = hv_space_start_need(rate, cfg->min_free_minutes, cfg->reserve_seconds);
   for (guint i = 0; cfg->roots[i]; i++)
     check_root(problems, cfg->roots[i], need, cfg->min_free_minutes);
   for (guint i = 0; i < cfg->n_video && i < HV_MAX_CAMERAS; i++)

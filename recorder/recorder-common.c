@@ -48,7 +48,7 @@ hv_recorder_preflight_config(const HvRecorderConfig *c, GError **error)
     return FALSE;
   }
   guint64 rate = hv_recorder_config_byte_rate(c);
-  guint64 need = rate * 60 * c->min_free_minutes + hv_space_reserve(rate, c->reserve_seconds);
+  guint64 need = hv_space_start_need(rate, c->min_free_minutes, c->reserve_seconds);
   for (guint i = 0; c->roots[i]; i++) {
     guint64 avail;
     if (g_mkdir_with_parents(c->roots[i], 0750) < 0) {
@@ -62,11 +62,9 @@ hv_recorder_preflight_config(const HvRecorderConfig *c, GError **error)
       g_set_error(error, HV_RECORDER_ERROR, HV_RECORDER_ERROR_STORAGE, "storage: %s", local->message);
       return FALSE;
     }
-    if (avail < need) {
-      g_set_error(error, HV_RECORDER_ERROR, HV_RECORDER_ERROR_STORAGE,
-                  "storage: %s has %.1f MiB free, %u minutes at the configured bitrate "
-                  "and the reserve need %.1f MiB (archive and remove old sessions, or use a larger disk)",
-                  c->roots[i], avail / 1048576.0, c->min_free_minutes, need / 1048576.0);
+    g_autofree char *shortage = hv_space_shortage(c->roots[i], avail, need, c->min_free_minutes);
+    if (shortage) {
+      g_set_error_literal(error, HV_RECORDER_ERROR, HV_RECORDER_ERROR_STORAGE, shortage);
       return FALSE;
     }
   }

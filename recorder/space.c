@@ -16,6 +16,22 @@ hv_space_reserve(guint64 rate, guint reserve_seconds)
   return MAX(rate * reserve_seconds, (guint64) HV_SPACE_RESERVE_MIN);
 }
 
+guint64
+hv_space_start_need(guint64 rate, guint min_free_minutes, guint reserve_seconds)
+{
+  return rate * 60 * min_free_minutes + hv_space_reserve(rate, reserve_seconds);
+}
+
+char *
+hv_space_shortage(const char *root, guint64 avail, guint64 need, guint min_free_minutes)
+{
+  if (avail >= need)
+    return NULL;
+  return g_strdup_printf("storage: %s has %.1f MiB free, %u minutes at the configured bitrate and the "
+                         "reserve need %.1f MiB (archive and remove old sessions, or use a larger disk)",
+                         root, avail / 1048576.0, min_free_minutes, need / 1048576.0);
+}
+
 gint64
 hv_space_seconds_left(guint64 free_bytes, guint64 reserve, guint64 rate)
 {

@@ -30,6 +30,14 @@ guint64 hv_space_rate(guint64 configured_rate, guint64 bytes, gint64 elapsed_us,
  * HV_SPACE_RESERVE_MIN. */
 guint64 hv_space_reserve(guint64 rate, guint reserve_seconds);
 
+/* Free bytes a root needs for a start: min_free_minutes of media at rate,
+ * plus the reserve. */
+guint64 hv_space_start_need(guint64 rate, guint min_free_minutes, guint reserve_seconds);
+
+/* The problem to report for a root with avail free bytes when a start needs
+ * need (from hv_space_start_need), naming the root; NULL when it has room. */
+char *hv_space_shortage(const char *root, guint64 avail, guint64 need, guint min_free_minutes);
+
 /* Seconds of recording left on a root with free_bytes, above the reserve
  * (0 when at or below it; G_MAXINT64 when rate is 0). */
 gint64 hv_space_seconds_left(guint64 free_bytes, guint64 reserve, guint64 rate);

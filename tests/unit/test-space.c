@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "space.h"
 
+#include <string.h>
+
 /* The configured estimate until enough was measured; then what was sealed
  * per second, never below the estimate when planning the reserve. */
 static void
@@ -48,11 +50,28 @@ test_decide(void)
   g_assert_cmpint(hv_space_decide(freeb, use, 1, 101, full), ==, HV_SPACE_FULL);
 }
 
+/* A start needs min-free-minutes of media plus the reserve; the shortage names the root. */
+static void
+test_start_need(void)
+{
+  /* 400 kB/s: 3 minutes = 72 MB, the reserve of 30 s = 12 MB (above the 4 MiB floor) */
+  guint64 need = hv_space_start_need(400000, 3, 30);
+  g_assert_cmpuint(need, ==, 72000000 + 12000000);
+  /* a tiny rate: the reserve floor still counts */
+  g_assert_cmpuint(hv_space_start_need(1000, 0, 30), ==, HV_SPACE_RESERVE_MIN);
+  g_assert_null(hv_space_shortage("/srv/haven", need, need, 3));
+  g_autofree char *m = hv_space_shortage("/srv/haven", need - 1, need, 3);
+  g_assert_nonnull(m);
+  g_assert_nonnull(strstr(m, "storage: /srv/haven has "));
+  g_assert_nonnull(strstr(m, "3 minutes"));
+}
+
 int
 main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/space/rate", test_rate);
+  g_test_add_func("/space/start-need", test_start_need);
   g_test_add_func("/space/reserve-and-time", test_reserve_and_time);
   g_test_add_func("/space/decide", test_decide);
   return g_test_run();
