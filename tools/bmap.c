@@ -161,13 +161,11 @@ on_start(GMarkupParseContext *ctx, const char *name, const char **attr_names,
   BmapParser *p = user_data;
   const GSList *stack = g_markup_parse_context_get_element_stack(ctx);
   const char *parent = stack->next ? stack->next->data : NULL;
-  int line = 0;
-  g_markup_parse_context_get_position(ctx, &line, NULL);
 
   if (!parent) {
     if (strcmp(name, "bmap")) {
       g_set_error(error, HV_BMAP_ERROR, HV_BMAP_ERROR_PARSE,
-                  "line %d: the root element is <%s>, not <bmap>", line, name);
+                  "the root element is <%s>, not <bmap>", name);
       return;
     }
     const char *version = NULL;
@@ -187,14 +185,14 @@ on_start(GMarkupParseContext *ctx, const char *name, const char **attr_names,
                 : !strcmp(name, "BlockMap")          ? SEEN_BLOCK_MAP
                                                      : SEEN_FILE_CHECKSUM;
     if (p->seen & bit) {
-      g_set_error(error, HV_BMAP_ERROR, HV_BMAP_ERROR_PARSE, "line %d: <%s> appears twice", line,
+      g_set_error(error, HV_BMAP_ERROR, HV_BMAP_ERROR_PARSE, "<%s> appears twice",
                   name);
       return;
     }
     p->seen |= bit;
     if (attr_names[0]) {
       g_set_error(error, HV_BMAP_ERROR, HV_BMAP_ERROR_PARSE,
-                  "line %d: <%s> has an unexpected attribute '%s'", line, name, attr_names[0]);
+                  "<%s> has an unexpected attribute '%s'", name, attr_names[0]);
       return;
     }
     g_string_truncate(p->text, 0);
@@ -207,8 +205,8 @@ on_start(GMarkupParseContext *ctx, const char *name, const char **attr_names,
     for (guint i = 0; attr_names[i]; i++) {
       if (strcmp(attr_names[i], want)) {
         g_set_error(error, HV_BMAP_ERROR, HV_BMAP_ERROR_PARSE,
-                    "line %d: <Range> has an unexpected attribute '%s' (format %s uses '%s')",
-                    line, attr_names[i], p->bmap->version, want);
+                    "<Range> has an unexpected attribute '%s' (format %s uses '%s')",
+                    attr_names[i], p->bmap->version, want);
         return;
       }
       p->range_checksum = g_ascii_strdown(attr_values[i], -1);
@@ -216,8 +214,8 @@ on_start(GMarkupParseContext *ctx, const char *name, const char **attr_names,
     g_string_truncate(p->text, 0);
     return;
   }
-  g_set_error(error, HV_BMAP_ERROR, HV_BMAP_ERROR_PARSE, "line %d: unexpected <%s> inside <%s>",
-              line, name, parent);
+  g_set_error(error, HV_BMAP_ERROR, HV_BMAP_ERROR_PARSE, "unexpected <%s> inside <%s>",
+              name, parent);
 }
 
 static gboolean

@@ -83,7 +83,19 @@ typedef struct {
   const char    *device;
   HvFlashTarget *target;
   HvFlash       *flash;
+  guint64        image_size;
 } FlashLog;
+
+/* A disk's size; a file target's is the image's once written. */
+static guint64
+target_size(const FlashLog *l)
+{
+  if (!l->target)
+    return 0;
+  if (!hv_flash_target_is_block_device(l->target) && l->flash)
+    return l->image_size;
+  return hv_flash_target_get_size(l->target);
+}
 
 /* One line per attempt, appended with a single write. */
 static void
@@ -102,7 +114,7 @@ log_line(const FlashLog *l, const char *verdict, const char *reason)
     "%s verdict=%s image=%s sha256=%s device=%s model=%s serial=%s size=%" G_GUINT64_FORMAT
     " written=%" G_GUINT64_FORMAT " write_mbps=%.1f verify_mbps=%.1f reason=%s\n",
     when, verdict, image, l->sha256 ? l->sha256 : "-", device, model, serial,
-    l->target ? hv_flash_target_get_size(l->target) : 0, written,
+    target_size(l), written,
     ws > 0 ? (double)written / ws / 1e6 : 0.0, vs > 0 ? (double)written / vs / 1e6 : 0.0, why);
   g_autofree char *dir = g_path_get_dirname(l->log_path);
   (void)g_mkdir_with_parents(dir, 0700);
@@ -238,6 +250,7 @@ hv_cmd_flash(int argc, char **argv)
           " bytes mapped\n", image, source, hv_bmap_get_version(bmap),
           hv_bmap_get_mapped_bytes(bmap), hv_bmap_get_image_size(bmap));
   l.flash = flash;
+  l.image_size = hv_bmap_get_image_size(bmap);
   ok = hv_flash_write(flash, target, &err);
   progress_clear(&progress);
   if (!ok)
