@@ -229,6 +229,28 @@ check_swaps(const HvFlashTarget *t, GArray *devs, GError **error)
   return TRUE;
 }
 
+/* A loop device whose backing file is the target or one of its partitions
+ * (loop devices do not register as holders). */
+static gboolean
+check_loop_backing(const HvFlashTarget *t, GArray *devs, GError **error)
+{
+  g_autoptr(GDir) dir = g_dir_open("/sys/block", 0, NULL);
+  const char *name;
+  while (dir && (name = g_dir_read_name(dir))) {
+    if (!g_str_has_prefix(name, "loop"))
+      continue;
+    g_autofree char *loopdir = g_build_filename("/sys/block", name, "loop", NULL);
+    g_autofree char *backing = sysfs_read(loopdir, "backing_file");
+    if (path_in_family(devs, backing)) {
+      g_set_error(error, HV_FLASH_TARGET_ERROR, HV_FLASH_TARGET_ERROR_BUSY,
+                  "%s: %s is the backing device of /dev/%s: detach it first (losetup -d)",
+                  t->shown, backing, name);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
 /* A device-mapper, md or loop device built on it (sysfs holders/). */
 static gboolean
 check_holders(const HvFlashTarget *t, GArray *devs, GError **error)
@@ -281,7 +303,7 @@ hv_flash_target_check(HvFlashTarget *t, const char *image_path, guint64 image_si
   }
   g_autoptr(GArray) devs = block_family(t);
   if (!check_mounts(t, devs, error) || !check_swaps(t, devs, error) ||
-      !check_holders(t, devs, error))
+      !check_holders(t, devs, error) || !check_loop_backing(t, devs, error))
     return FALSE;
   if (!force && !is_removable(t)) {
     g_set_error(error, HV_FLASH_TARGET_ERROR, HV_FLASH_TARGET_ERROR_NOT_REMOVABLE,
