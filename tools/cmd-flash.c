@@ -247,8 +247,9 @@ hv_cmd_flash(int argc, char **argv)
                 g_error_matches(err, HV_FLASH_ERROR, HV_FLASH_ERROR_IO) ? FLASH_EXIT_USAGE
                                                                         : FLASH_EXIT_IMAGE, err);
   g_print("image %s: SHA-256 matches the %s, bmap %s: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
-          " bytes mapped\n", image, source, hv_bmap_get_version(bmap),
-          hv_bmap_get_mapped_bytes(bmap), hv_bmap_get_image_size(bmap));
+          " bytes mapped (checked in %.1f s)\n", image, source, hv_bmap_get_version(bmap),
+          hv_bmap_get_mapped_bytes(bmap), hv_bmap_get_image_size(bmap),
+          hv_flash_get_check_seconds(flash));
   l.flash = flash;
   l.image_size = hv_bmap_get_image_size(bmap);
   ok = hv_flash_write(flash, target, &err);

@@ -33,7 +33,7 @@ struct _HvFlash {
   HvFlashProgressFunc progress;
   gpointer            progress_data;
   guint64             written;
-  gint64              write_us, verify_us;
+  gint64              check_us, write_us, verify_us;
   gboolean            verify_direct;
 };
 
@@ -227,6 +227,7 @@ hv_flash_check_image(HvFlash *f, const char *sha256_hex, GError **error)
                 f->shown, S_ISREG(st.st_mode) ? "size differs" : "not a regular file", size);
     return FALSE;
   }
+  gint64 t0 = g_get_monotonic_time();
   g_autoptr(AlignedBuf) buf = aligned_buf_new(FLASH_CHUNK, FLASH_BUF_ALIGN);
   g_autofree guchar *zeros = g_malloc0(FLASH_CHUNK);
   g_autoptr(GChecksum) sha = g_checksum_new(G_CHECKSUM_SHA256);
@@ -271,6 +272,7 @@ hv_flash_check_image(HvFlash *f, const char *sha256_hex, GError **error)
     return FALSE;
   }
   f->checked = TRUE;
+  f->check_us = g_get_monotonic_time() - t0;
   return TRUE;
 }
 
@@ -400,6 +402,12 @@ guint64
 hv_flash_get_bytes_written(const HvFlash *f)
 {
   return f->written;
+}
+
+double
+hv_flash_get_check_seconds(const HvFlash *f)
+{
+  return (double)f->check_us / G_USEC_PER_SEC;
 }
 
 double

@@ -69,6 +69,8 @@ G_GNUC_WARN_UNUSED_RESULT
 gboolean hv_flash_verify(HvFlash *flash, HvFlashTarget *target, GError **error);
 
 guint64 hv_flash_get_bytes_written(const HvFlash *flash);
+/* Seconds spent checking the image (before anything is written). */
+double hv_flash_get_check_seconds(const HvFlash *flash);
 /* Seconds spent writing (including the final fsync) and reading back. */
 double hv_flash_get_write_seconds(const HvFlash *flash);
 double hv_flash_get_verify_seconds(const HvFlash *flash);
