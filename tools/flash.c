@@ -150,6 +150,44 @@ pwrite_full(int fd, const guchar *buf, gsize len, guint64 offset)
   return TRUE;
 }
 
+/* SHA-256 through libsodium (2.4 times GLib's speed here: 280 vs 115 MB/s
+ * of CPU), other types of bmap checksum through GChecksum. */
+typedef struct {
+  GChecksum                *other;
+  crypto_hash_sha256_state  sha256;
+} Hasher;
+
+static void
+hasher_init(Hasher *h, GChecksumType type)
+{
+  h->other = type == G_CHECKSUM_SHA256 ? NULL : g_checksum_new(type);
+  crypto_hash_sha256_init(&h->sha256);
+}
+
+static void
+hasher_update(Hasher *h, const guchar *data, gsize len)
+{
+  if (h->other)
+    g_checksum_update(h->other, data, (gssize)len);
+  else
+    crypto_hash_sha256_update(&h->sha256, data, len);
+}
+
+/* Lower-case hex (caller frees); h is spent. */
+static char *
+hasher_finish(Hasher *h)
+{
+  if (h->other) {
+    char *hex = g_strdup(g_checksum_get_string(h->other));
+    g_checksum_free(h->other);
+    return hex;
+  }
+  guchar out[crypto_hash_sha256_BYTES];
+  char hex[crypto_hash_sha256_BYTES * 2 + 1];
+  crypto_hash_sha256_final(&h->sha256, out);
+  return g_strdup(sodium_bin2hex(hex, sizeof hex, out, sizeof out));
+}
+
 static void
 digest(const guchar *data, gsize len, guchar out[DIGEST_LEN])
 {
@@ -177,7 +215,7 @@ read_image(HvFlash *f, int fd, guchar *buf, guint64 offset, gsize len, GError **
 /* The bytes from..to lie outside every range: they must be zero (the card
  * keeps its old data there). Holes are skipped with SEEK_DATA, not read. */
 static gboolean
-check_gap(HvFlash *f, int fd, guchar *buf, const guchar *zeros, GChecksum *sha, guint64 from,
+check_gap(HvFlash *f, int fd, guchar *buf, const guchar *zeros, Hasher *sha, guint64 from,
           guint64 to, GError **error)
 {
   guint64 total = hv_bmap_get_image_size(f->bmap);
@@ -186,7 +224,7 @@ check_gap(HvFlash *f, int fd, guchar *buf, const guchar *zeros, GChecksum *sha, 
     guint64 hole_end = data < 0 ? (errno == ENXIO ? to : from) : MIN((guint64)data, to);
     if (hole_end > from) {
       for (guint64 off = from; off < hole_end; off += FLASH_CHUNK)
-        g_checksum_update(sha, zeros, (gssize)MIN(FLASH_CHUNK, hole_end - off));
+        hasher_update(sha, zeros, (gsize)MIN(FLASH_CHUNK, hole_end - off));
       from = hole_end;
       report(f, HV_FLASH_PHASE_CHECK, from, total);
       continue;
@@ -203,7 +241,7 @@ check_gap(HvFlash *f, int fd, guchar *buf, const guchar *zeros, GChecksum *sha, 
                   "there (a bmap for another image?)", f->shown, from + i);
       return FALSE;
     }
-    g_checksum_update(sha, buf, (gssize)n);
+    hasher_update(sha, buf, n);
     from += n;
     report(f, HV_FLASH_PHASE_CHECK, from, total);
   }
@@ -230,45 +268,52 @@ hv_flash_check_image(HvFlash *f, const char *sha256_hex, GError **error)
   gint64 t0 = g_get_monotonic_time();
   g_autoptr(AlignedBuf) buf = aligned_buf_new(FLASH_CHUNK, FLASH_BUF_ALIGN);
   g_autofree guchar *zeros = g_malloc0(FLASH_CHUNK);
-  g_autoptr(GChecksum) sha = g_checksum_new(G_CHECKSUM_SHA256);
+  Hasher sha;
+  hasher_init(&sha, G_CHECKSUM_SHA256);
   GChecksumType type = hv_bmap_get_checksum_type(f->bmap);
   guint64 pos = 0;
   guint c = 0;
-  for (guint i = 0; i < hv_bmap_get_n_ranges(f->bmap); i++) {
+  gboolean ok = TRUE;
+  for (guint i = 0; ok && i < hv_bmap_get_n_ranges(f->bmap); i++) {
     guint64 start = 0, len = 0;
     const char *want = NULL;
     hv_bmap_get_range(f->bmap, i, &start, &len, &want);
-    if (!check_gap(f, fd, buf, zeros, sha, pos, start, error))
-      return FALSE;
-    g_autoptr(GChecksum) range_sum = want ? g_checksum_new(type) : NULL;
-    for (; c < f->chunks->len; c++) {
+    ok = check_gap(f, fd, buf, zeros, &sha, pos, start, error);
+    Hasher range_sum;
+    if (want)
+      hasher_init(&range_sum, type);
+    for (; ok && c < f->chunks->len; c++) {
       FlashChunk *ch = &g_array_index(f->chunks, FlashChunk, c);
       if (ch->offset >= start + len)
         break;
-      if (!read_image(f, fd, buf, ch->offset, ch->length, error))
-        return FALSE;
-      g_checksum_update(sha, buf, (gssize)ch->length);
-      if (range_sum)
-        g_checksum_update(range_sum, buf, (gssize)ch->length);
+      ok = read_image(f, fd, buf, ch->offset, ch->length, error);
+      if (!ok)
+        break;
+      hasher_update(&sha, buf, ch->length);
+      if (want)
+        hasher_update(&range_sum, buf, ch->length);
       digest(buf, ch->length, ch->digest);
       report(f, HV_FLASH_PHASE_CHECK, ch->offset + ch->length, size);
     }
-    if (range_sum && strcmp(g_checksum_get_string(range_sum), want)) {
+    g_autofree char *got = want ? hasher_finish(&range_sum) : NULL;
+    if (ok && want && strcmp(got, want)) {
       g_set_error(error, HV_FLASH_ERROR, HV_FLASH_ERROR_IMAGE,
                   "%s: bytes %" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT
                   " do not match their checksum in the bmap (a bmap for another image?)",
                   f->shown, start, start + len - 1);
-      return FALSE;
+      ok = FALSE;
     }
     pos = start + len;
   }
-  if (!check_gap(f, fd, buf, zeros, sha, pos, size, error))
+  ok = ok && check_gap(f, fd, buf, zeros, &sha, pos, size, error);
+  g_autofree char *got = hasher_finish(&sha);
+  if (!ok)
     return FALSE;
   g_autofree char *want = g_ascii_strdown(sha256_hex, -1);
-  if (strcmp(g_checksum_get_string(sha), want)) {
+  if (strcmp(got, want)) {
     g_set_error(error, HV_FLASH_ERROR, HV_FLASH_ERROR_IMAGE,
                 "%s: SHA-256 is %s, its manifest says %s: the image is damaged or not the one "
-                "the manifest describes", f->shown, g_checksum_get_string(sha), want);
+                "the manifest describes", f->shown, got, want);
     return FALSE;
   }
   f->checked = TRUE;

@@ -233,6 +233,41 @@ def lying_bmap():
     assert not os.path.exists(dev)
 
 
+def range_checksum_wrong():
+    """a resealed bmap whose range checksum is another's: caught before writing"""
+    img = copy_image("rangesum")
+    text = open(img + ".bmap").read()
+    sums = re.findall(r'chksum="([0-9a-f]+)"', text)
+    open(img + ".bmap", "w").write(text.replace(sums[1], sums[0]))
+    reseal_bmap(img + ".bmap")
+    dev = path("never8.img")
+    expect(flash(img, dev), 1, "do not match their checksum in the bmap")
+    assert not os.path.exists(dev)
+
+
+def bmap_v1_4():
+    """the same map in format 1.4 (sha1 checksums, BmapFileSHA1), as older bmaptool wrote it"""
+    img = copy_image("v14")
+    text = open(img + ".bmap").read()
+    data = open(img, "rb").read()
+    bs = int(re.search(r"<BlockSize>\s*(\d+)", text).group(1))
+
+    def sha1_range(m):
+        a, _, b = m.group(2).partition("-")
+        part = data[int(a) * bs:min((int(b or a) + 1) * bs, len(data))]
+        return f'<Range sha1="{hashlib.sha1(part).hexdigest()}"> {m.group(2)} </Range>'
+    text = re.sub(r'<Range chksum="([0-9a-f]+)">\s*([\d-]+)\s*</Range>', sha1_range, text)
+    text = re.sub(r"\s*<ChecksumType>[^<]*</ChecksumType>", "", text)
+    text = re.sub(r"<BmapFileChecksum>\s*[0-9a-f]+\s*</BmapFileChecksum>",
+                  "<BmapFileSHA1> " + "0" * 40 + " </BmapFileSHA1>", text)
+    text = text.replace('version="2.0"', 'version="1.4"')
+    text = text.replace("0" * 40, hashlib.sha1(text.encode()).hexdigest(), 1)
+    open(img + ".bmap", "w").write(text)
+    dev = path("v14.img")
+    expect(flash(img, dev), 0, "bmap 1.4", "identical")
+    assert same(img, dev, SIZE)
+
+
 def malformed_bmap():
     img = copy_image("malformed")
     text = open(img + ".bmap").read()
@@ -252,6 +287,8 @@ for name, fn in [("file target: mapped blocks written, read back, logged", file_
                  ("refused: hand-edited bmap (file checksum)", tampered_bmap),
                  ("refused: bad bmap file checksum", bad_bmap_checksum),
                  ("refused: resealed bmap that drops a range", lying_bmap),
+                 ("refused: resealed bmap with another range's checksum", range_checksum_wrong),
+                 ("a format 1.4 bmap (sha1) flashes too", bmap_v1_4),
                  ("refused: malformed or missing bmap", malformed_bmap)]:
     R.case(name, fn)
 
