@@ -163,6 +163,10 @@ on_start(GMarkupParseContext *ctx, const char *name, const char **attr_names,
   const char *parent = stack->next ? stack->next->data : NULL;
 
   if (!parent) {
+    if (p->bmap->version) {
+      g_set_error(error, HV_BMAP_ERROR, HV_BMAP_ERROR_PARSE, "a second root element <%s>", name);
+      return;
+    }
     if (strcmp(name, "bmap")) {
       g_set_error(error, HV_BMAP_ERROR, HV_BMAP_ERROR_PARSE,
                   "the root element is <%s>, not <bmap>", name);

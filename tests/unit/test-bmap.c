@@ -128,6 +128,9 @@ static const Malformed malformed[] = {
   { "not-xml", "ImageSize=5", HV_BMAP_ERROR_PARSE },
   { "unclosed", "<bmap version=\"2.0\"><ImageSize>5</ImageSize>", HV_BMAP_ERROR_PARSE },
   { "root", "<map version=\"2.0\"/>", HV_BMAP_ERROR_PARSE },
+  /* found by fuzz-bmap: the first root's version leaked */
+  { "two-roots", "<bmap version=\"1.4\"></bmap><bmap version=\"1.4\"></bmap>",
+    HV_BMAP_ERROR_PARSE },
   { "no-version", "<bmap></bmap>", HV_BMAP_ERROR_PARSE },
   { "version-3", "<bmap version=\"3.0\"></bmap>", HV_BMAP_ERROR_UNSUPPORTED },
   { "version-junk", "<bmap version=\"two\"></bmap>", HV_BMAP_ERROR_INVALID },
