@@ -54,9 +54,12 @@ on_progress(HvFlashPhase phase, guint64 done, guint64 total, gpointer user_data)
   double secs = (double)(now - p->phase_start) / G_USEC_PER_SEC;
   double rate = secs > 0 ? (double)done / secs : 0;
   guint64 eta = rate > 0 ? (guint64)((double)(total - done) / rate) : 0;
-  fprintf(stderr, "\r\033[K%s %3.0f%%  %.1f MB/s  ETA %" G_GUINT64_FORMAT ":%02" G_GUINT64_FORMAT,
-          names[phase], total ? 100.0 * (double)done / (double)total : 100.0, rate / 1e6,
-          eta / 60, eta % 60);
+  double percent = total ? 100.0 * (double)done / (double)total : 100.0;
+  if (secs < 0.5) /* too early for a rate */
+    fprintf(stderr, "\r\033[K%s %3.0f%%", names[phase], percent);
+  else
+    fprintf(stderr, "\r\033[K%s %3.0f%%  %.1f MB/s  ETA %" G_GUINT64_FORMAT ":%02" G_GUINT64_FORMAT,
+            names[phase], percent, rate / 1e6, eta / 60, eta % 60);
   fflush(stderr);
   p->drawn = TRUE;
 }
