@@ -213,6 +213,10 @@ on_start(GMarkupParseContext *ctx, const char *name, const char **attr_names,
                     attr_names[i], p->bmap->version, want);
         return;
       }
+      if (p->range_checksum) {
+        g_set_error(error, HV_BMAP_ERROR, HV_BMAP_ERROR_PARSE, "<Range> has '%s' twice", want);
+        return;
+      }
       p->range_checksum = g_ascii_strdown(attr_values[i], -1);
     }
     g_string_truncate(p->text, 0);

@@ -142,6 +142,10 @@ static const Malformed malformed[] = {
     HV_BMAP_ERROR_PARSE },
   { "text-in-bmap", HEAD2("8192", "4096", "0", "sha256") "junk<BlockMap/></bmap>",
     HV_BMAP_ERROR_PARSE },
+  /* found by fuzz-bmap: the first attribute's value leaked */
+  { "range-checksum-twice", HEAD2("8192", "4096", "1", "sha256")
+    "<BlockMap><Range chksum=\"00\" chksum=\"11\">0</Range></BlockMap></bmap>",
+    HV_BMAP_ERROR_PARSE },
   { "sha1-attr-in-2.0", HEAD2("8192", "4096", "1", "sha256")
     "<BlockMap><Range sha1=\"00\">0</Range></BlockMap></bmap>", HV_BMAP_ERROR_PARSE },
   { "checksumtype-in-1.4", "<bmap version=\"1.4\"><ImageSize>4096</ImageSize>"
