@@ -296,6 +296,7 @@ for name, fn in [("file target: mapped blocks written, read back, logged", file_
 
 LOOPS = []
 MOUNTS = []
+SWAPS = []
 
 
 def losetup(backing, *extra):
@@ -368,6 +369,18 @@ def loop_held():
     expect(flash(IMG, dev, "--force"), 3, f"backing device of {upper}")
 
 
+def loop_swap():
+    dev = losetup(backing("loop-swap", 16 * MiB))
+    run("mkswap", "-q", dev, check=0)
+    if run("swapon", dev).returncode != 0:
+        print("  (swapon refused here: swap case not run)")
+        return
+    SWAPS.append(dev)
+    expect(flash(IMG, dev, "--force"), 3, "in use as swap", "nothing was written")
+    run("swapoff", dev, check=0)
+    SWAPS.remove(dev)
+
+
 def loop_corrupted_write():
     dev = losetup(backing("loop-bad", 16 * MiB))
     at = 5 * MiB + 777
@@ -385,9 +398,12 @@ try:
                          ("loop: refused when smaller than the image", loop_too_small),
                          ("loop: refused while a partition is mounted; a partition refused", loop_partition_mounted),
                          ("loop: refused while another loop device holds it", loop_held),
+                         ("loop: refused while it is active swap", loop_swap),
                          ("loop: a corrupted write is caught by the O_DIRECT read-back", loop_corrupted_write)]:
             R.case(name, fn)
 finally:
+    for sw in SWAPS:
+        run("swapoff", sw)
     for m in MOUNTS:
         run("umount", m)
     for l in reversed(LOOPS):
