@@ -99,7 +99,10 @@ hv_flash_target_inspect(const char *path, GError **error)
   struct stat st;
   if (stat(path, &st) != 0) {
     int e = errno;
-    if (e == ENOENT && !g_str_has_prefix(path, "/dev/")) {
+    /* A typo of a device name must not become a regular file in /dev. */
+    g_autofree char *parent = g_path_get_dirname(path);
+    g_autofree char *real_parent = realpath(parent, NULL);
+    if (e == ENOENT && real_parent && strcmp(real_parent, "/dev") != 0) {
       t->model = g_strdup("file");
       t->serial = g_strdup("-");
       return g_steal_pointer(&t);
