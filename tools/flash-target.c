@@ -342,6 +342,10 @@ hv_flash_target_open_write(HvFlashTarget *t, guint64 image_size, gboolean buffer
   }
   int flags = O_WRONLY | O_EXCL | O_CLOEXEC;
   int fd = open(t->path, flags | (buffered ? 0 : O_DIRECT));
+  if (fd < 0 && errno == EINVAL && !buffered) {
+    buffered = TRUE; /* a device without O_DIRECT: the page cache and the final fsync */
+    fd = open(t->path, flags);
+  }
   if (fd < 0) {
     int e = errno;
     g_set_error(error, HV_FLASH_TARGET_ERROR,

@@ -143,6 +143,8 @@ pwrite_full(int fd, const guchar *buf, gsize len, guint64 offset)
     ssize_t r = pwrite(fd, buf + done, len - done, (off_t)(offset + done));
     if (r < 0 && errno == EINTR)
       continue;
+    if (r == 0)
+      errno = EIO;
     if (r <= 0)
       return FALSE;
     done += (gsize)r;
