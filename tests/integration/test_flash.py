@@ -126,6 +126,34 @@ def file_target():
     assert int(entry["size"]) == SIZE
 
 
+def progress_on_tty_only():
+    """no progress line when stderr is not a terminal; on a terminal one line, rewritten, cleared"""
+    p = flash(IMG, path("quiet.img"))
+    expect(p, 0, "identical")
+    assert "\r" not in p.stderr and "%" not in p.stderr, repr(p.stderr)
+    import pty
+    master, slave = pty.openpty()
+    q = subprocess.run([HAVEN, "flash", "--log", LOG, IMG, path("tty.img")],
+                       stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    assert q.returncode == 0, out
+    text = out.decode()
+    for phase in ("checking image", "writing", "reading back"):
+        assert f"\r\033[K{phase} " in text, repr(text)
+    assert "100%" in text and "\n" not in text.replace("\r\n", ""), repr(text)
+    assert text.endswith("\r\033[K"), repr(text[-40:])  # cleared at the end
+
+
 def file_target_truncated():
     """an existing larger file with old data becomes exactly the image (its holes zeros)"""
     dev = path("old.img")
@@ -299,6 +327,7 @@ def malformed_bmap():
 
 
 for name, fn in [("file target: mapped blocks written, read back, logged", file_target),
+                 ("progress: only on a terminal, one line, cleared", progress_on_tty_only),
                  ("file target: an old larger file becomes exactly the image", file_target_truncated),
                  ("refused: directory, character device, missing /dev node, the image itself", file_refusals),
                  ("file target: a byte flipped before the read-back is named", corrupt_file_target),
