@@ -22,6 +22,7 @@ static const struct {
   { "mark",    hv_cmd_mark,    "add a marker to the session being recorded" },
   { "sim",     hv_cmd_sim,     "press/release buttons and read lights of a simulated board" },
   { "catalog", hv_cmd_catalog, "rebuild havend's SQLite catalog from the sessions on disk" },
+  { "flash",   hv_cmd_flash,   "write a board image to a card and read it back (bmap)" },
 };
 
 static void
@@ -34,7 +35,7 @@ usage(FILE *out)
                "Exit status: 0 intact (verify, info, export) or done / already so (start, stop,\n"
                "mark, status), 1 integrity failure (verify, info, export, recover), 2 usage or\n"
                "I/O error (also: havend unreachable), 3 refused by havend or failed (start, stop,\n"
-               "mark; the reason on stderr).\n");
+               "mark; the reason on stderr). flash: see 'haven flash --help'.\n");
 }
 
 int

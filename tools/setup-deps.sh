@@ -15,6 +15,7 @@ PACKAGES=(
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x gstreamer1.0-alsa gstreamer1.0-plugins-base-apps
   python3 time
   qemu-system-x86 busybox-static kmod e2fsprogs cpio xz-utils
+  bmap-tools dmsetup fdisk bc
 )
 
 missing=()
