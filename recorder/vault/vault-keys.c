@@ -362,7 +362,8 @@ hv_signer_load(const char *path, guint8 ret_pk[HV_SIGNER_PK_SIZE], GError **erro
     return FALSE;
   gsize n;
   const char *data = g_bytes_get_data(bytes, &n);
-  if (key_file_kind(data, n) == LABEL_IDENTITY) {
+  const char *kind = key_file_kind(data, n);
+  if (kind && g_str_equal(kind, LABEL_IDENTITY)) {
     g_autoptr(HvIdentity) id = identity_parse(path, data, n, error);
     sodium_memzero((void *) data, n);
     if (!id)
