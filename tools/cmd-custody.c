@@ -259,6 +259,10 @@ add(int argc, char **argv)
   if (!hv_cli_require_session_dir("custody", argv[1]))
     return HV_EXIT_USAGE;
   g_autoptr(GError) err = NULL;
+  if (!hv_custody_text_check("--to", to, &err) || !hv_custody_text_check("--ref", ref, &err)) {
+    hv_cli_error("custody", "add: %s", err->message);
+    return HV_EXIT_USAGE;
+  }
   g_autoptr(HvIdentity) id = hv_identity_load(identity, &err);
   if (id && !id->sign_sk) {
     hv_cli_error("custody", "add: %s has no signing key ('haven keygen --upgrade %s' adds one)", identity,
