@@ -165,7 +165,8 @@ show_or_verify(int argc, char **argv, gboolean verify_mode)
       "The custody log kept elsewhere (default: SESSION/custody.log)", "FILE" },
     { "signer", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &signer_files,
       "Require every entry to be signed by one of these keys (PREFIX.sign.pub; repeatable)", "FILE" },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON (docs/FORMAT.md §10)", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json,
+      "Print JSON (schema \"haven-custody\", schema_version 1; README, Custodians)", NULL },
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new(

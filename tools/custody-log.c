@@ -519,7 +519,7 @@ hv_custody_writer_append(HvCustodyWriter *w, const HvIdentity *id, const char *a
   g_autofree char *user = hv_custody_os_user();
   g_autofree char *host = g_utf8_make_valid(g_get_host_name(), -1);
 
-  /* the member order is the format (FORMAT.md §10) */
+  /* the member order is the format (FORMAT.md §12) */
   g_autoptr(JsonBuilder) b = json_builder_new();
   json_builder_begin_object(b);
   add_str(b, "format", HV_CUSTODY_FORMAT);
@@ -564,7 +564,7 @@ hv_custody_writer_append(HvCustodyWriter *w, const HvIdentity *id, const char *a
   g_autofree char *line = generate(root);
   gsize len = strlen(line);
   /* the signed body is the line without its last member: what a verifier
-   * reconstructs (FORMAT.md §10) */
+   * reconstructs (FORMAT.md §12) */
   g_assert(len == blen - 1 + SIG_SUFFIX_LEN && memcmp(line, body, blen - 1) == 0);
   g_autofree char *with_nl = g_strconcat(line, "\n", NULL);
   struct stat st;

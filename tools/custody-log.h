@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * custody-log: a session's custody log (docs/FORMAT.md §10). One JSON object
+ * custody-log: a session's custody log (docs/FORMAT.md §12). One JSON object
  * per line, members in a fixed order, each entry hash-chained to the previous
  * one (the first to the session's seal_hash) and signed by the custodian's
  * Ed25519 signing key. The log lives beside the sealed files

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * report-sign: detached signatures of export reports by the custodian's
- * Ed25519 signing key (docs/FORMAT.md §11). REPORT.sig is six lines of text;
+ * Ed25519 signing key (docs/FORMAT.md §13). REPORT.sig is six lines of text;
  * the signature covers a domain string and the first five lines, which carry
  * the report's SHA-256 and the signer's public key.
  */

@@ -4,7 +4,7 @@
 show|verify|add|verify-report, tampering with the log or the report, the
 printable HTML report and a golden report with the varying fields masked.
 The log and the report signature are also checked here by an independent
-verifier written from docs/FORMAT.md §10-11 (hashlib + cryptography)."""
+verifier written from docs/FORMAT.md §12-13 (hashlib + cryptography)."""
 import base64
 import hashlib
 import json
@@ -43,7 +43,7 @@ def cverify(session, *extra, check):
     return run(HAVEN, "custody", "verify", *extra, session, check=check)
 
 
-# --- an independent verifier (docs/FORMAT.md §10) ---------------------------
+# --- an independent verifier (docs/FORMAT.md §12) ---------------------------
 
 def independent_check(session, signer_pub=None):
     with open(os.path.join(session, "seal.hvs"), "rb") as f:
@@ -338,7 +338,7 @@ def report_signature():
         r = ws.path("rep-x", name)
         p = run(HAVEN, "custody", "verify-report", "--signer", ws.path("cust.sign.pub"), r, check=0)
         assert p.stdout.startswith("VALID") and "pinned" in p.stdout, p.stdout
-        # independent check of the signature file (FORMAT.md §11)
+        # independent check of the signature file (FORMAT.md §13)
         with open(r + ".sig", "rb") as f:
             sig = f.read()
         head, last = sig[:sig.index(b"signature: ")], sig[sig.index(b"signature: "):]
