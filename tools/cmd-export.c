@@ -277,8 +277,11 @@ export_session(const char *session, const Options *o)
   /* The custody log is opened (and its chain checked) before anything is
    * decrypted: an export that cannot be recorded is not made. */
   g_autoptr(HvCustodyWriter) custody = NULL;
-  if (id->sign_sk && !(custody = hv_custody_writer_open(session, o->custody_log, &err)))
-    return refuse(NULL, HV_EXIT_USAGE, "%s", err->message);
+  g_autoptr(GError) custody_err = NULL;
+  /* a session with no seal to chain to is for the verification to judge */
+  if (id->sign_sk && !(custody = hv_custody_writer_open(session, o->custody_log, &custody_err)) &&
+      !g_error_matches(custody_err, HV_CUSTODY_ERROR, HV_CUSTODY_ERROR_SESSION))
+    return refuse(NULL, HV_EXIT_USAGE, "%s", custody_err->message);
   /* The key is checked against the header first, so a wrong key leaves nothing
    * behind; then one pass verifies and decrypts, and an INVALID verdict
    * discards everything decrypted. */
@@ -334,6 +337,8 @@ export_session(const char *session, const Options *o)
     return refuse(tmpl, HV_EXIT_USAGE, "%s: %s", session, !v ? err->message : g_strerror(sync_errno));
   if (v->seal.status == HV_STATUS_COMPLETE && !hv_decryptor_saw_final(dec))
     return refuse(tmpl, HV_EXIT_INTEGRITY, "%s: COMPLETE session without a final chunk", session);
+  if (id->sign_sk && !custody)
+    return refuse(tmpl, HV_EXIT_USAGE, "%s", custody_err->message);
 
   g_autoptr(GError) remux_err = NULL;
   gboolean mp4_ok = hv_ts_remux_to_mp4(ts_path, mp4_path, &remux_err);

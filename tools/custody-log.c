@@ -182,6 +182,9 @@ signed_message(const char *body, gsize len)
 
 /* --- reading ------------------------------------------------------------ */
 
+static HvCustodyVerdict *verify_data(const char *log_path, const char *data, gsize n, const Anchor *a,
+                                     GPtrArray *signers);
+
 static const char *
 member_str(JsonObject *o, const char *name)
 {
@@ -308,6 +311,14 @@ entry_parse(const char *line, gsize len, guint64 seq, const char *prev, const An
   e->hash = line_hash(line, len);
   return g_steal_pointer(&e);
 #undef BAD
+}
+
+HvCustodyVerdict *
+hv_custody_verify_data(const char *log_path, const char *data, gsize n, const char *session_id_hex,
+                       const char *seal_hash_hex, GPtrArray *signers)
+{
+  Anchor a = { .session_id = (char *) session_id_hex, .seal_hash = (char *) seal_hash_hex };
+  return verify_data(log_path, data, n, &a, signers);
 }
 
 static HvCustodyVerdict *

@@ -89,6 +89,13 @@ char *hv_custody_log_path(const char *session, const char *log_path);
 HvCustodyVerdict *hv_custody_verify(const char *session, const char *log_path, GPtrArray *signers,
                                     GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
+/* The same check of a log held in memory (n bytes at data), bound to a session
+ * given by its id and seal_hash (lower-case hex); log_path only names it.
+ * Never fails: the fuzz target's entry point. */
+HvCustodyVerdict *hv_custody_verify_data(const char *log_path, const char *data, gsize n,
+                                         const char *session_id_hex, const char *seal_hash_hex,
+                                         GPtrArray *signers);
+
 typedef struct HvCustodyWriter HvCustodyWriter;
 
 /* Open (create) the log for appending, lock it, and verify what it holds;
