@@ -238,9 +238,10 @@ entry_parse(const char *line, gsize len, guint64 seq, const char *prev, const An
   gint64 s;
   if (!member_int(o, "seq", &s) || !member_int(o, "time_us", &e->time_us) || !member_int(o, "os_uid", &e->os_uid))
     BAD("member 'seq', 'time_us' or 'os_uid' missing or not an integer");
-  JsonArray *files = json_object_get_array_member(o, "files");
-  if (!json_object_has_member(o, "files") || !JSON_NODE_HOLDS_ARRAY(json_object_get_member(o, "files")))
+  JsonNode *files_node = json_object_get_member(o, "files");
+  if (!files_node || !JSON_NODE_HOLDS_ARRAY(files_node))
     BAD("member 'files' missing or not an array");
+  JsonArray *files = json_node_get_array(files_node);
   if (json_object_get_size(o) != ENTRY_MEMBERS)
     BAD("has %u members, not the %u of %s", json_object_get_size(o), ENTRY_MEMBERS, HV_CUSTODY_FORMAT);
   if (!g_str_equal(member_str(o, "format"), HV_CUSTODY_FORMAT))
