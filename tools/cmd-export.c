@@ -100,10 +100,10 @@ report_field(GString *r, HvReportHtml *html, const char *label, const char *valu
 }
 
 static GString *
-custody_head(const HvVerdict *v, const ReportContext *c, HvReportHtml *html)
+custody_head(const HvVerdict *v, const ReportContext *c, HvReportHtml *html, GError **error)
 {
   const HvHeader *h = &v->header;
-  GString *r = g_string_new("HAVEN CUSTODY REPORT\n====================\n\n");
+  g_autoptr(GString) r = g_string_new("HAVEN CUSTODY REPORT\n====================\n\n");
   g_autofree char *now = hv_cli_format_time(g_get_real_time());
   g_autofree char *sid = hv_hex(h->session_id, HV_SESSION_ID_SIZE);
   g_autofree char *kid = hv_key_id(c->id->pk, HV_RECIPIENT_PK_SIZE);
@@ -151,15 +151,16 @@ custody_head(const HvVerdict *v, const ReportContext *c, HvReportHtml *html)
   static const char *const sealed[] = { HV_FILE_HEADER, HV_FILE_RECORDS, HV_FILE_INDEX, HV_FILE_SEAL };
   for (guint i = 0; i < G_N_ELEMENTS(sealed); i++) {
     g_autofree char *p = g_build_filename(c->source, sealed[i], NULL);
-    g_autoptr(GError) err = NULL;
-    g_autofree char *sum = sha256_file(p, &err);
+    g_autofree char *sum = sha256_file(p, error);
+    if (!sum)
+      return NULL;
     g_autofree char *shown = hv_text_escape(p, -1);
-    g_string_append_printf(r, "  %s  %s\n", sum ? sum : "(unreadable)", shown);
-    hv_report_html_source_file(html, p, sum ? sum : "(unreadable)");
+    g_string_append_printf(r, "  %s  %s\n", sum, shown);
+    hv_report_html_source_file(html, p, sum);
   }
   g_string_append(r, "\nEvents and markers (device wall clock; offset from the first record; text "
                      "escaped):\n");
-  return r;
+  return g_steal_pointer(&r);
 }
 
 /* The single verify+decrypt pass: media goes to the decryptor, each event is
@@ -353,7 +354,9 @@ export_session(const char *session, const Options *o)
                        .custody_log = custody ? hv_custody_writer_path(custody) : NULL,
                        .custody_seq = custody ? hv_custody_writer_next_seq(custody) : 0 };
   g_autoptr(HvReportHtml) html = hv_report_html_new();
-  g_autoptr(GString) head = custody_head(v, &rc, html);
+  g_autoptr(GString) head = custody_head(v, &rc, html, &err);
+  if (!head)
+    return refuse(tmpl, HV_EXIT_USAGE, "hashing the sealed source files: %s", err->message);
   g_autoptr(GString) tail = g_string_new(NULL);
   if (!mp4_ok) {
     g_autofree char *m = hv_text_escape(remux_err->message, -1);
