@@ -577,7 +577,11 @@ hv_custody_writer_append(HvCustodyWriter *w, const HvIdentity *id, const char *a
   gsize len = strlen(line);
   /* the signed body is the line without its last member: what a verifier
    * reconstructs (FORMAT.md §12) */
-  g_assert(len == blen - 1 + SIG_SUFFIX_LEN && memcmp(line, body, blen - 1) == 0);
+  if (len != blen - 1 + SIG_SUFFIX_LEN || memcmp(line, body, blen - 1) != 0) {
+    g_set_error(error, HV_CUSTODY_ERROR, HV_CUSTODY_ERROR_IO, "%s: internal error: the JSON writer did not "
+                "write the signature as the last member; nothing appended", w->path);
+    return FALSE;
+  }
   g_autofree char *with_nl = g_strconcat(line, "\n", NULL);
   struct stat st;
   if (fstat(w->fd, &st) < 0) {
