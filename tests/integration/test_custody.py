@@ -300,13 +300,40 @@ def custody_log_elsewhere():
         f.write("x")
     p = export(s, "ro-y", "--custody-log", ws.path("a-file", "custody.log"), check=2)
     assert "custody.log" in p.stderr, p.stderr
-    if os.geteuid() != 0:  # root writes into read-only directories
-        os.chmod(s, 0o555)
-        try:
-            p = export(s, "ro-z", check=2)
-            assert "--custody-log" in p.stderr, p.stderr
-        finally:
-            os.chmod(s, 0o755)
+    # a write-protected master: a session directory the custodian cannot write
+    # (root writes anywhere, so as root the export runs as nobody)
+    import tempfile
+    top = tempfile.mkdtemp(prefix="haven-ro-")
+    try:
+        os.chmod(top, 0o755)
+        master = os.path.join(top, "master")
+        shutil.copytree(s, master)
+        for n in os.listdir(master):
+            os.chmod(os.path.join(master, n), 0o444)
+        os.chmod(master, 0o555)
+        mine = os.path.join(top, "mine")
+        os.mkdir(mine, 0o700)
+        shutil.copy(ws.path("cust.key"), os.path.join(mine, "k.key"))
+        kw = {}
+        if os.geteuid() == 0:
+            nobody = 65534
+            for d, _, files in os.walk(mine):
+                os.chown(d, nobody, nobody)
+                for n in files:
+                    os.chown(os.path.join(d, n), nobody, nobody)
+            kw = dict(user=nobody, group=nobody, extra_groups=[])
+        args = [HAVEN, "export", "--identity", os.path.join(mine, "k.key"), "--out"]
+        p = run(*args, os.path.join(mine, "x"), master, **kw)
+        assert p.returncode == 2, (p.returncode, p.stderr)
+        assert "write-protected master" in p.stderr and "--custody-log" in p.stderr, p.stderr
+        assert not os.path.exists(os.path.join(mine, "x")) and not os.path.exists(os.path.join(master, "custody.log"))
+        log = os.path.join(mine, "master-custody.log")
+        p = run(*args, os.path.join(mine, "y"), "--custody-log", log, master, **kw)
+        assert p.returncode == 0, p.stderr
+        run(HAVEN, "custody", "verify", "--custody-log", log, "--signer", ws.path("cust.sign.pub"), master, check=0)
+    finally:
+        os.chmod(os.path.join(top, "master"), 0o755)
+        shutil.rmtree(top, ignore_errors=True)
 
 
 R.case("--custody-log keeps the log elsewhere; an unwritable log means no export", custody_log_elsewhere)
