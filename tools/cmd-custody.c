@@ -239,8 +239,10 @@ add(int argc, char **argv)
   g_option_context_add_main_entries(ctx, entries, NULL);
   g_option_context_set_description(ctx,
     "Appends one signed entry to the session's custody log, after checking the log.\n"
-    "A transfer or handover needs --to. Exit status: 0 recorded, 2 usage or I/O error\n"
-    "(also: the existing log is broken, nothing appended).");
+    "A transfer or handover needs --to. 'verify' records your statement that you\n"
+    "verified the session (run 'haven verify' first); it does not verify by itself.\n"
+    "Exit status: 0 recorded, 2 usage or I/O error (also: the existing log is broken,\n"
+    "nothing appended).");
   if (!hv_cli_parse(ctx, &argc, &argv))
     return HV_EXIT_USAGE;
   if (argc != 2 || !identity || !action) {
