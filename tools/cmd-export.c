@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* haven export: verify, decrypt with the custodian's identity, remux, report. */
 #include "cli.h"
+#include "custody-log.h"
+#include "report-html.h"
+#include "report-sign.h"
 #include "ts-remux.h"
 #include "vault/vault.h"
 
@@ -40,6 +43,13 @@ file_close(FILE *f)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FILE, file_close)
 
+static guint64
+file_size(const char *path)
+{
+  GStatBuf st;
+  return g_stat(path, &st) == 0 ? (guint64) st.st_size : 0;
+}
+
 static void
 rm_rf(const char *dir)
 {
@@ -65,40 +75,92 @@ device_line(const HvHeader *h, gboolean pinned)
                                   "in its own header, which does not prove which device recorded it");
 }
 
+/* What the report needs beyond the verdict: who exports, what for, where the
+ * custody event goes. */
+typedef struct {
+  const HvIdentity *id;
+  gboolean          pinned;
+  gboolean          expected;
+  const char       *source;      /* absolute path of the session */
+  const char       *ref;         /* --ref, or NULL */
+  const char       *to;          /* --to, or NULL */
+  const char       *custody_log; /* NULL: no custody event (identity without a signing key) */
+  guint64           custody_seq;
+} ReportContext;
+
+/* One "Label:  value" line of the text report and one row of the HTML
+ * summary; value is raw (escaped here for each). */
+static void
+report_field(GString *r, HvReportHtml *html, const char *label, const char *value)
+{
+  g_autofree char *l = g_strdup_printf("%s:", label);
+  g_autofree char *v = hv_text_escape(value, -1);
+  g_string_append_printf(r, "%-17s%s\n", l, v);
+  hv_report_html_field(html, label, value);
+}
+
 static GString *
-custody_head(const HvVerdict *v, const HvIdentity *id, gboolean pinned, gboolean expected)
+custody_head(const HvVerdict *v, const ReportContext *c, HvReportHtml *html, GError **error)
 {
   const HvHeader *h = &v->header;
-  GString *r = g_string_new("HAVEN CUSTODY REPORT\n====================\n\n");
+  g_autoptr(GString) r = g_string_new("HAVEN CUSTODY REPORT\n====================\n\n");
   g_autofree char *now = hv_cli_format_time(g_get_real_time());
-  g_autofree char *host = hv_text_escape(g_get_host_name(), -1);
-  g_autofree char *src = hv_text_escape(v->dir, -1);
   g_autofree char *sid = hv_hex(h->session_id, HV_SESSION_ID_SIZE);
-  g_autofree char *kid = hv_key_id(id->pk, HV_RECIPIENT_PK_SIZE);
-  g_autofree char *room = hv_text_escape(h->room, -1);
-  g_autofree char *reason = hv_text_escape(v->seal.reason, -1);
-  g_autofree char *dev = device_line(h, pinned);
+  g_autofree char *kid = hv_key_id(c->id->pk, HV_RECIPIENT_PK_SIZE);
+  g_autofree char *dev = device_line(h, c->pinned);
   g_autofree char *start = hv_cli_format_time(v->first_wall_us);
   g_autofree char *end = hv_cli_format_time(v->last_wall_us);
   g_autofree char *dur = hv_cli_format_duration(v->last_mono_us - v->first_mono_us);
+  g_autofree char *user = hv_custody_os_user();
 
-  g_string_append_printf(r, "Exported:        %s on host %s by custodian key %s\n", now, host, kid);
-  g_string_append_printf(r, "Source session:  %s\n", src);
-  g_string_append_printf(r, "Session id:      %s\n", sid);
-  g_string_append_printf(r, "Room:            %s\n", h->room[0] ? room : "(not set)");
-  g_string_append_printf(r, "Device:          %s\n", dev);
-  g_string_append_printf(r, "Verdict:         %s (%s)\n", hv_status_name(v->seal.status),
-                         reason[0] ? reason : "no reason recorded");
-  g_string_append_printf(r, "Fingerprint:     %s (%s)\n", v->fingerprint,
-                         expected ? "matches the fingerprint given with --expect"
-                                  : "not compared: no --expect given");
-  g_string_append_printf(r, "Recorded:        %s to %s (%s)\n", start, end, dur);
-  g_string_append_printf(r, "Records:         %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT
-                         " media chunks, %" G_GUINT64_FORMAT " events, %" G_GUINT64_FORMAT " markers)\n",
-                         v->records, v->media_records, v->events, v->markers);
+  g_autofree char *exported = g_strdup_printf("%s on host %s by custodian key %s", now, g_get_host_name(), kid);
+  report_field(r, html, "Exported", exported);
+  report_field(r, html, "Tool", "haven " HAVEN_VERSION);
+  g_autofree char *who = g_strdup_printf("%s (uid %u)", user, (unsigned) geteuid());
+  report_field(r, html, "OS user", who);
+  report_field(r, html, "Source session", c->source);
+  report_field(r, html, "Session id", sid);
+  report_field(r, html, "Room", h->room[0] ? h->room : "(not set)");
+  report_field(r, html, "Device", dev);
+  g_autofree char *verdict = g_strdup_printf("%s (%s)", hv_status_name(v->seal.status),
+                                             v->seal.reason[0] ? v->seal.reason : "no reason recorded");
+  report_field(r, html, "Verdict", verdict);
+  g_autofree char *fp = g_strdup_printf("%s (%s)", v->fingerprint,
+                                        c->expected ? "matches the fingerprint given with --expect"
+                                                    : "not compared: no --expect given");
+  report_field(r, html, "Fingerprint", fp);
+  g_autofree char *rec = g_strdup_printf("%s to %s (%s)", start, end, dur);
+  report_field(r, html, "Recorded", rec);
+  g_autofree char *counts = g_strdup_printf("%" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " media chunks, %"
+                                            G_GUINT64_FORMAT " events, %" G_GUINT64_FORMAT " markers)",
+                                            v->records, v->media_records, v->events, v->markers);
+  report_field(r, html, "Records", counts);
+  report_field(r, html, "Case/exhibit", c->ref ? c->ref : "(not given: --ref)");
+  report_field(r, html, "Recipient", c->to ? c->to : "(not given: --to)");
+  g_autofree char *custody = NULL;
+  if (c->custody_log) {
+    g_autofree char *signer = hv_key_id(c->id->sign_pk, HV_SIGNER_PK_SIZE);
+    custody = g_strdup_printf("entry %" G_GUINT64_FORMAT " of %s, signed by custodian signing key %s",
+                              c->custody_seq, c->custody_log, signer);
+  } else {
+    custody = g_strdup("NOT RECORDED: the identity has no signing key");
+  }
+  report_field(r, html, "Custody event", custody);
+
+  g_string_append(r, "\nSealed source files (SHA-256):\n");
+  static const char *const sealed[] = { HV_FILE_HEADER, HV_FILE_RECORDS, HV_FILE_INDEX, HV_FILE_SEAL };
+  for (guint i = 0; i < G_N_ELEMENTS(sealed); i++) {
+    g_autofree char *p = g_build_filename(c->source, sealed[i], NULL);
+    g_autofree char *sum = sha256_file(p, error);
+    if (!sum)
+      return NULL;
+    g_autofree char *shown = hv_text_escape(p, -1);
+    g_string_append_printf(r, "  %s  %s\n", sum, shown);
+    hv_report_html_source_file(html, p, sum);
+  }
   g_string_append(r, "\nEvents and markers (device wall clock; offset from the first record; text "
                      "escaped):\n");
-  return r;
+  return g_steal_pointer(&r);
 }
 
 /* The single verify+decrypt pass: media goes to the decryptor, each event is
@@ -107,6 +169,7 @@ custody_head(const HvVerdict *v, const HvIdentity *id, gboolean pinned, gboolean
 typedef struct {
   HvDecryptor *dec;
   FILE        *events;
+  FILE        *html_rows;
   GString     *line;    /* reused: no allocation per event */
   gboolean     have_first;
   guint64      first_mono_us;
@@ -127,7 +190,10 @@ export_record(const HvRecordHeader *rh, const guint8 *payload, gpointer user_dat
   g_string_printf(x->line, "  %s  +%s  %-13s ", t, rel, hv_record_type_name(rh->type));
   hv_text_escape_append(x->line, (const char *) payload, rh->length);
   g_string_append_c(x->line, '\n');
-  if (fwrite(x->line->str, 1, x->line->len, x->events) != x->line->len) {
+  gboolean ok = fwrite(x->line->str, 1, x->line->len, x->events) == x->line->len;
+  g_string_truncate(x->line, 0);
+  hv_report_html_event_row(x->line, t, rel, hv_record_type_name(rh->type), (const char *) payload, rh->length);
+  if (!ok || fwrite(x->line->str, 1, x->line->len, x->html_rows) != x->line->len) {
     g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_IO, "writing the report's event list: %s",
                 g_strerror(errno));
     return FALSE;
@@ -168,6 +234,9 @@ typedef struct {
   char *out;
   char *device_key;
   char *expect;
+  char *ref;
+  char *to;
+  char *custody_log;
 } Options;
 
 static int
@@ -204,6 +273,16 @@ export_session(const char *session, const Options *o)
                   "digits 2-7, grouped by 4)", o->expect);
   if (g_file_test(o->out, G_FILE_TEST_EXISTS) || g_file_test(o->out, G_FILE_TEST_IS_SYMLINK))
     return refuse(NULL, HV_EXIT_USAGE, "%s: already exists, refusing to overwrite", o->out);
+  if (!hv_custody_text_check("--ref", o->ref, &err) || !hv_custody_text_check("--to", o->to, &err))
+    return refuse(NULL, HV_EXIT_USAGE, "%s", err->message);
+  /* The custody log is opened (and its chain checked) before anything is
+   * decrypted: an export that cannot be recorded is not made. */
+  g_autoptr(HvCustodyWriter) custody = NULL;
+  g_autoptr(GError) custody_err = NULL;
+  /* a session with no seal to chain to is for the verification to judge */
+  if (id->sign_sk && !(custody = hv_custody_writer_open(session, o->custody_log, &custody_err)) &&
+      !g_error_matches(custody_err, HV_CUSTODY_ERROR, HV_CUSTODY_ERROR_SESSION))
+    return refuse(NULL, HV_EXIT_USAGE, "%s", custody_err->message);
   /* The key is checked against the header first, so a wrong key leaves nothing
    * behind; then one pass verifies and decrypts, and an INVALID verdict
    * discards everything decrypted. */
@@ -235,13 +314,14 @@ export_session(const char *session, const Options *o)
   if (fd < 0)
     return refuse(tmpl, HV_EXIT_USAGE, "%s: %s", ts_path, g_strerror(errno));
   g_autoptr(FILE) events = tmpfile();
-  if (!events) {
+  g_autoptr(FILE) html_rows = tmpfile();
+  if (!events || !html_rows) {
     close(fd);
     return refuse(tmpl, HV_EXIT_USAGE, "scratch file for the event list: %s", g_strerror(errno));
   }
   hv_decryptor_set_output(dec, fd);
   g_autoptr(GString) line = g_string_sized_new(4 * HV_EVENT_MAX + 128);
-  ExportPass pass = { .dec = dec, .events = events, .line = line };
+  ExportPass pass = { .dec = dec, .events = events, .html_rows = html_rows, .line = line };
   HvVerifyOptions vo = { .expected_device_pk = pin, .on_record = export_record, .user_data = &pass };
   g_autoptr(HvVerdict) v = hv_vault_verify(session, &vo, &err);
   gboolean synced = fsync(fd) == 0;
@@ -258,6 +338,8 @@ export_session(const char *session, const Options *o)
     return refuse(tmpl, HV_EXIT_USAGE, "%s: %s", session, !v ? err->message : g_strerror(sync_errno));
   if (v->seal.status == HV_STATUS_COMPLETE && !hv_decryptor_saw_final(dec))
     return refuse(tmpl, HV_EXIT_INTEGRITY, "%s: COMPLETE session without a final chunk", session);
+  if (id->sign_sk && !custody)
+    return refuse(tmpl, HV_EXIT_USAGE, "%s", custody_err->message);
 
   g_autoptr(GError) remux_err = NULL;
   gboolean mp4_ok = hv_ts_remux_to_mp4(ts_path, mp4_path, &remux_err);
@@ -266,13 +348,24 @@ export_session(const char *session, const Options *o)
     g_autofree char *m = hv_text_escape(remux_err->message, -1);
     g_printerr("haven export: warning: %s; the MPEG-TS original is exported\n", m);
   }
-  g_autoptr(GString) head = custody_head(v, id, pin != NULL, want != NULL);
+  g_autofree char *abs_out = g_canonicalize_filename(o->out, NULL);
+  ReportContext rc = { .id = id, .pinned = pin != NULL, .expected = want != NULL, .source = abs,
+                       .ref = o->ref, .to = o->to,
+                       .custody_log = custody ? hv_custody_writer_path(custody) : NULL,
+                       .custody_seq = custody ? hv_custody_writer_next_seq(custody) : 0 };
+  g_autoptr(HvReportHtml) html = hv_report_html_new();
+  g_autoptr(GString) head = custody_head(v, &rc, html, &err);
+  if (!head)
+    return refuse(tmpl, HV_EXIT_USAGE, "hashing the sealed source files: %s", err->message);
   g_autoptr(GString) tail = g_string_new(NULL);
   if (!mp4_ok) {
     g_autofree char *m = hv_text_escape(remux_err->message, -1);
     g_string_append_printf(tail, "\nMP4 working copy NOT produced: %s\n", m);
+    g_autofree char *note = g_strdup_printf("MP4 working copy NOT produced: %s", remux_err->message);
+    hv_report_html_note(html, note);
   }
   g_string_append_printf(tail, "\nFiles (SHA-256):\n");
+  g_autoptr(GPtrArray) produced = g_ptr_array_new_with_free_func((GDestroyNotify) hv_custody_file_free);
   const char *files[] = { ts_name, mp4_ok ? mp4_name : NULL };
   for (guint i = 0; i < G_N_ELEMENTS(files) && files[i]; i++) {
     g_autofree char *p = g_build_filename(tmpl, files[i], NULL);
@@ -281,11 +374,49 @@ export_session(const char *session, const Options *o)
       return refuse(tmpl, HV_EXIT_USAGE, "%s", err->message);
     g_autofree char *name = hv_text_escape(files[i], -1);
     g_string_append_printf(tail, "  %s  %s\n", sum, name);
+    hv_report_html_output_file(html, files[i], sum);
+    g_ptr_array_add(produced, hv_custody_file_new(files[i], file_size(p), sum));
+  }
+  if (id->sign_sk) {
+    g_autofree char *signer = hv_key_id(id->sign_pk, HV_SIGNER_PK_SIZE);
+    g_autofree char *note = g_strdup_printf("Signed: custody-report.txt and custody-report.html carry "
+                                            "detached Ed25519 signatures (custody-report.txt.sig, "
+                                            "custody-report.html.sig) by custodian signing key %s; check "
+                                            "them with 'haven custody verify-report'.", signer);
+    g_string_append_printf(tail, "\n%s\n", note);
+    hv_report_html_note(html, note);
+  } else {
+    const char *note = "NOT SIGNED: the identity has no signing key ('haven keygen --upgrade KEYFILE' adds one).";
+    g_string_append_printf(tail, "\n%s\n", note);
+    hv_report_html_note(html, note);
   }
   if (!write_report(tmpl, head, events, tail, &err))
     return refuse(tmpl, HV_EXIT_USAGE, "%s", err->message);
+  g_autofree char *html_path = g_build_filename(tmpl, "custody-report.html", NULL);
+  if (!hv_report_html_write(html, html_path, html_rows, &err))
+    return refuse(tmpl, HV_EXIT_USAGE, "%s", err->message);
+  static const char *const reports[] = { "custody-report.txt", "custody-report.html" };
+  for (guint i = 0; i < G_N_ELEMENTS(reports); i++) {
+    g_autofree char *p = g_build_filename(tmpl, reports[i], NULL);
+    if (id->sign_sk && !hv_report_sign(p, id, &err))
+      return refuse(tmpl, HV_EXIT_USAGE, "%s", err->message);
+    g_autofree char *sum = hv_report_sha256_file(p, &err);
+    if (!sum)
+      return refuse(tmpl, HV_EXIT_USAGE, "%s", err->message);
+    g_ptr_array_add(produced, hv_custody_file_new(reports[i], file_size(p), sum));
+  }
+  if (!hv_dir_sync(tmpl, &err))
+    return refuse(tmpl, HV_EXIT_USAGE, "%s", err->message);
   if (rename(tmpl, o->out) < 0)
     return refuse(tmpl, HV_EXIT_USAGE, "%s: %s", o->out, g_strerror(errno));
+  /* recorded once the export is in place; if it cannot be, the export goes */
+  if (custody && !hv_custody_writer_append(custody, id, "export", o->to, o->ref, abs_out, produced, &err))
+    return refuse(o->out, HV_EXIT_USAGE, "the export was removed: its custody event could not be recorded: "
+                  "%s", err->message);
+  if (!id->sign_sk)
+    g_printerr("haven export: warning: %s has no signing key: no custody event was recorded and the "
+               "report is not signed ('haven keygen --upgrade %s' adds a signing key, keeping its "
+               "decryption key)\n", o->identity, o->identity);
   g_autofree char *rep_path = g_build_filename(o->out, "custody-report.txt", NULL);
   g_autofree char *final_mp4 = g_build_filename(o->out, mp4_name, NULL);
   g_autofree char *dev = device_line(&v->header, pin != NULL);
@@ -293,6 +424,9 @@ export_session(const char *session, const Options *o)
          "report:      %s\n", hv_status_name(v->seal.status), v->fingerprint,
          want ? " (as expected)" : " (not compared: no --expect given)", dev, o->out,
          mp4_ok ? final_mp4 : "(not produced)", rep_path);
+  if (custody)
+    printf("custody:     entry %" G_GUINT64_FORMAT " of %s\n", hv_custody_writer_next_seq(custody) - 1,
+           hv_custody_writer_path(custody));
   return HV_EXIT_OK;
 }
 
@@ -308,6 +442,11 @@ hv_cmd_export(int argc, char **argv)
       "Require the session to be signed by this device (its .pub file)", "FILE" },
     { "expect", 0, 0, G_OPTION_ARG_STRING, &o.expect,
       "Require this fingerprint (from the paper interview record)", "FP" },
+    { "ref", 0, 0, G_OPTION_ARG_STRING, &o.ref, "Case/exhibit reference for the report and custody log",
+      "TEXT" },
+    { "to", 0, 0, G_OPTION_ARG_STRING, &o.to, "Who the export is for (court, recipient)", "TEXT" },
+    { "custody-log", 0, 0, G_OPTION_ARG_FILENAME, &o.custody_log,
+      "Custody log to append to instead of SESSION/custody.log (a read-only master)", "FILE" },
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new("SESSION - export a session for court");
@@ -315,9 +454,13 @@ hv_cmd_export(int argc, char **argv)
   g_option_context_set_description(ctx,
     "Verifies the session first and refuses an INVALID one. Decrypts it with your\n"
     "identity and writes into DIR (which must not exist): the original MPEG-TS stream,\n"
-    "an MP4 remuxed without re-encoding, and custody-report.txt with the verdict,\n"
-    "fingerprint, events, markers and the SHA-256 of every exported file. On any\n"
-    "failure nothing is left behind. An INTERRUPTED session exports its intact prefix.\n"
+    "an MP4 remuxed without re-encoding, and custody-report.txt (and the printable\n"
+    "custody-report.html) with the verdict, fingerprint, events, markers, the SHA-256\n"
+    "of the sealed source files and of every exported file. With an identity that\n"
+    "has a signing key both reports are signed (REPORT.sig) and a signed custody event\n"
+    "is appended to SESSION/custody.log (or --custody-log FILE; a read-only session\n"
+    "directory needs it). On any failure nothing is left behind. An INTERRUPTED\n"
+    "session exports its intact prefix.\n"
     "Without --device-key the session is checked against the key in its own header\n"
     "only: the output and the report then say that the device was NOT PINNED.\n"
     "Exit status: 0 exported, 1 integrity failure (INVALID, another device, wrong\n"
@@ -333,5 +476,8 @@ hv_cmd_export(int argc, char **argv)
   g_free(o.out);
   g_free(o.device_key);
   g_free(o.expect);
+  g_free(o.ref);
+  g_free(o.to);
+  g_free(o.custody_log);
   return ret;
 }

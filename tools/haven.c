@@ -23,6 +23,7 @@ static const struct {
   { "sim",     hv_cmd_sim,     "press/release buttons and read lights of a simulated board" },
   { "catalog", hv_cmd_catalog, "rebuild havend's SQLite catalog from the sessions on disk" },
   { "flash",   hv_cmd_flash,   "write a board image to a card and read it back (bmap)" },
+  { "custody", hv_cmd_custody, "show, verify or add signed custody events; verify a signed report" },
 };
 
 static void

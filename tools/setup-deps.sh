@@ -13,7 +13,7 @@ PACKAGES=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x gstreamer1.0-alsa gstreamer1.0-plugins-base-apps
-  python3 time
+  python3 python3-cryptography time
   qemu-system-x86 busybox-static kmod e2fsprogs cpio xz-utils
   bmap-tools dmsetup fdisk bc
 )

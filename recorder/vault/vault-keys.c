@@ -3,12 +3,15 @@
 #include "vault-keys.h"
 #include "vault-file.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
 
 #define LABEL_DEVICE_SECRET "haven-device-secret-v1"
 #define LABEL_DEVICE_PUBLIC "haven-device-public-v1"
 #define LABEL_RECIPIENT     "haven-recipient-v1"
 #define LABEL_IDENTITY      "haven-identity-v1"
+#define LABEL_SIGNING       "haven-signing-v1"
+#define LABEL_SIGNER        "haven-signer-v1"
 #define KEYFILE_MAX 512
 
 void
@@ -26,6 +29,7 @@ hv_identity_free(HvIdentity *id)
   if (!id)
     return;
   sodium_free(id->sk);
+  sodium_free(id->sign_sk);
   g_free(id);
 }
 
@@ -53,7 +57,8 @@ free_secret_line(char *line)
 static const char *
 key_file_kind(const char *data, gsize n)
 {
-  static const char *const labels[] = { LABEL_DEVICE_SECRET, LABEL_DEVICE_PUBLIC, LABEL_RECIPIENT, LABEL_IDENTITY };
+  static const char *const labels[] = { LABEL_DEVICE_SECRET, LABEL_DEVICE_PUBLIC, LABEL_RECIPIENT, LABEL_IDENTITY,
+                                        LABEL_SIGNER };
   for (gsize i = 0; i < G_N_ELEMENTS(labels); i++) {
     gsize l = strlen(labels[i]);
     if (n > l && memcmp(data, labels[i], l) == 0 && data[l] == ' ')
@@ -75,18 +80,17 @@ key_file_hint(const char *wanted, const char *found)
     return "the device's SECRET signing key, which must stay on the board: use its device.key.pub";
   if (g_str_equal(found, LABEL_DEVICE_PUBLIC))
     return "a device's public key, for 'haven verify --device-key'";
+  if (g_str_equal(found, LABEL_SIGNER))
+    return "a custodian's signing public key (PREFIX.sign.pub), for 'haven custody verify --signer'";
   return "a custodian key, not a device key: the board's device.key.pub pins the device";
 }
 
-/* Parse "LABEL BASE64\n" into out (exactly len bytes). out may be secure memory. */
+/* Parse the text "LABEL BASE64[\r]\n" (n bytes at data) into out (exactly
+ * len bytes). out may be secure memory. */
 static gboolean
-read_key_file(const char *path, const char *label, guint8 *out, gsize len, GError **error)
+decode_key_text(const char *path, const char *data, gsize n, const char *label, guint8 *out, gsize len,
+                GError **error)
 {
-  g_autoptr(GBytes) bytes = hv_file_read_bounded(path, KEYFILE_MAX, error);
-  if (!bytes)
-    return FALSE;
-  gsize n;
-  const char *data = g_bytes_get_data(bytes, &n);
   gsize llen = strlen(label);
   if (n < llen + 1 || memcmp(data, label, llen) != 0 || data[llen] != ' ') {
     const char *found = key_file_kind(data, n);
@@ -105,14 +109,27 @@ read_key_file(const char *path, const char *label, guint8 *out, gsize len, GErro
   const char *end = NULL;
   int r = sodium_base642bin(out, len, b64, b64len, NULL, &bin_len, &end,
                             sodium_base64_VARIANT_ORIGINAL);
-  /* wipe our copy of a secret's text */
-  sodium_memzero((void *) data, n);
   if (r != 0 || bin_len != len || end != b64 + b64len) {
     g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_KEY,
                 "%s: key is damaged (expected %zu bytes of base64 after '%s')", path, len, label);
     return FALSE;
   }
   return TRUE;
+}
+
+/* Parse a one-line key file "LABEL BASE64\n" into out (exactly len bytes). */
+static gboolean
+read_key_file(const char *path, const char *label, guint8 *out, gsize len, GError **error)
+{
+  g_autoptr(GBytes) bytes = hv_file_read_bounded(path, KEYFILE_MAX, error);
+  if (!bytes)
+    return FALSE;
+  gsize n;
+  const char *data = g_bytes_get_data(bytes, &n);
+  gboolean ok = decode_key_text(path, data, n, label, out, len, error);
+  /* wipe our copy of a secret's text */
+  sodium_memzero((void *) data, n);
+  return ok;
 }
 
 HvDeviceKey *
@@ -196,15 +213,36 @@ hv_custodian_keygen(const char *prefix, char **ret_pub_path, char **ret_key_path
     sodium_free(sk);
     return FALSE;
   }
+  g_autofree char *signer_path = hv_identity_signer_path(key_path);
+  if (g_file_test(signer_path, G_FILE_TEST_EXISTS)) {
+    g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_EXISTS, "%s: already exists, refusing to overwrite",
+                signer_path);
+    sodium_free(sk);
+    return FALSE;
+  }
   crypto_box_keypair(pk, sk);
-  char *secret = encode_line(LABEL_IDENTITY, sk, HV_RECIPIENT_SK_SIZE);
+  guint8 *seed = sodium_malloc(crypto_sign_SEEDBYTES);
+  guint8 *sign_sk = sodium_malloc(HV_SIGNER_SK_SIZE);
+  guint8 sign_pk[HV_SIGNER_PK_SIZE];
+  randombytes_buf(seed, crypto_sign_SEEDBYTES);
+  crypto_sign_seed_keypair(sign_pk, sign_sk, seed);
+  sodium_free(sign_sk);
+  char *line1 = encode_line(LABEL_IDENTITY, sk, HV_RECIPIENT_SK_SIZE);
+  char *line2 = encode_line(LABEL_SIGNING, seed, crypto_sign_SEEDBYTES);
   sodium_free(sk);
+  sodium_free(seed);
+  char *secret = g_strconcat(line1, line2, NULL);
+  free_secret_line(line1);
+  free_secret_line(line2);
   gboolean ok = hv_file_create_exclusive(key_path, secret, strlen(secret), 0600, error);
   free_secret_line(secret);
   if (!ok)
     return FALSE;
   g_autofree char *pub = encode_line(LABEL_RECIPIENT, pk, HV_RECIPIENT_PK_SIZE);
   if (!hv_file_create_exclusive(pub_path, pub, strlen(pub), 0644, error))
+    return FALSE;
+  g_autofree char *signer = encode_line(LABEL_SIGNER, sign_pk, HV_SIGNER_PK_SIZE);
+  if (!hv_file_create_exclusive(signer_path, signer, strlen(signer), 0644, error))
     return FALSE;
   if (ret_pub_path)
     *ret_pub_path = g_steal_pointer(&pub_path);
@@ -219,15 +257,126 @@ hv_recipient_load(const char *path, guint8 ret_pk[HV_RECIPIENT_PK_SIZE], GError 
   return read_key_file(path, LABEL_RECIPIENT, ret_pk, HV_RECIPIENT_PK_SIZE, error);
 }
 
-HvIdentity *
-hv_identity_load(const char *path, GError **error)
+/* An identity file: the "haven-identity-v1" line, then optionally one
+ * "haven-signing-v1" line (the Ed25519 seed), nothing else. */
+static HvIdentity *
+identity_parse(const char *path, const char *data, gsize n, GError **error)
 {
   g_autoptr(HvIdentity) id = g_new0(HvIdentity, 1);
   id->sk = sodium_malloc(HV_RECIPIENT_SK_SIZE);
-  if (!read_key_file(path, LABEL_IDENTITY, id->sk, HV_RECIPIENT_SK_SIZE, error))
+  const char *nl = memchr(data, '\n', n);
+  gsize first = nl ? (gsize) (nl - data) + 1 : n;
+  if (!decode_key_text(path, data, first, LABEL_IDENTITY, id->sk, HV_RECIPIENT_SK_SIZE, error))
     return NULL;
   crypto_scalarmult_base(id->pk, id->sk);
+  if (first == n)
+    return g_steal_pointer(&id);
+  guint8 *seed = sodium_malloc(crypto_sign_SEEDBYTES);
+  g_autoptr(GError) local = NULL;
+  if (!decode_key_text(path, data + first, n - first, LABEL_SIGNING, seed, crypto_sign_SEEDBYTES, &local)) {
+    sodium_free(seed);
+    g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_KEY, "%s: the line after the identity is not a "
+                "'%s' signing key (damaged, or not a haven identity file)", path, LABEL_SIGNING);
+    return NULL;
+  }
+  id->sign_sk = sodium_malloc(HV_SIGNER_SK_SIZE);
+  crypto_sign_seed_keypair(id->sign_pk, id->sign_sk, seed);
+  sodium_free(seed);
   return g_steal_pointer(&id);
+}
+
+HvIdentity *
+hv_identity_load(const char *path, GError **error)
+{
+  g_autoptr(GBytes) bytes = hv_file_read_bounded(path, KEYFILE_MAX, error);
+  if (!bytes)
+    return NULL;
+  gsize n;
+  const char *data = g_bytes_get_data(bytes, &n);
+  HvIdentity *id = identity_parse(path, data, n, error);
+  sodium_memzero((void *) data, n);
+  return id;
+}
+
+char *
+hv_identity_signer_path(const char *identity_path)
+{
+  if (g_str_has_suffix(identity_path, ".key"))
+    return g_strdup_printf("%.*s.sign.pub", (int) (strlen(identity_path) - 4), identity_path);
+  return g_strdup_printf("%s.sign.pub", identity_path);
+}
+
+gboolean
+hv_identity_upgrade(const char *path, char **ret_signer_path, GError **error)
+{
+  g_autoptr(HvIdentity) id = hv_identity_load(path, error);
+  if (!id)
+    return FALSE;
+  if (id->sign_sk) {
+    g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_EXISTS, "%s: already has a signing key; nothing "
+                "changed", path);
+    return FALSE;
+  }
+  g_autofree char *signer_path = hv_identity_signer_path(path);
+  if (g_file_test(signer_path, G_FILE_TEST_EXISTS) || g_file_test(signer_path, G_FILE_TEST_IS_SYMLINK)) {
+    g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_EXISTS, "%s: already exists, refusing to overwrite "
+                "(nothing changed)", signer_path);
+    return FALSE;
+  }
+  guint8 *seed = sodium_malloc(crypto_sign_SEEDBYTES);
+  id->sign_sk = sodium_malloc(HV_SIGNER_SK_SIZE);
+  randombytes_buf(seed, crypto_sign_SEEDBYTES);
+  crypto_sign_seed_keypair(id->sign_pk, id->sign_sk, seed);
+  /* the decryption key is written back from the loaded bytes: unchanged */
+  char *line1 = encode_line(LABEL_IDENTITY, id->sk, HV_RECIPIENT_SK_SIZE);
+  char *line2 = encode_line(LABEL_SIGNING, seed, crypto_sign_SEEDBYTES);
+  sodium_free(seed);
+  char *secret = g_strconcat(line1, line2, NULL);
+  free_secret_line(line1);
+  free_secret_line(line2);
+  /* the public half first: if the identity cannot be rewritten, it goes again
+   * and nothing has changed */
+  g_autofree char *signer = encode_line(LABEL_SIGNER, id->sign_pk, HV_SIGNER_PK_SIZE);
+  if (!hv_file_create_exclusive(signer_path, signer, strlen(signer), 0644, error)) {
+    free_secret_line(secret);
+    return FALSE;
+  }
+  g_autofree char *dir = g_path_get_dirname(path);
+  g_autofree char *name = g_path_get_basename(path);
+  gboolean ok = hv_file_write_atomic(dir, name, secret, strlen(secret), 0600, error);
+  free_secret_line(secret);
+  if (!ok) {
+    (void) g_unlink(signer_path);
+    return FALSE;
+  }
+  if (ret_signer_path)
+    *ret_signer_path = g_steal_pointer(&signer_path);
+  return TRUE;
+}
+
+gboolean
+hv_signer_load(const char *path, guint8 ret_pk[HV_SIGNER_PK_SIZE], GError **error)
+{
+  g_autoptr(GBytes) bytes = hv_file_read_bounded(path, KEYFILE_MAX, error);
+  if (!bytes)
+    return FALSE;
+  gsize n;
+  const char *data = g_bytes_get_data(bytes, &n);
+  const char *kind = key_file_kind(data, n);
+  if (kind && g_str_equal(kind, LABEL_IDENTITY)) {
+    g_autoptr(HvIdentity) id = identity_parse(path, data, n, error);
+    sodium_memzero((void *) data, n);
+    if (!id)
+      return FALSE;
+    if (!id->sign_sk) {
+      g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_KEY, "%s: an identity without a signing key "
+                  "(made before signing keys existed: 'haven keygen --upgrade %s' adds one)", path, path);
+      return FALSE;
+    }
+    memcpy(ret_pk, id->sign_pk, HV_SIGNER_PK_SIZE);
+    return TRUE;
+  }
+  return decode_key_text(path, data, n, LABEL_SIGNER, ret_pk, HV_SIGNER_PK_SIZE, error);
 }
 
 char *

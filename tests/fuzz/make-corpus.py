@@ -94,13 +94,46 @@ def text_seeds():
         write("control", name, line)
 
 
+def custody(build):
+    """fuzz-custody input: the session id and seal hash (hex lines), then its
+    custody log: real signed entries, so the chain and signature checks run."""
+    import hashlib
+    mk = os.path.join(build, "tests", "hv-mksession")
+    haven = os.path.join(build, "tools", "haven")
+    tmp = tempfile.mkdtemp(prefix="haven-corpus-")
+    try:
+        subprocess.run([haven, "keygen", "--out", os.path.join(tmp, "cust")], check=True,
+                       capture_output=True)
+        s = os.path.join(tmp, "s")
+        subprocess.run([mk, "--device-key", os.path.join(tmp, "dev.key"), "--recipient",
+                        os.path.join(tmp, "cust.pub"), "--out", s, "--no-sync", "--bytes", "2000"],
+                       check=True, capture_output=True)
+        for action, to in (("verify", ""), ("transfer", "Store B"), ("handover", "DC \"Smith\" \u00e9\n")):
+            subprocess.run([haven, "custody", "add", "--action", action, "--to", to, "--ref", "Case 1",
+                            "--identity", os.path.join(tmp, "cust.key"), s], check=True, capture_output=True)
+        with open(os.path.join(s, "header.hvh"), "rb") as f:
+            sid = f.read()[16:32].hex()
+        with open(os.path.join(s, "seal.hvs"), "rb") as f:
+            seal = hashlib.blake2b(f.read(), digest_size=32).hexdigest()
+        with open(os.path.join(s, "custody.log"), "rb") as f:
+            log = f.read()
+        head = f"{sid}\n{seal}\n".encode()
+        write("custody", "three-entries", head + log)
+        write("custody", "one-entry", head + log.split(b"\n")[0] + b"\n")
+        write("custody", "truncated", head + log[:-30])
+        write("custody", "empty", head)
+    finally:
+        shutil.rmtree(tmp)
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
-    for t in ("vault", "vault-dir", "board", "config", "control"):
+    for t in ("vault", "vault-dir", "board", "config", "control", "custody"):
         os.makedirs(os.path.join(CORPUS, t), exist_ok=True)
     vault(os.path.abspath(sys.argv[1]))
     text_seeds()
+    custody(os.path.abspath(sys.argv[1]))
 
 
 if __name__ == "__main__":

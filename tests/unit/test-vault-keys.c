@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "test-helpers.h"
 
+#include <string.h>
 #include <sys/stat.h>
 
 static void
@@ -131,6 +132,68 @@ test_wrong_kind(Fixture *f, gconstpointer data)
   g_assert_nonnull(strstr(err->message, "it is a haven-device-secret-v1 file"));
 }
 
+/* A new identity signs; an identity of one line (as made before signing keys)
+ * still decrypts; --upgrade adds a signing key and keeps the decryption key. */
+static void
+test_signing_key_and_upgrade(Fixture *f, gconstpointer data)
+{
+  g_autofree char *key = g_build_filename(f->dir, "cust.key", NULL);
+  g_autofree char *signer = g_build_filename(f->dir, "cust.sign.pub", NULL);
+  g_assert_nonnull(f->identity->sign_sk);
+  guint8 pk[HV_SIGNER_PK_SIZE];
+  g_assert_true(hv_signer_load(signer, pk, NULL));
+  g_assert_cmpmem(pk, sizeof pk, f->identity->sign_pk, sizeof pk);
+  g_assert_true(hv_signer_load(key, pk, NULL));
+  g_assert_cmpmem(pk, sizeof pk, f->identity->sign_pk, sizeof pk);
+
+  /* make it an old identity: its first line only */
+  g_autofree char *text = NULL;
+  g_assert_true(g_file_get_contents(key, &text, NULL, NULL));
+  *(strchr(text, '\n') + 1) = '\0';
+  g_autofree char *old = g_build_filename(f->dir, "old.key", NULL);
+  g_assert_true(hv_file_create_exclusive(old, text, strlen(text), 0600, NULL));
+  g_autoptr(GError) err = NULL;
+  g_autoptr(HvIdentity) o = hv_identity_load(old, &err);
+  g_assert_no_error(err);
+  g_assert_null(o->sign_sk);
+  g_assert_cmpmem(o->pk, 32, f->identity->pk, 32);
+  g_assert_false(hv_signer_load(old, pk, &err));
+  g_assert_error(err, HV_VAULT_ERROR, HV_VAULT_ERROR_KEY);
+  g_assert_nonnull(strstr(err->message, "--upgrade"));
+  g_clear_error(&err);
+
+  g_autofree char *signer_path = NULL;
+  g_assert_true(hv_identity_upgrade(old, &signer_path, &err));
+  g_assert_no_error(err);
+  g_autofree char *want = g_build_filename(f->dir, "old.sign.pub", NULL);
+  g_assert_cmpstr(signer_path, ==, want);
+  struct stat st;
+  g_assert_cmpint(stat(old, &st), ==, 0);
+  g_assert_cmpint(st.st_mode & 0777, ==, 0600);
+  g_autoptr(HvIdentity) up = hv_identity_load(old, &err);
+  g_assert_no_error(err);
+  g_assert_nonnull(up->sign_sk);
+  g_assert_cmpmem(up->pk, 32, f->identity->pk, 32);
+  g_assert_cmpmem(up->sk, 32, f->identity->sk, 32);
+  g_assert_true(hv_signer_load(signer_path, pk, NULL));
+  g_assert_cmpmem(pk, sizeof pk, up->sign_pk, sizeof pk);
+  g_assert_false(hv_identity_upgrade(old, NULL, &err));
+  g_assert_error(err, HV_VAULT_ERROR, HV_VAULT_ERROR_EXISTS);
+  g_clear_error(&err);
+
+  /* a second line that is not a signing key is damage, not ignored */
+  g_autofree char *bad = g_build_filename(f->dir, "bad.key", NULL);
+  g_autofree char *bad_text = g_strconcat(text, "haven-recipient-v1 AAAA\n", NULL);
+  g_assert_true(hv_file_create_exclusive(bad, bad_text, strlen(bad_text), 0600, NULL));
+  g_autoptr(HvIdentity) b = hv_identity_load(bad, &err);
+  g_assert_null(b);
+  g_assert_error(err, HV_VAULT_ERROR, HV_VAULT_ERROR_KEY);
+  g_clear_error(&err);
+  /* and a two-line file is not a recipient */
+  g_assert_false(hv_recipient_load(key, pk, &err));
+  g_assert_error(err, HV_VAULT_ERROR, HV_VAULT_ERROR_KEY);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -141,5 +204,6 @@ main(int argc, char **argv)
   ADD("/vault-keys/damaged", test_damaged_files);
   ADD("/vault-keys/damaged-device-key", test_damaged_device_key);
   ADD("/vault-keys/wrong-kind", test_wrong_kind);
+  ADD("/vault-keys/signing-key-and-upgrade", test_signing_key_and_upgrade);
   return g_test_run();
 }
