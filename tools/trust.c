@@ -100,6 +100,16 @@ hv_trust_lookup(const char *dir, const char *device_id, GError **error)
   return g_steal_pointer(&d);
 }
 
+HvTrustedDevice *
+hv_trust_lookup_session(const char *dir, const char *session, GError **error)
+{
+  HvHeader h;
+  if (!hv_vault_read_header(session, NULL, &h, NULL))
+    return NULL;
+  g_autofree char *id = hv_key_id(h.device_pk, HV_DEVICE_PK_SIZE);
+  return hv_trust_lookup(dir, id, error);
+}
+
 gboolean
 hv_trust_add(const char *dir, const HvEnrollment *e, HvTrustedDevice **ret_previous, GError **error)
 {

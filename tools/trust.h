@@ -39,6 +39,12 @@ char *hv_trust_dir(void) G_GNUC_WARN_UNUSED_RESULT;
  * enrolled, NULL with CORRUPT when its entry is damaged. */
 HvTrustedDevice *hv_trust_lookup(const char *dir, const char *device_id, GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
+/* The enrolled device whose id the session's header names, to pin the
+ * session to its key; NULL without error when the header cannot be read
+ * (verification then says why) or the device is not enrolled. */
+HvTrustedDevice *hv_trust_lookup_session(const char *dir, const char *session, GError **error)
+    G_GNUC_WARN_UNUSED_RESULT;
+
 /* Store the (already verified) enrollment; *ret_previous gets the entry it
  * replaces (NULL: a new device). A damaged existing entry is an error. */
 gboolean hv_trust_add(const char *dir, const HvEnrollment *e, HvTrustedDevice **ret_previous, GError **error)

@@ -168,4 +168,95 @@ def room_change_and_corruption():
 
 R.case("re-enroll with a new room says so; a damaged trust entry is an error", room_change_and_corruption)
 
+def enrolled(b):
+    out = b.ws.path("enrollment.conf")
+    b.write(out, check=0)
+    b.enroll(out, check=0)
+    return b.device_id()
+
+
+def pubkey_bytes(pub_path):
+    import base64
+    with open(pub_path) as f:
+        return base64.b64decode(f.read().split()[1])
+
+
+def verify_pins():
+    b = Board(room="Room 7")
+    try:
+        dev = enrolled(b)
+        key = os.path.relpath(b.d.key_path(), b.ws.dir)
+        s = b.ws.session("s1", "--bytes", "20000", key=key)
+        p = run(HAVEN, "verify", s, env=b.env, check=0)
+        assert f'device pinned: enrolled device {dev} (room "Room 7"' in p.stdout, p.stdout
+        assert "NOT PINNED" not in p.stdout, p.stdout
+        p = run(HAVEN, "verify", "--json", s, env=b.env, check=0)
+        assert '"device_pinned": true' in p.stdout and '"pinned_by": "trust-list"' in p.stdout, p.stdout
+        x = b.ws.path("x1")
+        p = run(HAVEN, "export", "--identity", b.ws.path("cust.key"), "--out", x, s, env=b.env, check=0)
+        assert f"pinned: enrolled device {dev}" in p.stdout and "NOT PINNED" not in p.stdout, p.stdout
+        with open(os.path.join(x, "custody-report.txt")) as f:
+            rep = f.read()
+        assert f"pinned: enrolled device {dev}" in rep and 'room "Room 7"' in rep, rep
+        # --device-key still overrides: another device's key refuses the session
+        other = b.ws.session("o1", "--bytes", "20000", key="other.key")
+        p = run(HAVEN, "verify", "--device-key", b.ws.path("other.key.pub"), s, env=b.env, check=1)
+        assert "device pinned: enrolled" not in p.stdout, p.stdout
+        # an empty trust list: as before
+        p = run(HAVEN, "verify", s, env=dict(b.env, HAVEN_TRUST_DIR=b.ws.path("empty")), check=0)
+        assert "NOT PINNED" in p.stdout, p.stdout
+        # a device that is not enrolled stays NOT PINNED, beside the enrolled one
+        both = b.ws.path("both")
+        os.makedirs(both)
+        os.rename(s, os.path.join(both, "s1"))
+        os.rename(other, os.path.join(both, "o1"))
+        p = run(HAVEN, "verify", both, env=b.env, check=0)
+        assert f"device pinned: enrolled device {dev}" in p.stdout and "NOT PINNED" in p.stdout, p.stdout
+        p = run(HAVEN, "verify", "--json", both, env=b.env, check=0)
+        assert '"device_pinned": false' in p.stdout, p.stdout
+        p = run(HAVEN, "export", "--identity", b.ws.path("cust.key"), "--out", b.ws.path("x2"),
+                os.path.join(both, "o1"), env=b.env, check=0)
+        assert "NOT PINNED" in p.stdout, p.stdout
+    finally:
+        b.ws.cleanup()
+
+
+R.case("enrolled device: verify/export pin it automatically; others NOT PINNED; --device-key overrides",
+       verify_pins)
+
+
+def forged():
+    b = Board()
+    try:
+        dev = enrolled(b)
+        # signed by another key, its header claiming the enrolled device's key (and so its id)
+        f = b.ws.session("forged", "--bytes", "20000", key="other.key")
+        enrolled_pk = pubkey_bytes(os.path.join(b.trust, f"{dev}.pub"))
+        with open(os.path.join(f, "header.hvh"), "r+b") as h:
+            h.seek(32)
+            h.write(enrolled_pk)
+        pinned = run(HAVEN, "verify", f, env=b.env, check=1)
+        by_key = run(HAVEN, "verify", "--device-key", b.d.key_path() + ".pub", f, env=b.env, check=1)
+        first = lambda p: [l for l in p.stdout.splitlines() if "INVALID" in l][0]  # noqa: E731
+        assert first(pinned) == first(by_key), (pinned.stdout, by_key.stdout)
+        p = run(HAVEN, "export", "--identity", b.ws.path("cust.key"), "--out", b.ws.path("x"), f, env=b.env,
+                check=1)
+        assert "INVALID" in p.stderr, p.stderr
+        # a damaged trust entry is an error for verify and export, never "not enrolled"
+        s = b.ws.session("s", "--bytes", "20000", key=os.path.relpath(b.d.key_path(), b.ws.dir))
+        with open(os.path.join(b.trust, f"{dev}.pub"), "w") as g:
+            with open(b.ws.path("other.key.pub")) as o:
+                g.write(o.read())
+        p = run(HAVEN, "verify", s, env=b.env, check=2)
+        assert "damaged" in p.stderr and dev in p.stderr, p.stderr
+        p = run(HAVEN, "export", "--identity", b.ws.path("cust.key"), "--out", b.ws.path("y"), s, env=b.env,
+                check=2)
+        assert "damaged" in p.stderr, p.stderr
+    finally:
+        b.ws.cleanup()
+
+
+R.case("forged session claiming an enrolled device fails as with --device-key; damaged entry is an error",
+       forged)
+
 R.finish()
