@@ -240,7 +240,8 @@ report_changes(const Previous *prev, const Options *o, GPtrArray *names)
   if (prev->room && !g_str_equal(prev->room, o->room)) {
     g_autofree char *old = hv_text_escape(prev->room, -1);
     printf("room changed from \"%s\" to \"%s\": the board keeps its key and ledger and audits the change at its "
-           "next start; re-enroll its enrollment file afterwards\n", old, room);
+           "next start (the room in the custodians' trust lists changes when they enroll a new enrollment file: "
+           "'havend --write-enrollment /etc/haven/enrollment.conf' on the board)\n", old, room);
   }
   if (prev->board && !g_str_equal(prev->board, o->board))
     printf("board changed from %s to %s\n", prev->board, o->board);
