@@ -204,4 +204,28 @@ def image_file():
 
 R.case("image file: the HAVENCFG partition found and written, re-provision keeps enrollment, refusals", image_file)
 
+def block_device():
+    ws = Workspace()
+    loop = None
+    try:
+        img = ws.path("disk.img")
+        off = make_image(img)
+        p = subprocess.run(["losetup", "--find", "--show", img], capture_output=True, text=True)
+        if p.returncode != 0:
+            print(f"skip block device: losetup: {p.stderr.strip()} (needs root and loop devices)")
+            return
+        loop = p.stdout.strip()
+        p = provision(loop, "--room", "Room 3", "--board", "rpi5", "--recipient", ws.path("cust.pub"))
+        assert f"provisioned {loop} (partition HAVENCFG at byte {off})" in p.stdout, p.stdout
+        subprocess.run(["losetup", "-d", loop], check=True)
+        loop = None
+        assert b"room=Room 3" in mread(img, off, "haven.conf")
+    finally:
+        if loop:
+            subprocess.run(["losetup", "-d", loop])
+        ws.cleanup()
+
+
+R.case("block device (a loop device over an image): the HAVENCFG partition written", block_device)
+
 R.finish()
