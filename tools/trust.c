@@ -167,11 +167,8 @@ hv_trust_list(const char *dir, GPtrArray *problems, GError **error)
     const char *suffix = g_str_has_suffix(name, ENROLLMENT_SUFFIX) ? ENROLLMENT_SUFFIX
                          : g_str_has_suffix(name, PUB_SUFFIX)      ? PUB_SUFFIX : NULL;
     g_autofree char *id = suffix ? g_strndup(name, strlen(name) - strlen(suffix)) : NULL;
-    if (!id || !valid_id(id)) {
-      g_ptr_array_add(problems, g_strdup_printf("trust list %s: %s is not a trust entry (ID.pub or "
-                                                "ID.enrollment.conf): ignored", dir, name));
-      continue;
-    }
+    if (!id || !valid_id(id))
+      continue; /* not a trust entry (ID.pub, ID.enrollment.conf): not ours to judge */
     g_hash_table_add(ids, g_steal_pointer(&id));
   }
   GHashTableIter it;
@@ -181,7 +178,7 @@ hv_trust_list(const char *dir, GPtrArray *problems, GError **error)
     HvTrustedDevice *t = hv_trust_lookup(dir, key, &local);
     if (t)
       g_ptr_array_add(out, t);
-    else
+    else if (local) /* else: removed meanwhile */
       g_ptr_array_add(problems, g_strdup(local->message));
     g_clear_error(&local);
   }

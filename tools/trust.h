@@ -51,7 +51,8 @@ gboolean hv_trust_add(const char *dir, const HvEnrollment *e, HvTrustedDevice **
     G_GNUC_WARN_UNUSED_RESULT;
 
 /* Every entry (HvTrustedDevice), sorted by id; each damaged one is appended to
- * problems (char *). NULL only when the directory cannot be read. */
+ * problems (char *); files not named as entries are skipped. NULL only when
+ * the directory cannot be read. */
 GPtrArray *hv_trust_list(const char *dir, GPtrArray *problems, GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
 G_END_DECLS
