@@ -162,8 +162,11 @@ image_version(const char *given)
     return g_strdup(given);
   g_autofree char *text = NULL;
   if (g_file_get_contents(HV_IMAGE_VERSION_FILE, &text, NULL, NULL)) {
+    char *nl = strchr(text, '\n');
+    if (nl)
+      *nl = '\0'; /* its first line */
     g_strstrip(text);
-    if (*text && g_utf8_validate(text, -1, NULL) && !strchr(text, '\n'))
+    if (*text && g_utf8_validate(text, -1, NULL))
       return g_steal_pointer(&text);
   }
   return g_strdup("unknown");

@@ -104,7 +104,7 @@ def write_and_enroll():
         expect = "unknown"
         if os.path.exists("/etc/haven-image-version"):
             with open("/etc/haven-image-version") as f:
-                expect = f.read().strip()
+                expect = f.read().split("\n")[0].strip() or "unknown"
         assert v == f"image-version={expect}", v
     finally:
         b.ws.cleanup()
