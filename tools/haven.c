@@ -24,6 +24,8 @@ static const struct {
   { "catalog", hv_cmd_catalog, "rebuild havend's SQLite catalog from the sessions on disk" },
   { "flash",   hv_cmd_flash,   "write a board image to a card and read it back (bmap)" },
   { "custody", hv_cmd_custody, "show, verify or add signed custody events; verify a signed report" },
+  { "provision", hv_cmd_provision, "write a board's config partition: room, board, custodians" },
+  { "enroll",  hv_cmd_enroll,  "trust a board from its enrollment file; verify/export then pin it" },
 };
 
 static void

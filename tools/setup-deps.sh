@@ -14,6 +14,7 @@ PACKAGES=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x gstreamer1.0-alsa gstreamer1.0-plugins-base-apps
   python3 python3-cryptography time
+  mtools dosfstools fdisk
   qemu-system-x86 busybox-static kmod e2fsprogs cpio xz-utils
   bmap-tools dmsetup fdisk bc
 )
