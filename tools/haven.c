@@ -21,7 +21,9 @@ static const struct {
   { "stop",    hv_cmd_stop,    "stop recording and wait for the seal (like a hold)" },
   { "mark",    hv_cmd_mark,    "add a marker to the session being recorded" },
   { "sim",     hv_cmd_sim,     "press/release buttons and read lights of a simulated board" },
-  { "catalog", hv_cmd_catalog, "rebuild havend's SQLite catalog from the sessions on disk" },
+  { "catalog", hv_cmd_catalog, "list, show and index sessions in a catalog (havend's or an archive's)" },
+  { "audit",   hv_cmd_audit,   "show the audit log of havend's catalog (who started, stopped, marked)" },
+  { "key",     hv_cmd_key,     "show the type and key id of a key file (key info FILE)" },
 };
 
 static void
@@ -49,7 +51,7 @@ main(int argc, char **argv)
     usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? HV_EXIT_USAGE : HV_EXIT_OK;
   }
-  if (!strcmp(argv[1], "--version")) {
+  if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
     printf("haven %s\n", HAVEN_VERSION);
     return HV_EXIT_OK;
   }
