@@ -93,20 +93,29 @@ hv_cli_error(const char *cmd, const char *fmt, ...)
 gboolean
 hv_cli_require_session_dir(const char *cmd, const char *path)
 {
+  static const char expected[] = "expected header.hvh, records.hvr, index.hvi and seal.hvs";
   g_autofree char *shown = hv_text_escape(path, -1);
   if (!g_file_test(path, G_FILE_TEST_IS_DIR)) {
-    hv_cli_error(cmd, "%s: not a directory", shown);
+    hv_cli_error(cmd, "%s is not a session directory (%s): %s", shown, expected,
+                 g_file_test(path, G_FILE_TEST_EXISTS) ? "not a directory" : "no such directory");
     return FALSE;
   }
   if (hv_vault_is_session_dir(path))
     return TRUE;
+  g_autofree char *report = g_build_filename(path, "custody-report.txt", NULL);
+  if (g_file_test(report, G_FILE_TEST_IS_REGULAR)) {
+    hv_cli_error(cmd, "%s is not a session directory (%s): it is what 'haven export' wrote (custody-report.txt); "
+                 "give the sealed session it was exported from", shown, expected);
+    return FALSE;
+  }
   g_autoptr(GPtrArray) found = hv_vault_find_sessions(path, NULL);
   if (found && found->len > 0) {
     g_autofree char *first = hv_text_escape(found->pdata[0], -1);
-    hv_cli_error(cmd, "%s is a folder of %u sessions, not one session: give one session directory, "
-                 "e.g. %s ('haven verify' takes folders)", shown, found->len, first);
+    hv_cli_error(cmd, "%s is not a session directory (%s): it is a folder of %u %s, not one session; give one "
+                 "session directory, e.g. %s ('haven verify' takes folders)", shown, expected, found->len,
+                 hv_cli_plural(found->len, "session", "sessions"), first);
   } else {
-    hv_cli_error(cmd, "%s holds no session (no header.hvh, records.hvr, index.hvi or seal.hvs)", shown);
+    hv_cli_error(cmd, "%s is not a session directory (%s): it holds no session", shown, expected);
   }
   return FALSE;
 }

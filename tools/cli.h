@@ -12,6 +12,7 @@ enum {
   HV_EXIT_INTEGRITY = 1,  /* some evidence failed verification */
   HV_EXIT_USAGE     = 2,  /* bad arguments, unreadable files, I/O errors */
   HV_EXIT_REFUSED   = 3,  /* control commands: havend refused, or the start/stop failed */
+  HV_EXIT_PARTIAL   = 4,  /* export: the original and report written, the MP4 not */
 };
 
 typedef int (*HvCommandFunc)(int argc, char **argv);

@@ -36,7 +36,8 @@ usage(FILE *out)
                "Exit status: 0 intact (verify, info, export) or done / already so (start, stop,\n"
                "mark, status), 1 integrity failure (verify, info, export, recover), 2 usage or\n"
                "I/O error (also: havend unreachable), 3 refused by havend or failed (start, stop,\n"
-               "mark; the reason on stderr).\n");
+               "mark; the reason on stderr), 4 export wrote the original and the report but not\n"
+               "the MP4 (the remux failed).\n");
 }
 
 int
