@@ -312,7 +312,11 @@ show(Where *wp, int argc, char **argv)
       hv_json_add_int(b, "index", (gint64) e->idx);
       hv_json_add_text(b, "type", e->type);
       hv_json_add_time(b, "time", e->wall_us);
-      hv_json_add_text(b, "text", e->text);
+      json_builder_set_member_name(b, "text");   /* the catalog stores it escaped */
+      if (e->text)
+        json_builder_add_string_value(b, e->text);
+      else
+        json_builder_add_null_value(b);
       json_builder_end_object(b);
     }
     json_builder_end_array(b);

@@ -50,7 +50,8 @@ print_event(const HvRecordHeader *rh, const guint8 *payload, gpointer user_data,
     hv_json_add_text(p->json, "type", hv_record_type_name(rh->type));
     hv_json_add_time(p->json, "time", rh->wall_us);
     hv_json_add_int(p->json, "offset_us", (gint64) (rh->mono_us - p->first_mono_us));
-    hv_json_add_text(p->json, "text", text);
+    json_builder_set_member_name(p->json, "text");   /* escaped once, above */
+    json_builder_add_string_value(p->json, text);
     json_builder_end_object(p->json);
     return TRUE;
   }
