@@ -12,7 +12,7 @@ import shutil
 import signal
 from concurrent.futures import ThreadPoolExecutor
 
-from vaulttest import HAVEN, Runner, Workspace, run
+from vaulttest import HAVEN, REC_HDR, Runner, Workspace, flip, records, run
 
 ws = Workspace()
 R = Runner("cli")
@@ -274,6 +274,38 @@ R.case("a storage root or an export folder given to info/export: exit 2, says wh
 def limit_file_size():
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000))
+
+
+def progress_cleared():
+    """On a terminal, a verify that fails part-way clears its progress line
+    before the verdict (it used to read "verifying ... 96% (0 MiB)INVALID")."""
+    import pty
+    import subprocess
+    s = ws.session("prog", "--bytes", "1000", "--events", "400", "--event-bytes", "10")
+    recs, _ = records(s)
+    # a record length (its high byte), late: progress is shown by then, and the scan stops there
+    flip(os.path.join(s, "records.hvr"), recs[-30][0] + 35)
+    master, slave = pty.openpty()
+    p = subprocess.Popen([HAVEN, "verify", s], stdout=slave, stderr=slave)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    assert p.wait() == 1, out
+    text = out.decode("utf-8", "replace")
+    assert "verifying " in text, text            # the progress line was shown
+    before = text[:text.index("INVALID")]
+    assert before.endswith("\r\x1b[K"), repr(text)   # ... and cleared before the verdict
+
+
+R.case("verify on a terminal: the progress line is cleared before a failing verdict", progress_cleared)
 
 
 def export_failures():
