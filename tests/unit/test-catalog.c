@@ -156,7 +156,7 @@ test_query_index(Fixture *f, gconstpointer data)
   g_autofree char *arch = g_build_filename(f->dir, "arch", NULL);
   g_mkdir(arch, 0700);
   g_autofree char *s1 = fixture_session(f, "arch/s1", 1000, TRUE);
-  g_autofree char *s2 = fixture_session(f, "arch/s2", 2000, FALSE);   /* unsealed: OPEN */
+  g_free(fixture_session(f, "arch/s2", 2000, FALSE));   /* unsealed: OPEN */
   g_autofree char *db = g_build_filename(f->dir, "arch.db", NULL);
   g_autoptr(GError) err = NULL;
   g_autoptr(HvCatalog) c = hv_catalog_open(db, &err);
