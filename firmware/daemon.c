@@ -222,8 +222,8 @@ record_recovered(const char *dir, guint64 seq, const char *fp, guint64 kept, con
   HvDaemon *d = ud;
   g_autofree char *line = error ? g_strdup_printf("%s: NOT recovered: %s", dir, error)
                                 : g_strdup_printf("%s: sequence %" G_GUINT64_FORMAT " sealed INTERRUPTED "
-                                                  "(%" G_GUINT64_FORMAT " records kept), fingerprint %s",
-                                                  dir, seq, kept, fp);
+                                                  "(%" G_GUINT64_FORMAT " record%s kept), fingerprint %s",
+                                                  dir, seq, kept, kept == 1 ? "" : "s", fp);
   hv_journal(error ? G_LOG_LEVEL_WARNING : G_LOG_LEVEL_MESSAGE, HV_MSGID_RECOVERED, "recovery: %s", line);
   hv_daemon_audit(d, "recovery", "recover", line);
   if (error && !d->recovery_failure)

@@ -2,6 +2,7 @@
 /* haven status | start | stop | mark | sim: talk to the running havend. */
 #include "cli.h"
 #include "control-client.h"
+#include "json-out.h"
 #include "vault/vault.h"
 
 #include <stdio.h>
@@ -32,6 +33,9 @@ call(const char *cmd, JsonNode *req, gboolean json_out)
   JsonObject *o = json_node_get_object(reply);
   gboolean ok = json_object_get_boolean_member_with_default(o, "ok", FALSE);
   if (json_out) {
+    /* havend's reply, named as every --json document is (docs/JSON.md) */
+    g_autofree char *schema = g_strdup_printf("haven.%s/1", cmd);
+    json_object_set_string_member(o, "schema", schema);
     g_autofree char *text = json_to_string(reply, TRUE);
     printf("%s\n", text);
   } else if (!ok) {
@@ -191,9 +195,28 @@ run(const char *cmd, int argc, char **argv, const char *params, const char *summ
         hv_cli_error("sim", "%s", err->message);
         return HV_EXIT_USAGE;
       }
-      JsonObject *l = json_object_get_object_member(json_node_get_object(reply), "lights");
-      g_autofree char *text = json_to_string(json_object_get_member(json_node_get_object(reply), "lights"), FALSE);
-      printf("%s\n", l ? text : "{}");
+      JsonObject *ro = JSON_NODE_HOLDS_OBJECT(reply) ? json_node_get_object(reply) : NULL;
+      JsonObject *l = ro && json_object_has_member(ro, "lights") ? json_object_get_object_member(ro, "lights") : NULL;
+      if (!l) {
+        hv_cli_error("sim", "havend's status has no lights");
+        return HV_EXIT_USAGE;
+      }
+      if (json_out) {
+        g_autoptr(JsonBuilder) b = hv_json_begin("haven.lights/1");
+        GList *names = json_object_get_members(l);
+        for (GList *n = names; n; n = n->next)
+          hv_json_add_bool(b, n->data, json_object_get_boolean_member_with_default(l, n->data, FALSE));
+        g_list_free(names);
+        hv_json_print(b);
+      } else {
+        static const struct { const char *signal, *label; } lights[] = {
+          { "led-ready", "green" }, { "led-recording", "red" }, { "led-fault", "amber" }, { "door-sign", "door sign" },
+        };
+        for (guint i = 0; i < G_N_ELEMENTS(lights); i++)
+          printf("%s%s %s", i ? ", " : "", lights[i].label,
+                 json_object_get_boolean_member_with_default(l, lights[i].signal, FALSE) ? "on" : "off");
+        printf("\n");
+      }
       return HV_EXIT_OK;
     }
     /* when the person pressed: havend keeps that time for the edge even if it

@@ -140,9 +140,12 @@ custody_head(const HvVerdict *v, const ReportContext *c, HvReportHtml *html, GEr
   report_field(r, html, "Fingerprint", fp);
   g_autofree char *rec = g_strdup_printf("%s to %s (%s)", start, end, dur);
   report_field(r, html, "Recorded", rec);
-  g_autofree char *counts = g_strdup_printf("%" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " media chunks, %"
-                                            G_GUINT64_FORMAT " events, %" G_GUINT64_FORMAT " markers)",
-                                            v->records, v->media_records, v->events, v->markers);
+  g_autofree char *counts = g_strdup_printf("%" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " media %s, %"
+                                            G_GUINT64_FORMAT " %s, %" G_GUINT64_FORMAT " %s)",
+                                            v->records, v->media_records,
+                                            hv_cli_plural(v->media_records, "chunk", "chunks"), v->events,
+                                            hv_cli_plural(v->events, "event", "events"), v->markers,
+                                            hv_cli_plural(v->markers, "marker", "markers"));
   report_field(r, html, "Records", counts);
   report_field(r, html, "Case/exhibit", c->ref ? c->ref : "(not given: --ref)");
   report_field(r, html, "Recipient", c->to ? c->to : "(not given: --to)");
@@ -313,6 +316,16 @@ export_session(const char *session, const Options *o)
                   io ? "" : "refusing to export an INVALID session: ", err->message);
   }
   g_autoptr(HvDecryptor) dec = hv_decryptor_new(&header, id, -1, &err);
+  if (!dec && g_error_matches(err, HV_VAULT_ERROR, HV_VAULT_ERROR_KEY) && header.n_recipients > 0) {
+    /* name the keys that would open it, as 'haven key info' shows them */
+    g_autoptr(GString) ids = g_string_new(NULL);
+    for (guint i = 0; i < header.n_recipients; i++) {
+      g_autofree char *rid = hv_key_id(header.recipients[i].recipient_pk, HV_RECIPIENT_PK_SIZE);
+      g_string_append_printf(ids, "%s%s", i ? ", " : "", rid);
+    }
+    return refuse(NULL, HV_EXIT_USAGE, "%s: %s; the session's %s: %s", session, err->message,
+                  header.n_recipients == 1 ? "recipient is key id" : "recipients are key ids", ids->str);
+  }
   if (!dec)
     return refuse(NULL, err->code == HV_VAULT_ERROR_COMMITMENT ? HV_EXIT_INTEGRITY : HV_EXIT_USAGE,
                   "%s: %s", session, err->message);
@@ -350,6 +363,8 @@ export_session(const char *session, const Options *o)
     return refuse(tmpl, HV_EXIT_INTEGRITY, "refusing to export: %s: fingerprint is %s, not the expected "
                   "%s (a different session, or the paper record was misread)", session, v->fingerprint,
                   want);
+  if (v && !v->intact && v->problem_code == HV_VAULT_ERROR_IO)   /* a full disk, a read error: not evidence */
+    return refuse(tmpl, HV_EXIT_USAGE, "%s: nothing exported: %s", session, v->problem);
   if (v && !v->intact)
     return refuse(tmpl, HV_EXIT_INTEGRITY, "refusing to export an INVALID session: %s: %s", session,
                   v->problem);
@@ -365,7 +380,8 @@ export_session(const char *session, const Options *o)
   if (!mp4_ok) {
     (void) g_unlink(mp4_path);
     g_autofree char *m = hv_text_escape(remux_err->message, -1);
-    g_printerr("haven export: warning: %s; the MPEG-TS original is exported\n", m);
+    g_printerr("haven export: MP4 working copy NOT produced: %s; the verified MPEG-TS original and the "
+               "report are exported (exit status 4)\n", m);
   }
   g_autofree char *abs_out = g_canonicalize_filename(o->out, NULL);
   ReportContext rc = { .id = id, .pinned = pin != NULL, .enrolled = enrolled, .expected = want != NULL, .source = abs,
@@ -442,11 +458,11 @@ export_session(const char *session, const Options *o)
   printf("verdict:     %s\nfingerprint: %s%s\ndevice:      %s\nexported:    %s\nmp4:         %s\n"
          "report:      %s\n", hv_status_name(v->seal.status), v->fingerprint,
          want ? " (as expected)" : " (not compared: no --expect given)", dev, o->out,
-         mp4_ok ? final_mp4 : "(not produced)", rep_path);
+         mp4_ok ? final_mp4 : "NOT produced (see the report)", rep_path);
   if (custody)
     printf("custody:     entry %" G_GUINT64_FORMAT " of %s\n", hv_custody_writer_next_seq(custody) - 1,
            hv_custody_writer_path(custody));
-  return HV_EXIT_OK;
+  return mp4_ok ? HV_EXIT_OK : HV_EXIT_PARTIAL;
 }
 
 int
@@ -484,7 +500,9 @@ hv_cmd_export(int argc, char **argv)
     "its key in the trust list; any other is checked against the key in its own header\n"
     "only: the output and the report then say that the device was NOT PINNED.\n"
     "Exit status: 0 exported, 1 integrity failure (INVALID, another device, wrong\n"
-    "fingerprint, key commitment), 2 usage or I/O error.");
+    "fingerprint, key commitment), 2 usage or I/O error (a wrong key, a full disk:\n"
+    "nothing is left behind), 4 exported without the MP4 working copy (the remux\n"
+    "failed: the verified MPEG-TS original and the report are in DIR, and say so).");
   int ret = HV_EXIT_USAGE;
   if (hv_cli_parse(ctx, &argc, &argv)) {
     if (!o.identity || !o.out || argc != 2)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* haven info: what a session holds, without any key. */
 #include "cli.h"
+#include "json-out.h"
 #include "vault/vault.h"
 
 #include <stdio.h>
@@ -28,6 +29,7 @@ typedef struct {
   gboolean have_first;
   guint64  first_mono_us;
   GString *line;      /* reused: no allocation per event */
+  JsonBuilder *json;  /* --json: the events array being built */
 } EventPrinter;
 
 /* Streams each event as the scan reads it: nothing is kept. */
@@ -41,6 +43,18 @@ print_event(const HvRecordHeader *rh, const guint8 *payload, gpointer user_data,
   }
   if (rh->type == HV_RECORD_MEDIA)
     return TRUE;
+  if (p->json) {
+    g_autofree char *text = hv_text_escape((const char *) payload, rh->length);
+    json_builder_begin_object(p->json);
+    hv_json_add_int(p->json, "index", (gint64) rh->index);
+    hv_json_add_text(p->json, "type", hv_record_type_name(rh->type));
+    hv_json_add_time(p->json, "time", rh->wall_us);
+    hv_json_add_int(p->json, "offset_us", (gint64) (rh->mono_us - p->first_mono_us));
+    json_builder_set_member_name(p->json, "text");   /* escaped once, above */
+    json_builder_add_string_value(p->json, text);
+    json_builder_end_object(p->json);
+    return TRUE;
+  }
   g_autofree char *t = hv_cli_format_time(rh->wall_us);
   g_autofree char *rel = hv_cli_format_duration(rh->mono_us - p->first_mono_us);
   g_string_printf(p->line, "  %s  +%s  %-13s ", t, rel, hv_record_type_name(rh->type));
@@ -67,17 +81,80 @@ print_summary(const HvVerdict *v)
   if (v->fingerprint)
     printf("fingerprint: %s\n", v->fingerprint);
   printf("start:       %s\nend:         %s\nduration:    %s\n", start, end, dur);
-  printf("records:     %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " media chunks, %" G_GUINT64_FORMAT
-         " events, %" G_GUINT64_FORMAT " markers), %" G_GUINT64_FORMAT " checkpoints\n",
-         v->records, v->media_records, v->events, v->markers, v->checkpoints);
+  printf("records:     %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " media %s, %" G_GUINT64_FORMAT
+         " %s, %" G_GUINT64_FORMAT " %s), %" G_GUINT64_FORMAT " %s\n",
+         v->records, v->media_records, hv_cli_plural(v->media_records, "chunk", "chunks"), v->events,
+         hv_cli_plural(v->events, "event", "events"), v->markers, hv_cli_plural(v->markers, "marker", "markers"),
+         v->checkpoints, hv_cli_plural(v->checkpoints, "checkpoint", "checkpoints"));
   printf("media:       %" G_GUINT64_FORMAT " bytes sealed; longest gap between chunks %s\n",
          v->media_bytes, gap);
+}
+
+/* haven.info/1 (docs/JSON.md): the header, the events, the verdict. */
+static int
+info_json(const char *dir)
+{
+  g_autoptr(JsonBuilder) b = hv_json_begin("haven.info/1");
+  hv_json_add_text(b, "path", dir);
+  HvHeader h;
+  gboolean have_header = hv_vault_read_header(dir, NULL, &h, NULL);
+  json_builder_set_member_name(b, "events");
+  json_builder_begin_array(b);
+  EventPrinter printer = { .json = b };
+  HvVerifyOptions vo = { .on_record = print_event, .user_data = &printer };
+  g_autoptr(GError) err = NULL;
+  g_autoptr(HvVerdict) v = hv_vault_verify(dir, &vo, &err);
+  json_builder_end_array(b);
+  if (!v) {
+    g_autofree char *m = hv_text_escape(err->message, -1);
+    hv_cli_error("info", "%s", m);
+    return HV_EXIT_USAGE;
+  }
+  if (have_header) {
+    g_autofree char *dev = hv_key_id(h.device_pk, HV_DEVICE_PK_SIZE);
+    g_autofree char *sid = hv_hex(h.session_id, HV_SESSION_ID_SIZE);
+    hv_json_add_text(b, "session_id", sid);
+    hv_json_add_text(b, "room", h.room);
+    hv_json_add_text(b, "device", dev);
+    hv_json_add_int(b, "sequence", (gint64) h.device_seq);
+    json_builder_set_member_name(b, "recipients");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < h.n_recipients; i++) {
+      g_autofree char *rid = hv_key_id(h.recipients[i].recipient_pk, HV_RECIPIENT_PK_SIZE);
+      json_builder_add_string_value(b, rid);
+    }
+    json_builder_end_array(b);
+  }
+  gboolean intact = v->have_header && v->intact;
+  hv_json_add_text(b, "verdict", intact ? hv_status_name(v->seal.status) : "INVALID");
+  hv_json_add_bool(b, "intact", intact);
+  hv_json_add_text(b, "problem", intact ? NULL : v->problem);
+  hv_json_add_text(b, "reason", v->have_seal ? v->seal.reason : NULL);
+  hv_json_add_text(b, "fingerprint", v->fingerprint);
+  hv_json_add_time(b, "start", v->first_wall_us);
+  hv_json_add_time(b, "end", v->last_wall_us);
+  hv_json_add_int(b, "duration_us", (gint64) (v->last_mono_us - v->first_mono_us));
+  hv_json_add_int(b, "records", (gint64) v->records);
+  hv_json_add_int(b, "media_chunks", (gint64) v->media_records);
+  hv_json_add_int(b, "events_count", (gint64) v->events);
+  hv_json_add_int(b, "markers", (gint64) v->markers);
+  hv_json_add_int(b, "checkpoints", (gint64) v->checkpoints);
+  hv_json_add_int(b, "media_bytes", (gint64) v->media_bytes);
+  hv_json_add_int(b, "longest_media_gap_us", (gint64) v->max_media_gap_us);
+  hv_json_print(b);
+  return intact ? HV_EXIT_OK : HV_EXIT_INTEGRITY;
 }
 
 int
 hv_cmd_info(int argc, char **argv)
 {
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON document (docs/JSON.md)", NULL },
+    { NULL }
+  };
   g_autoptr(GOptionContext) ctx = g_option_context_new("SESSION - show a session's contents");
+  g_option_context_add_main_entries(ctx, entries, NULL);
   g_option_context_set_description(ctx,
     "Prints device, sequence, recipients, the event list, then status, start and end,\n"
     "duration, record and marker counts. Needs no key; the integrity check is the same\n"
@@ -92,6 +169,8 @@ hv_cmd_info(int argc, char **argv)
   }
   if (!hv_cli_require_session_dir("info", argv[1]))
     return HV_EXIT_USAGE;
+  if (json)
+    return info_json(argv[1]);
   HvHeader h;
   if (hv_vault_read_header(argv[1], NULL, &h, NULL))
     print_header(argv[1], &h);

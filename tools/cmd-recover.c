@@ -26,7 +26,7 @@ on_recovered(const char *dir, guint64 seq, const char *fp, guint64 kept, const c
     o->failed = TRUE;
   } else {
     printf("RECOVERED   %s: sequence %" G_GUINT64_FORMAT " sealed INTERRUPTED, %" G_GUINT64_FORMAT
-           " records kept, fingerprint %s\n", dir, seq, kept, fp);
+           " %s kept, fingerprint %s\n", dir, seq, kept, hv_cli_plural(kept, "record", "records"), fp);
   }
 }
 

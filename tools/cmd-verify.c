@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* haven verify: integrity verdicts for sessions, no decryption key needed. */
 #include "cli.h"
+#include "json-out.h"
 #include "trust.h"
 #include "vault/vault.h"
 
@@ -12,6 +13,7 @@
 typedef struct {
   const char *name;
   gboolean    tty;
+  gboolean    shown;       /* a progress line is on the terminal */
   gint64      last_print;
 } Progress;
 
@@ -23,6 +25,7 @@ on_progress(guint64 done, guint64 total, gpointer user_data)
   if (!p->tty || (now - p->last_print < 200000 && done < total))
     return;
   p->last_print = now;
+  p->shown = done < total;
   g_autofree char *name = hv_text_escape(p->name, -1);
   fprintf(stderr, "\r\033[Kverifying %s: %3u%% (%" G_GUINT64_FORMAT " MiB)", name,
           total ? (guint) (done * 100 / total) : 100, done >> 20);
@@ -48,9 +51,10 @@ print_line(const HvVerdict *v)
   g_autofree char *dev = hv_key_id(v->header.device_pk, HV_DEVICE_PK_SIZE);
   g_autofree char *dur = hv_cli_format_duration(v->last_mono_us - v->first_mono_us);
   printf("%-11s %s: device %s sequence %" G_GUINT64_FORMAT ", %s, %" G_GUINT64_FORMAT
-         " records, %" G_GUINT64_FORMAT " markers, fingerprint %s\n",
-         verdict_word(v), dir, dev, v->header.device_seq, dur, v->records, v->markers,
-         v->fingerprint);
+         " %s, %" G_GUINT64_FORMAT " %s, fingerprint %s\n",
+         verdict_word(v), dir, dev, v->header.device_seq, dur, v->records,
+         hv_cli_plural(v->records, "record", "records"), v->markers,
+         hv_cli_plural(v->markers, "marker", "markers"), v->fingerprint);
 }
 
 /* Text from the files goes through hv_text_escape before json-glib (which
@@ -103,9 +107,44 @@ verdict_json(const HvVerdict *v)
   add_int(b, "markers", (gint64) v->markers);
   add_int(b, "first_wall_us", v->first_wall_us);
   add_int(b, "last_wall_us", v->last_wall_us);
+  hv_json_add_time(b, "start", v->first_wall_us);
+  hv_json_add_time(b, "end", v->last_wall_us);
   add_int(b, "duration_us", (gint64) (v->last_mono_us - v->first_mono_us));
   json_builder_end_object(b);
   return json_builder_get_root(b);
+}
+
+/* "device ID: N sessions, sequence A..B, ledger intact, verifiable up to
+ * sequence N" (the line scripts read), then where the history starts and the
+ * missing sequences. */
+static char *
+device_text(guint64 from_seq, const HvLedgerDevice *d)
+{
+  GString *t = g_string_new(NULL);
+  guint64 start = from_seq ? from_seq : d->first_seq;
+  g_string_append_printf(t, "device %s: %u session%s, sequence %" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT ", ledger %s",
+         d->device_id, d->sessions, d->sessions == 1 ? "" : "s", d->first_seq, d->last_seq,
+         d->problems->len ? "BROKEN" : "intact");
+  if (d->verified_to >= start)
+    g_string_append_printf(t, ", verifiable up to sequence %" G_GUINT64_FORMAT, d->verified_to);
+  else
+    g_string_append_printf(t, ", nothing verifiable from sequence %" G_GUINT64_FORMAT, start);
+  if (from_seq)
+    g_string_append_printf(t, "; expected to start at sequence %" G_GUINT64_FORMAT, start);
+  else
+    g_string_append_printf(t, "; verifiable history starts at sequence %" G_GUINT64_FORMAT "%s", d->first_seq,
+           d->first_seq > 1 ? " (earlier sessions are not in these files; state the expected start "
+                              "with --from-sequence)" : "");
+  if (d->missing->len) {
+    const HvSeqRange *only = (const HvSeqRange *) d->missing->data;
+    g_autofree char *m = hv_seq_ranges_format(d->missing);
+    g_string_append_printf(t, "; missing sequence%s %s", d->missing->len == 1 && only->from == only->to ? "" : "s", m);
+  }
+  if (d->unrecorded->len) {
+    g_autofree char *u = hv_seq_ranges_format(d->unrecorded);
+    g_string_append_printf(t, "; never recorded (declared by the next session, signed): %s", u);
+  }
+  return g_string_free(t, FALSE);
 }
 
 static JsonNode *
@@ -115,6 +154,12 @@ device_json(const HvLedgerDevice *d, guint64 expected_first)
   json_builder_begin_object(b);
   json_builder_set_member_name(b, "device");
   json_builder_add_string_value(b, d->device_id);
+  /* the text output's facts, as scripts read them there */
+  g_autofree char *summary = device_text(expected_first, d);
+  g_autofree char *seqs = g_strdup_printf("%" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT, d->first_seq, d->last_seq);
+  hv_json_add_text(b, "summary", summary);
+  hv_json_add_text(b, "ledger", d->problems->len ? "BROKEN" : "intact");
+  hv_json_add_text(b, "sequences", seqs);
   add_int(b, "sessions", d->sessions);
   add_int(b, "first_sequence", (gint64) d->first_seq);
   add_int(b, "last_sequence", (gint64) d->last_seq);
@@ -167,6 +212,8 @@ print_node(JsonNode *node, gboolean comma)
 
 typedef struct {
   gboolean json;
+  gboolean quiet;     /* only what failed */
+  gboolean status;    /* nothing: the exit status says it */
   char    *device_key;
   char    *expect;
   gint64   from_seq;
@@ -203,7 +250,7 @@ take_verdict(Run *r, HvVerdict *v)
   r->counts[v->intact ? v->seal.status - 1 : 3]++;
   if (r->o->json)
     print_node(verdict_json(v), r->n > 0);
-  else
+  else if (!r->o->status && !(r->o->quiet && v->intact))
     print_line(v);
   r->n++;
   hv_ledger_add(r->ledger, v);
@@ -269,16 +316,20 @@ collect(char **paths, Run *r)
     hv_cli_error("verify", "--expect checks one session, but %u were found", all->len);
     return FALSE;
   }
-  Progress prog = { .tty = isatty(STDERR_FILENO) && !o->json };
+  Progress prog = { .tty = isatty(STDERR_FILENO) && !o->json && !o->quiet && !o->status };
   HvVerifyOptions vo = { .expected_device_pk = o->device_key ? pk : NULL,
                          .on_progress = on_progress, .user_data = &prog };
   if (o->json)
-    printf("{\n\"sessions\": [\n");
+    printf("{\n\"schema\": \"haven.verify/1\",\n\"sessions\": [\n");
   for (guint k = 0; k < all->len; k++) {
     prog.name = all->pdata[k];
     if (!o->device_key && !pin_enrolled(r, all->pdata[k], &vo.expected_device_pk))
       return FALSE;
     g_autoptr(HvVerdict) v = hv_vault_verify(all->pdata[k], &vo, &err);
+    if (prog.shown) {   /* stopped short of 100%: never run the verdict into the progress line */
+      fprintf(stderr, "\r\033[K");
+      prog.shown = FALSE;
+    }
     if (!v) {
       g_autofree char *m = hv_text_escape(err->message, -1);
       hv_cli_error("verify", "%s", m);
@@ -301,47 +352,18 @@ print_json_tail(Run *r, GPtrArray *ledger, gboolean sessions_bad, gboolean ledge
     print_node(device_json(ledger->pdata[i], (guint64) r->o->from_seq), i > 0);
   gboolean enrolled = !r->o->device_key && g_hash_table_size(r->pinned) > 0
                       && g_hash_table_size(r->unpinned) == 0;
-  printf("],\n\"device_pinned\": %s,\n\"pinned_by\": %s,\n\"sessions_intact\": %s,\n"
-         "\"ledger_intact\": %s,\n\"intact\": %s\n}\n", r->o->device_key || enrolled ? "true" : "false",
-         r->o->device_key ? "\"device-key\"" : enrolled ? "\"trust-list\"" : "null", sessions_bad ? "false" : "true",
-         ledger_bad ? "false" : "true", sessions_bad || ledger_bad ? "false" : "true");
-}
-
-/* "device ID: N sessions, sequence A..B, ledger intact, verifiable up to
- * sequence N" (the line scripts read), then where the history starts and the
- * missing sequences. */
-static void
-print_device(const Run *r, const HvLedgerDevice *d)
-{
-  guint64 start = r->o->from_seq ? (guint64) r->o->from_seq : d->first_seq;
-  printf("device %s: %u session%s, sequence %" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT ", ledger %s",
-         d->device_id, d->sessions, d->sessions == 1 ? "" : "s", d->first_seq, d->last_seq,
-         d->problems->len ? "BROKEN" : "intact");
-  if (d->verified_to >= start)
-    printf(", verifiable up to sequence %" G_GUINT64_FORMAT, d->verified_to);
-  else
-    printf(", nothing verifiable from sequence %" G_GUINT64_FORMAT, start);
-  if (r->o->from_seq)
-    printf("; expected to start at sequence %" G_GUINT64_FORMAT, start);
-  else
-    printf("; verifiable history starts at sequence %" G_GUINT64_FORMAT "%s", d->first_seq,
-           d->first_seq > 1 ? " (earlier sessions are not in these files; state the expected start "
-                              "with --from-sequence)" : "");
-  if (d->missing->len) {
-    const HvSeqRange *only = (const HvSeqRange *) d->missing->data;
-    g_autofree char *m = hv_seq_ranges_format(d->missing);
-    printf("; missing sequence%s %s", d->missing->len == 1 && only->from == only->to ? "" : "s", m);
-  }
-  if (d->unrecorded->len) {
-    g_autofree char *u = hv_seq_ranges_format(d->unrecorded);
-    printf("; never recorded (declared by the next session, signed): %s", u);
-  }
-  printf("\n");
+  printf("],\n\"device_pinned\": %s,\n\"pinned_by\": %s,\n\"sessions_intact\": %s,\n\"ledger_intact\": %s,\n"
+         "\"ledger\": \"%s\",\n\"intact\": %s\n}\n", r->o->device_key || enrolled ? "true" : "false",
+         r->o->device_key ? "\"device-key\"" : enrolled ? "\"trust-list\"" : "null",
+         sessions_bad ? "false" : "true", ledger_bad ? "false" : "true", ledger_bad ? "BROKEN" : "intact",
+         sessions_bad || ledger_bad ? "false" : "true");
 }
 
 static void
 print_text_tail(Run *r, GPtrArray *ledger, gboolean ledger_bad)
 {
+  if (r->o->status)
+    return;
   for (guint i = 0; i < ledger->len; i++) {
     HvLedgerDevice *d = ledger->pdata[i];
     for (guint k = 0; k < d->problems->len; k++) {
@@ -349,11 +371,15 @@ print_text_tail(Run *r, GPtrArray *ledger, gboolean ledger_bad)
       printf("%-11s device %s: %s\n", "LEDGER", d->device_id, p);
     }
   }
+  if (r->o->quiet)
+    return;
   printf("summary: %u session%s: %u COMPLETE, %u INTERRUPTED, %u IO_FAILED, %u INVALID; ledger %s\n",
          r->n, r->n == 1 ? "" : "s", r->counts[0], r->counts[1], r->counts[2], r->counts[3],
          ledger_bad ? "BROKEN (see LEDGER lines)" : "intact");
-  for (guint i = 0; i < ledger->len; i++)
-    print_device(r, ledger->pdata[i]);
+  for (guint i = 0; i < ledger->len; i++) {
+    g_autofree char *line = device_text((guint64) r->o->from_seq, ledger->pdata[i]);
+    printf("%s\n", line);
+  }
   if (r->o->device_key)
     return;
   GHashTableIter it;
@@ -402,7 +428,11 @@ hv_cmd_verify(int argc, char **argv)
 {
   Options o = { .from_seq = -1 };
   GOptionEntry entries[] = {
-    { "json", 0, 0, G_OPTION_ARG_NONE, &o.json, "Print the verdicts as one JSON document", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &o.json, "Print the verdicts as one JSON document (docs/JSON.md)", NULL },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &o.quiet,
+      "Print only what failed (INVALID sessions, LEDGER problems), as sha256sum --quiet", NULL },
+    { "status", 0, 0, G_OPTION_ARG_NONE, &o.status,
+      "Print nothing: the exit status says it, as sha256sum --status", NULL },
     { "device-key", 0, 0, G_OPTION_ARG_FILENAME, &o.device_key,
       "Require sessions signed by this device (its .pub file)", "FILE" },
     { "expect", 0, 0, G_OPTION_ARG_STRING, &o.expect,
@@ -434,6 +464,8 @@ hv_cmd_verify(int argc, char **argv)
   if (hv_cli_parse(ctx, &argc, &argv)) {
     if (argc < 2) {
       hv_cli_error("verify", "no PATH given; see 'haven verify --help'");
+    } else if (o.json + o.quiet + o.status > 1) {
+      hv_cli_error("verify", "--json, --quiet and --status exclude each other");
     } else if (o.from_seq != -1 && o.from_seq < 1) {
       hv_cli_error("verify", "--from-sequence: %" G_GINT64_FORMAT " is not a sequence number (1 or more)",
                    o.from_seq);

@@ -21,11 +21,13 @@ static const struct {
   { "stop",    hv_cmd_stop,    "stop recording and wait for the seal (like a hold)" },
   { "mark",    hv_cmd_mark,    "add a marker to the session being recorded" },
   { "sim",     hv_cmd_sim,     "press/release buttons and read lights of a simulated board" },
-  { "catalog", hv_cmd_catalog, "rebuild havend's SQLite catalog from the sessions on disk" },
+  { "catalog", hv_cmd_catalog, "list, show and index sessions in a catalog (havend's or an archive's)" },
   { "flash",   hv_cmd_flash,   "write a board image to a card and read it back (bmap)" },
   { "custody", hv_cmd_custody, "show, verify or add signed custody events; verify a signed report" },
   { "provision", hv_cmd_provision, "write a board's config partition: room, board, custodians" },
   { "enroll",  hv_cmd_enroll,  "trust a board from its enrollment file; verify/export then pin it" },
+  { "audit",   hv_cmd_audit,   "show the audit log of havend's catalog (who started, stopped, marked)" },
+  { "key",     hv_cmd_key,     "show the type and key id of a key file (key info FILE)" },
 };
 
 static void
@@ -38,7 +40,8 @@ usage(FILE *out)
                "Exit status: 0 intact (verify, info, export) or done / already so (start, stop,\n"
                "mark, status), 1 integrity failure (verify, info, export, recover), 2 usage or\n"
                "I/O error (also: havend unreachable), 3 refused by havend or failed (start, stop,\n"
-               "mark; the reason on stderr). flash: see 'haven flash --help'.\n");
+               "mark; the reason on stderr), 4 export wrote the original and the report but not\n"
+               "the MP4 (the remux failed). flash: see 'haven flash --help'.\n");
 }
 
 int
@@ -53,7 +56,7 @@ main(int argc, char **argv)
     usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? HV_EXIT_USAGE : HV_EXIT_OK;
   }
-  if (!strcmp(argv[1], "--version")) {
+  if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
     printf("haven %s\n", HAVEN_VERSION);
     return HV_EXIT_OK;
   }
