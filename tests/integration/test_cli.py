@@ -318,7 +318,8 @@ def export_failures():
     out = ws.path("exp-noremux")
     p = run(HAVEN, "export", "-i", ws.path("cust.key"), "-o", out, os.path.join(ARCH, "s1"), check=4)
     assert "MP4 working copy NOT produced" in p.stderr and "mp4:         NOT produced" in p.stdout, p
-    assert sorted(os.listdir(out)) == ["custody-report.txt", "s1.ts"], os.listdir(out)
+    assert sorted(os.listdir(out)) == ["custody-report.html", "custody-report.html.sig", "custody-report.txt",
+                                       "custody-report.txt.sig", "s1.ts"], os.listdir(out)
     assert "MP4 working copy NOT produced" in open(os.path.join(out, "custody-report.txt")).read()
 
 

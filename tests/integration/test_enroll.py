@@ -193,7 +193,7 @@ def verify_pins():
         p = run(HAVEN, "verify", "--json", s, env=b.env, check=0)
         assert '"device_pinned": true' in p.stdout and '"pinned_by": "trust-list"' in p.stdout, p.stdout
         x = b.ws.path("x1")
-        p = run(HAVEN, "export", "--identity", b.ws.path("cust.key"), "--out", x, s, env=b.env, check=0)
+        p = run(HAVEN, "export", "--identity", b.ws.path("cust.key"), "--out", x, s, env=b.env, check=4)
         assert f"pinned: enrolled device {dev}" in p.stdout and "NOT PINNED" not in p.stdout, p.stdout
         with open(os.path.join(x, "custody-report.txt")) as f:
             rep = f.read()
@@ -215,7 +215,7 @@ def verify_pins():
         p = run(HAVEN, "verify", "--json", both, env=b.env, check=0)
         assert '"device_pinned": false' in p.stdout, p.stdout
         p = run(HAVEN, "export", "--identity", b.ws.path("cust.key"), "--out", b.ws.path("x2"),
-                os.path.join(both, "o1"), env=b.env, check=0)
+                os.path.join(both, "o1"), env=b.env, check=4)   # 4: synthetic media, no MP4
         assert "NOT PINNED" in p.stdout, p.stdout
     finally:
         b.ws.cleanup()
