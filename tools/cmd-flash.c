@@ -6,6 +6,7 @@
 #include "flash-target.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
@@ -27,7 +28,30 @@ typedef struct {
   gint64       phase_start;
   gint64       last_draw;
   gboolean     drawn;
+  const char  *interrupt_in;   /* HAVEN_FLASH_TEST_INTERRUPT: check, write or verify */
+  gboolean     interrupt_sent;
 } Progress;
+
+/* Ctrl-C, a closed terminal or a kill: finish the chunk in hand, then stop,
+ * say what state the card is in, and log it. */
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_stop_signal(int sig)
+{
+  (void) sig;
+  stop_requested = 1;
+}
+
+static void
+catch_stop_signals(void)
+{
+  struct sigaction sa = { .sa_handler = on_stop_signal };
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
+}
 
 static void
 progress_clear(Progress *p)
@@ -41,6 +65,12 @@ static void
 on_progress(HvFlashPhase phase, guint64 done, guint64 total, gpointer user_data)
 {
   Progress *p = user_data;
+  /* test-only: a signal arrives in the middle of this phase, as a Ctrl-C would */
+  static const char *const hook_names[] = { "check", "write", "verify" };
+  if (p->interrupt_in && g_str_equal(p->interrupt_in, hook_names[phase]) && !p->interrupt_sent) {
+    p->interrupt_sent = TRUE;
+    raise(SIGINT);
+  }
   gint64 now = g_get_monotonic_time();
   if (phase != p->phase || !p->phase_start) {
     p->phase = phase;
@@ -160,7 +190,7 @@ fail(const FlashLog *l, const char *verdict, int status, const GError *err)
   if (status == FLASH_EXIT_BAD_COPY)
     hv_cli_error("flash", "%s IS NOT A GOOD COPY OF THE IMAGE: do not use it; flash it again "
                  "or replace the card", l->device);
-  else if (status == FLASH_EXIT_REFUSED || status == FLASH_EXIT_IMAGE)
+  else if (status == FLASH_EXIT_REFUSED || status == FLASH_EXIT_IMAGE || g_str_equal(verdict, "interrupted"))
     hv_cli_error("flash", "nothing was written to %s", l->device);
   if (l->device)
     log_line(l, verdict, err->message);
@@ -196,8 +226,9 @@ hv_cmd_flash(int argc, char **argv)
     "\n"
     "Exit status: 0 written and read back identical; 1 the image, its bmap or its\n"
     "manifest is missing, malformed or does not match (nothing written); 2 usage or\n"
-    "I/O error before writing; 3 the target was refused (nothing written); 4 writing\n"
-    "or the read-back failed: the target is NOT a good copy.");
+    "I/O error before writing, or interrupted (Ctrl-C, SIGTERM, SIGHUP) while checking\n"
+    "the image (nothing written); 3 the target was refused (nothing written); 4 writing\n"
+    "or the read-back failed or was interrupted: the target is NOT a good copy.");
   if (!hv_cli_parse(ctx, &argc, &argv))
     return FLASH_EXIT_USAGE;
   if (argc != 3) {
@@ -240,11 +271,15 @@ hv_cmd_flash(int argc, char **argv)
     return fail(&l, "refused", FLASH_EXIT_REFUSED, err);
 
   g_autoptr(HvFlash) flash = hv_flash_new(image, bmap);
-  Progress progress = { .tty = isatty(STDERR_FILENO) };
+  Progress progress = { .tty = isatty(STDERR_FILENO), .interrupt_in = g_getenv("HAVEN_FLASH_TEST_INTERRUPT") };
   hv_flash_set_progress(flash, on_progress, &progress);
+  catch_stop_signals();
+  hv_flash_set_stop_flag(flash, &stop_requested);
   hv_flash_set_buffered(flash, buffered);
   gboolean ok = hv_flash_check_image(flash, sha256, &err);
   progress_clear(&progress);
+  if (!ok && g_error_matches(err, HV_FLASH_ERROR, HV_FLASH_ERROR_INTERRUPTED))
+    return fail(&l, "interrupted", FLASH_EXIT_USAGE, err);
   if (!ok)
     return fail(&l, "image-rejected",
                 g_error_matches(err, HV_FLASH_ERROR, HV_FLASH_ERROR_IO) ? FLASH_EXIT_USAGE
@@ -257,6 +292,8 @@ hv_cmd_flash(int argc, char **argv)
   l.image_size = hv_bmap_get_image_size(bmap);
   ok = hv_flash_write(flash, target, &err);
   progress_clear(&progress);
+  if (!ok && g_error_matches(err, HV_FLASH_ERROR, HV_FLASH_ERROR_INTERRUPTED))
+    return fail(&l, "interrupted-write", FLASH_EXIT_BAD_COPY, err);
   if (!ok)
     return fail(&l, "write-failed",
                 g_error_matches(err, HV_FLASH_TARGET_ERROR, HV_FLASH_TARGET_ERROR_BUSY)
@@ -267,7 +304,9 @@ hv_cmd_flash(int argc, char **argv)
   ok = hv_flash_verify(flash, target, &err);
   progress_clear(&progress);
   if (!ok)
-    return fail(&l, "verify-failed", FLASH_EXIT_BAD_COPY, err);
+    return fail(&l, g_error_matches(err, HV_FLASH_ERROR, HV_FLASH_ERROR_INTERRUPTED) ? "interrupted-verify"
+                                                                                     : "verify-failed",
+                FLASH_EXIT_BAD_COPY, err);
   guint64 written = hv_flash_get_bytes_written(flash);
   double ws = hv_flash_get_write_seconds(flash), vs = hv_flash_get_verify_seconds(flash);
   if (!hv_flash_get_verify_direct(flash))

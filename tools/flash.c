@@ -32,6 +32,7 @@ struct _HvFlash {
   gboolean            buffered;
   HvFlashProgressFunc progress;
   gpointer            progress_data;
+  const volatile sig_atomic_t *stop;
   guint64             written;
   gint64              check_us, write_us, verify_us;
   gboolean            verify_direct;
@@ -105,6 +106,24 @@ void
 hv_flash_set_buffered(HvFlash *f, gboolean buffered)
 {
   f->buffered = buffered;
+}
+
+void
+hv_flash_set_stop_flag(HvFlash *f, const volatile sig_atomic_t *flag)
+{
+  f->stop = flag;
+}
+
+/* TRUE (with the error set) when asked to stop: called between chunks. */
+static gboolean
+stopped(HvFlash *f, const char *what, guint64 done, guint64 total, GError **error)
+{
+  if (!f->stop || !*f->stop)
+    return FALSE;
+  g_set_error(error, HV_FLASH_ERROR, HV_FLASH_ERROR_INTERRUPTED,
+              "interrupted while %s, after %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes", what,
+              done, total);
+  return TRUE;
 }
 
 static void
@@ -222,6 +241,8 @@ check_gap(HvFlash *f, int fd, guchar *buf, const guchar *zeros, Hasher *sha, gui
 {
   guint64 total = hv_bmap_get_image_size(f->bmap);
   while (from < to) {
+    if (stopped(f, "checking the image", from, total, error))
+      return FALSE;
     off_t data = lseek(fd, (off_t)from, SEEK_DATA);
     guint64 hole_end = data < 0 ? (errno == ENXIO ? to : from) : MIN((guint64)data, to);
     if (hole_end > from) {
@@ -288,6 +309,10 @@ hv_flash_check_image(HvFlash *f, const char *sha256_hex, GError **error)
       FlashChunk *ch = &g_array_index(f->chunks, FlashChunk, c);
       if (ch->offset >= start + len)
         break;
+      if (stopped(f, "checking the image", ch->offset, size, error)) {
+        ok = FALSE;
+        break;
+      }
       ok = read_image(f, fd, buf, ch->offset, ch->length, error);
       if (!ok)
         break;
@@ -347,6 +372,8 @@ hv_flash_write(HvFlash *f, HvFlashTarget *target, GError **error)
   f->written = 0;
   for (guint c = 0; c < f->chunks->len; c++) {
     const FlashChunk *ch = &g_array_index(f->chunks, FlashChunk, c);
+    if (stopped(f, "writing", f->written, total, error))
+      return FALSE;
     if (!read_image(f, img, buf, ch->offset, ch->length, error))
       return FALSE;
     guchar d[DIGEST_LEN];
@@ -424,6 +451,8 @@ hv_flash_verify(HvFlash *f, HvFlashTarget *target, GError **error)
   guint64 done = 0;
   for (guint c = 0; c < f->chunks->len; c++) {
     const FlashChunk *ch = &g_array_index(f->chunks, FlashChunk, c);
+    if (stopped(f, "reading back", done, total, error))
+      return FALSE;
     guint64 start = ch->offset - ch->offset % align;
     guint64 end = (ch->offset + ch->length + align - 1) / align * align;
     gssize got = pread_full(fd, buf, (gsize)(end - start), start, direct);

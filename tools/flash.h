@@ -9,6 +9,7 @@
 #include "flash-target.h"
 
 #include <glib.h>
+#include <signal.h>
 
 G_BEGIN_DECLS
 
@@ -23,6 +24,7 @@ typedef enum {
   HV_FLASH_ERROR_WRITE,      /* writing or syncing the target failed (target now bad) */
   HV_FLASH_ERROR_VERIFY,     /* the read-back differs from the image (target bad) */
   HV_FLASH_ERROR_VERIFY_IO,  /* the read-back could not read the target (target bad) */
+  HV_FLASH_ERROR_INTERRUPTED, /* the stop flag was raised (a signal): stopped between two chunks */
 } HvFlashError;
 
 typedef enum {
@@ -49,6 +51,9 @@ void hv_flash_free(HvFlash *flash);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HvFlash, hv_flash_free)
 
 void hv_flash_set_progress(HvFlash *flash, HvFlashProgressFunc func, gpointer user_data);
+/* Stop between two chunks, with HV_FLASH_ERROR_INTERRUPTED, once *flag is
+ * non-zero (set by a signal handler; borrowed, must outlive flash). */
+void hv_flash_set_stop_flag(HvFlash *flash, const volatile sig_atomic_t *flag);
 /* Write with the page cache instead of O_DIRECT to block devices. */
 void hv_flash_set_buffered(HvFlash *flash, gboolean buffered);
 

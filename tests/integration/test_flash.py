@@ -201,6 +201,22 @@ def corrupt_file_target():
     assert log_lines()[-1]["verdict"] == "verify-failed"
 
 
+def interrupted():
+    """Ctrl-C while checking writes nothing (exit 2); while writing or reading back the card
+    is NOT a good copy (exit 4); every case is logged with its verdict."""
+    dev = path("interrupted-check.img")
+    p = flash(IMG, dev, env={"HAVEN_FLASH_TEST_INTERRUPT": "check"})
+    expect(p, 2, "interrupted while checking the image", "nothing was written")
+    assert not os.path.exists(dev) or os.path.getsize(dev) == 0
+    assert log_lines()[-1]["verdict"] == "interrupted"
+    for phase, what, verdict in (("write", "writing", "interrupted-write"),
+                                 ("verify", "reading back", "interrupted-verify")):
+        dev = path(f"interrupted-{phase}.img")
+        p = flash(IMG, dev, env={"HAVEN_FLASH_TEST_INTERRUPT": phase})
+        expect(p, 4, f"interrupted while {what}", "NOT A GOOD COPY")
+        assert log_lines()[-1]["verdict"] == verdict, log_lines()[-1]
+
+
 # ---- the image, its bmap and its manifest ----
 
 def copy_image(name):
@@ -331,6 +347,7 @@ for name, fn in [("file target: mapped blocks written, read back, logged", file_
                  ("file target: an old larger file becomes exactly the image", file_target_truncated),
                  ("refused: directory, character device, missing /dev node, the image itself", file_refusals),
                  ("file target: a byte flipped before the read-back is named", corrupt_file_target),
+                 ("interrupted (a signal): logged; nothing written, or NOT a good copy", interrupted),
                  ("file target on tmpfs: written and read back", file_target_tmpfs),
                  ("refused: image SHA-256 differs from its manifest", sha_mismatch),
                  (".sha256 alone is enough; a wrong one or none refused", sha256_file_only),
