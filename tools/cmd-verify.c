@@ -177,6 +177,7 @@ typedef struct {
   HvLedger      *ledger;
   guint          counts[4];     /* COMPLETE, INTERRUPTED, IO_FAILED, INVALID */
   guint          n;
+  Progress      *progress;      /* names the session being verified */
 } Run;
 
 static void
@@ -203,6 +204,19 @@ take_verdict(Run *r, HvVerdict *v)
     print_line(v);
   r->n++;
   hv_ledger_add(r->ledger, v);
+}
+
+static void
+on_session(const char *dir, gpointer user_data)
+{
+  ((Run *) user_data)->progress->name = dir;
+}
+
+static void
+on_verdict(HvVerdict *v, gpointer user_data)
+{
+  g_autoptr(HvVerdict) owned = v;
+  take_verdict(user_data, owned);
 }
 
 /* Verify every session under the given paths; FALSE on a usage or I/O error. */
@@ -238,18 +252,15 @@ collect(char **paths, Run *r)
   }
   Progress prog = { .tty = isatty(STDERR_FILENO) && !o->json };
   HvVerifyOptions vo = { .expected_device_pk = o->device_key ? pk : NULL,
-                         .on_progress = on_progress, .user_data = &prog };
+                         .on_progress = on_progress, .user_data = &prog,
+                         .threads = HV_VERIFY_ALL_CPUS };
   if (o->json)
     printf("{\n\"sessions\": [\n");
-  for (guint k = 0; k < all->len; k++) {
-    prog.name = all->pdata[k];
-    g_autoptr(HvVerdict) v = hv_vault_verify(all->pdata[k], &vo, &err);
-    if (!v) {
-      g_autofree char *m = hv_text_escape(err->message, -1);
-      hv_cli_error("verify", "%s", m);
-      return FALSE;
-    }
-    take_verdict(r, v);
+  r->progress = &prog;
+  if (!hv_vault_verify_many((char **) all->pdata, all->len, &vo, on_session, on_verdict, r, &err)) {
+    g_autofree char *m = hv_text_escape(err->message, -1);
+    hv_cli_error("verify", "%s", m);
+    return FALSE;
   }
   return TRUE;
 }
