@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* haven export: verify, decrypt with the custodian's identity, remux, report. */
 #include "cli.h"
+#include "sha256.h"
 #include "ts-remux.h"
 #include "vault/vault.h"
 
@@ -10,28 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-static char *
-sha256_file(const char *path, GError **error)
-{
-  int fd = hv_open_regular(path, error);
-  if (fd < 0)
-    return NULL;
-  crypto_hash_sha256_state st;
-  crypto_hash_sha256_init(&st);
-  g_autofree guint8 *buf = g_malloc(1 << 16);
-  ssize_t n;
-  while ((n = read(fd, buf, 1 << 16)) > 0)
-    crypto_hash_sha256_update(&st, buf, (unsigned long long) n);
-  close(fd);
-  if (n < 0) {
-    g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_IO, "%s: %s", path, g_strerror(errno));
-    return NULL;
-  }
-  guint8 out[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256_final(&st, out);
-  return hv_hex(out, sizeof out);
-}
 
 static void
 file_close(FILE *f)
@@ -242,7 +221,8 @@ export_session(const char *session, const Options *o)
   hv_decryptor_set_output(dec, fd);
   g_autoptr(GString) line = g_string_sized_new(4 * HV_EVENT_MAX + 128);
   ExportPass pass = { .dec = dec, .events = events, .line = line };
-  HvVerifyOptions vo = { .expected_device_pk = pin, .on_record = export_record, .user_data = &pass };
+  HvVerifyOptions vo = { .expected_device_pk = pin, .on_record = export_record, .user_data = &pass,
+                         .threads = HV_VERIFY_ALL_CPUS };
   g_autoptr(HvVerdict) v = hv_vault_verify(session, &vo, &err);
   gboolean synced = fsync(fd) == 0;
   int sync_errno = errno;
@@ -276,7 +256,7 @@ export_session(const char *session, const Options *o)
   const char *files[] = { ts_name, mp4_ok ? mp4_name : NULL };
   for (guint i = 0; i < G_N_ELEMENTS(files) && files[i]; i++) {
     g_autofree char *p = g_build_filename(tmpl, files[i], NULL);
-    g_autofree char *sum = sha256_file(p, &err);
+    g_autofree char *sum = hv_sha256_file(p, &err);
     if (!sum)
       return refuse(tmpl, HV_EXIT_USAGE, "%s", err->message);
     g_autofree char *name = hv_text_escape(files[i], -1);
