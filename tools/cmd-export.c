@@ -114,6 +114,23 @@ export_record(const HvRecordHeader *rh, const guint8 *payload, gpointer user_dat
   return TRUE;
 }
 
+/* Each chunk of plaintext, once written to the .ts file, is hashed for the
+ * report and fed to the MP4 remux, which so runs beside decryption. */
+typedef struct {
+  HvSha256 *ts_sum;
+  HvRemux  *remux;      /* NULL once it failed (its error comes from hv_remux_finish) */
+} ExportSink;
+
+static gboolean
+export_plain(const guint8 *plain, gsize len, gpointer user_data, GError **error)
+{
+  ExportSink *s = user_data;
+  hv_sha256_update(s->ts_sum, plain, len);
+  if (s->remux && !hv_remux_push(s->remux, plain, len))
+    s->remux = NULL;
+  return TRUE;
+}
+
 /* Write custody-report.txt in dir: head, the streamed event lines, tail. */
 static gboolean
 write_report(const char *dir, const GString *head, FILE *events, const GString *tail, GError **error)
@@ -219,6 +236,11 @@ export_session(const char *session, const Options *o)
     return refuse(tmpl, HV_EXIT_USAGE, "scratch file for the event list: %s", g_strerror(errno));
   }
   hv_decryptor_set_output(dec, fd);
+  g_autoptr(GError) remux_err = NULL;
+  g_autoptr(HvRemux) remux = hv_remux_new(mp4_path, &remux_err);
+  g_autoptr(HvSha256) ts_sum = hv_sha256_new();
+  ExportSink sink = { .ts_sum = ts_sum, .remux = remux };
+  hv_decryptor_set_sink(dec, export_plain, &sink);
   g_autoptr(GString) line = g_string_sized_new(4 * HV_EVENT_MAX + 128);
   ExportPass pass = { .dec = dec, .events = events, .line = line };
   HvVerifyOptions vo = { .expected_device_pk = pin, .on_record = export_record, .user_data = &pass,
@@ -227,6 +249,8 @@ export_session(const char *session, const Options *o)
   gboolean synced = fsync(fd) == 0;
   int sync_errno = errno;
   close(fd);
+  if (!v || !v->intact || !synced)
+    g_clear_pointer(&remux, hv_remux_free);   /* stop it before the partial export is removed */
   if (v && v->intact && want && g_strcmp0(v->fingerprint, want) != 0)
     return refuse(tmpl, HV_EXIT_INTEGRITY, "refusing to export: %s: fingerprint is %s, not the expected "
                   "%s (a different session, or the paper record was misread)", session, v->fingerprint,
@@ -239,8 +263,7 @@ export_session(const char *session, const Options *o)
   if (v->seal.status == HV_STATUS_COMPLETE && !hv_decryptor_saw_final(dec))
     return refuse(tmpl, HV_EXIT_INTEGRITY, "%s: COMPLETE session without a final chunk", session);
 
-  g_autoptr(GError) remux_err = NULL;
-  gboolean mp4_ok = hv_ts_remux_to_mp4(ts_path, mp4_path, &remux_err);
+  gboolean mp4_ok = remux && hv_remux_finish(remux, &remux_err);
   if (!mp4_ok) {
     (void) g_unlink(mp4_path);
     g_autofree char *m = hv_text_escape(remux_err->message, -1);
@@ -256,7 +279,7 @@ export_session(const char *session, const Options *o)
   const char *files[] = { ts_name, mp4_ok ? mp4_name : NULL };
   for (guint i = 0; i < G_N_ELEMENTS(files) && files[i]; i++) {
     g_autofree char *p = g_build_filename(tmpl, files[i], NULL);
-    g_autofree char *sum = hv_sha256_file(p, &err);
+    g_autofree char *sum = i == 0 ? hv_sha256_finish(ts_sum) : hv_sha256_file(p, &err);
     if (!sum)
       return refuse(tmpl, HV_EXIT_USAGE, "%s", err->message);
     g_autofree char *name = hv_text_escape(files[i], -1);

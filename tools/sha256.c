@@ -75,3 +75,37 @@ hv_sha256_file(const char *path, GError **error)
   }
   return finish(ctx);
 }
+
+struct _HvSha256 {
+  EVP_MD_CTX *ctx;
+};
+
+HvSha256 *
+hv_sha256_new(void)
+{
+  HvSha256 *s = g_new0(HvSha256, 1);
+  s->ctx = start();
+  return s;
+}
+
+void
+hv_sha256_update(HvSha256 *s, const void *data, gsize len)
+{
+  if (EVP_DigestUpdate(s->ctx, data, len) != 1)
+    g_error("SHA-256: EVP_DigestUpdate failed");
+}
+
+char *
+hv_sha256_finish(HvSha256 *s)
+{
+  return finish(s->ctx);
+}
+
+void
+hv_sha256_free(HvSha256 *s)
+{
+  if (!s)
+    return;
+  EVP_MD_CTX_free(s->ctx);
+  g_free(s);
+}

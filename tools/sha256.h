@@ -23,4 +23,13 @@ char *hv_sha256_file(const char *path, GError **error) G_GNUC_WARN_UNUSED_RESULT
 /* Lower-case hex SHA-256 of data. */
 char *hv_sha256_hex(const void *data, gsize len);
 
+/* Incremental: the SHA-256 of a stream as it is written. */
+typedef struct _HvSha256 HvSha256;
+HvSha256 *hv_sha256_new(void);
+void      hv_sha256_update(HvSha256 *s, const void *data, gsize len);
+/* Lower-case hex of everything given; s can take no more updates. */
+char     *hv_sha256_finish(HvSha256 *s);
+void      hv_sha256_free(HvSha256 *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HvSha256, hv_sha256_free)
+
 G_END_DECLS

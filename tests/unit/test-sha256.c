@@ -42,11 +42,31 @@ test_files(void)
   g_rmdir(dir);
 }
 
+/* The incremental form, fed in pieces of every size, gives the one-shot hash. */
+static void
+test_incremental(void)
+{
+  guint8 data[100000];
+  for (gsize i = 0; i < sizeof data; i++)
+    data[i] = (guint8) (i * 31 + 7);
+  g_autofree char *want = g_compute_checksum_for_data(G_CHECKSUM_SHA256, data, sizeof data);
+  g_autoptr(HvSha256) s = hv_sha256_new();
+  gsize off = 0;
+  for (gsize step = 0; off < sizeof data; step++) {
+    gsize n = MIN(step * 7 % 4099, sizeof data - off);
+    hv_sha256_update(s, data + off, n);
+    off += n;
+  }
+  g_autofree char *got = hv_sha256_finish(s);
+  g_assert_cmpstr(got, ==, want);
+}
+
 int
 main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/sha256/vectors", test_vectors);
   g_test_add_func("/sha256/files", test_files);
+  g_test_add_func("/sha256/incremental", test_incremental);
   return g_test_run();
 }
