@@ -24,7 +24,7 @@ def real_media(directory, mib):
     path = os.path.join(directory, f"haven-bench-media-{mib}mib.ts")
     if os.path.exists(path):
         return path
-    frames = int(mib * 2**20 / 800e3) + 1
+    frames = int(mib * 2**20 / 760e3) + 1   # about 770 kB a frame
     audio = int(frames / 25 * 48000 / 1024) + 1
     tmp = path + ".part"
     subprocess.run(
