@@ -192,7 +192,7 @@ hv_remux_new(const char *mp4_path, GError **error)
   g_autoptr(GstCaps) caps = gst_caps_new_simple("video/mpegts", "systemstream", G_TYPE_BOOLEAN, TRUE,
                                                 "packetsize", G_TYPE_INT, 188, NULL);
   g_object_set(x->src, "caps", caps, "format", GST_FORMAT_BYTES, "max-bytes", (guint64) REMUX_AHEAD,
-               "block", FALSE, NULL);
+               "min-percent", 50u, "block", FALSE, NULL);   /* need-data at half: no gap while refilled */
   g_signal_connect(x->src, "need-data", G_CALLBACK(on_need_data), x);
   g_signal_connect(x->src, "enough-data", G_CALLBACK(on_enough_data), x);
   g_object_set(sink, "location", mp4_path, NULL);
