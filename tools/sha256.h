@@ -6,9 +6,9 @@
  * courts and their tools (sha256sum) check an exported file against, and
  * libsodium's SHA-256 is portable C (about 250 MB/s here): on a 1 GiB export
  * it cost more than decrypting. OpenSSL's libcrypto (EVP) uses the CPU's
- * SHA instructions where present: the ARMv8 cryptography extensions on the
- * Raspberry Pi 4's Cortex-A72 when the SoC has them, SHA-NI on x86, and
- * tuned assembly otherwise. Everything else (BLAKE2b, Ed25519, secretstream)
+ * SHA instructions where present: the ARMv8 cryptography extensions on
+ * arm64 (the Raspberry Pi 4's BCM2711 lacks them; libcrypto then runs its
+ * arm64 assembly, still faster than portable C), SHA-NI on x86. Everything else (BLAKE2b, Ed25519, secretstream)
  * stays with libsodium.
  */
 #pragma once
