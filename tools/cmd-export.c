@@ -5,6 +5,7 @@
 #include "report-html.h"
 #include "report-sign.h"
 #include "trust.h"
+#include "sha256.h"
 #include "ts-remux.h"
 #include "vault/vault.h"
 
@@ -14,28 +15,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-static char *
-sha256_file(const char *path, GError **error)
-{
-  int fd = hv_open_regular(path, error);
-  if (fd < 0)
-    return NULL;
-  crypto_hash_sha256_state st;
-  crypto_hash_sha256_init(&st);
-  g_autofree guint8 *buf = g_malloc(1 << 16);
-  ssize_t n;
-  while ((n = read(fd, buf, 1 << 16)) > 0)
-    crypto_hash_sha256_update(&st, buf, (unsigned long long) n);
-  close(fd);
-  if (n < 0) {
-    g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_IO, "%s: %s", path, g_strerror(errno));
-    return NULL;
-  }
-  guint8 out[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256_final(&st, out);
-  return hv_hex(out, sizeof out);
-}
 
 static void
 file_close(FILE *f)
@@ -163,7 +142,7 @@ custody_head(const HvVerdict *v, const ReportContext *c, HvReportHtml *html, GEr
   static const char *const sealed[] = { HV_FILE_HEADER, HV_FILE_RECORDS, HV_FILE_INDEX, HV_FILE_SEAL };
   for (guint i = 0; i < G_N_ELEMENTS(sealed); i++) {
     g_autofree char *p = g_build_filename(c->source, sealed[i], NULL);
-    g_autofree char *sum = sha256_file(p, error);
+    g_autofree char *sum = hv_sha256_file(p, error);
     if (!sum)
       return NULL;
     g_autofree char *shown = hv_text_escape(p, -1);
@@ -210,6 +189,23 @@ export_record(const HvRecordHeader *rh, const guint8 *payload, gpointer user_dat
                 g_strerror(errno));
     return FALSE;
   }
+  return TRUE;
+}
+
+/* Each chunk of plaintext, once written to the .ts file, is hashed for the
+ * report and fed to the MP4 remux, which so runs beside decryption. */
+typedef struct {
+  HvSha256 *ts_sum;
+  HvRemux  *remux;      /* NULL once it failed (its error comes from hv_remux_finish) */
+} ExportSink;
+
+static gboolean
+export_plain(const guint8 *plain, gsize len, gpointer user_data, GError **error)
+{
+  ExportSink *s = user_data;
+  hv_sha256_update(s->ts_sum, plain, len);
+  if (s->remux && !hv_remux_push(s->remux, plain, len))
+    s->remux = NULL;
   return TRUE;
 }
 
@@ -352,13 +348,21 @@ export_session(const char *session, const Options *o)
     return refuse(tmpl, HV_EXIT_USAGE, "scratch file for the event list: %s", g_strerror(errno));
   }
   hv_decryptor_set_output(dec, fd);
+  g_autoptr(GError) remux_err = NULL;
+  g_autoptr(HvRemux) remux = hv_remux_new(mp4_path, &remux_err);
+  g_autoptr(HvSha256) ts_sum = hv_sha256_new();
+  ExportSink sink = { .ts_sum = ts_sum, .remux = remux };
+  hv_decryptor_set_sink(dec, export_plain, &sink);
   g_autoptr(GString) line = g_string_sized_new(4 * HV_EVENT_MAX + 128);
   ExportPass pass = { .dec = dec, .events = events, .html_rows = html_rows, .line = line };
-  HvVerifyOptions vo = { .expected_device_pk = pin, .on_record = export_record, .user_data = &pass };
+  HvVerifyOptions vo = { .expected_device_pk = pin, .on_record = export_record, .user_data = &pass,
+                         .threads = HV_VERIFY_ALL_CPUS };
   g_autoptr(HvVerdict) v = hv_vault_verify(session, &vo, &err);
   gboolean synced = fsync(fd) == 0;
   int sync_errno = errno;
   close(fd);
+  if (!v || !v->intact || !synced)
+    g_clear_pointer(&remux, hv_remux_free);   /* stop it before the partial export is removed */
   if (v && v->intact && want && g_strcmp0(v->fingerprint, want) != 0)
     return refuse(tmpl, HV_EXIT_INTEGRITY, "refusing to export: %s: fingerprint is %s, not the expected "
                   "%s (a different session, or the paper record was misread)", session, v->fingerprint,
@@ -375,8 +379,7 @@ export_session(const char *session, const Options *o)
   if (id->sign_sk && !custody)
     return refuse(tmpl, HV_EXIT_USAGE, "%s", custody_err->message);
 
-  g_autoptr(GError) remux_err = NULL;
-  gboolean mp4_ok = hv_ts_remux_to_mp4(ts_path, mp4_path, &remux_err);
+  gboolean mp4_ok = remux && hv_remux_finish(remux, &remux_err);
   if (!mp4_ok) {
     (void) g_unlink(mp4_path);
     g_autofree char *m = hv_text_escape(remux_err->message, -1);
@@ -404,7 +407,7 @@ export_session(const char *session, const Options *o)
   const char *files[] = { ts_name, mp4_ok ? mp4_name : NULL };
   for (guint i = 0; i < G_N_ELEMENTS(files) && files[i]; i++) {
     g_autofree char *p = g_build_filename(tmpl, files[i], NULL);
-    g_autofree char *sum = sha256_file(p, &err);
+    g_autofree char *sum = i == 0 ? hv_sha256_finish(ts_sum) : hv_sha256_file(p, &err);
     if (!sum)
       return refuse(tmpl, HV_EXIT_USAGE, "%s", err->message);
     g_autofree char *name = hv_text_escape(files[i], -1);

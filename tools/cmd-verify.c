@@ -228,6 +228,7 @@ typedef struct {
   GHashTable    *unpinned;      /* device ids of sessions not pinned */
   guint          counts[4];     /* COMPLETE, INTERRUPTED, IO_FAILED, INVALID */
   guint          n;
+  Progress      *progress;      /* names the session being verified */
 } Run;
 
 static void
@@ -285,6 +286,24 @@ pin_enrolled(Run *r, const char *session, const guint8 **ret_pk)
   return TRUE;
 }
 
+static void
+on_session(const char *dir, gpointer user_data)
+{
+  ((Run *) user_data)->progress->name = dir;
+}
+
+static void
+on_verdict(HvVerdict *v, gpointer user_data)
+{
+  g_autoptr(HvVerdict) owned = v;
+  Run *r = user_data;
+  if (r->progress->shown) {   /* stopped short of 100%: never run the verdict into the progress line */
+    fprintf(stderr, "\r\033[K");
+    r->progress->shown = FALSE;
+  }
+  take_verdict(r, owned);
+}
+
 /* Verify every session under the given paths; FALSE on a usage or I/O error. */
 static gboolean
 collect(char **paths, Run *r)
@@ -318,24 +337,20 @@ collect(char **paths, Run *r)
   }
   Progress prog = { .tty = isatty(STDERR_FILENO) && !o->json && !o->quiet && !o->status };
   HvVerifyOptions vo = { .expected_device_pk = o->device_key ? pk : NULL,
-                         .on_progress = on_progress, .user_data = &prog };
+                         .on_progress = on_progress, .user_data = &prog,
+                         .threads = HV_VERIFY_ALL_CPUS };
   if (o->json)
     printf("{\n\"schema\": \"haven.verify/1\",\n\"sessions\": [\n");
-  for (guint k = 0; k < all->len; k++) {
-    prog.name = all->pdata[k];
-    if (!o->device_key && !pin_enrolled(r, all->pdata[k], &vo.expected_device_pk))
+  /* without --device-key: each enrolled device's sessions are pinned to its trusted key */
+  g_autofree const guint8 **pks = g_new0(const guint8 *, all->len + 1);
+  for (guint k = 0; k < all->len && !o->device_key; k++)
+    if (!pin_enrolled(r, all->pdata[k], &pks[k]))
       return FALSE;
-    g_autoptr(HvVerdict) v = hv_vault_verify(all->pdata[k], &vo, &err);
-    if (prog.shown) {   /* stopped short of 100%: never run the verdict into the progress line */
-      fprintf(stderr, "\r\033[K");
-      prog.shown = FALSE;
-    }
-    if (!v) {
-      g_autofree char *m = hv_text_escape(err->message, -1);
-      hv_cli_error("verify", "%s", m);
-      return FALSE;
-    }
-    take_verdict(r, v);
+  r->progress = &prog;
+  if (!hv_vault_verify_many((char **) all->pdata, all->len, &vo, pks, on_session, on_verdict, r, &err)) {
+    g_autofree char *m = hv_text_escape(err->message, -1);
+    hv_cli_error("verify", "%s", m);
+    return FALSE;
   }
   return TRUE;
 }

@@ -8,7 +8,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config clang libclang-rt-14-dev llvm
-  libglib2.0-dev libjson-glib-dev libsodium-dev libsqlite3-dev sqlite3
+  libglib2.0-dev libjson-glib-dev libsodium-dev libsqlite3-dev sqlite3 libssl-dev
   libgpiod-dev gpiod libsystemd-dev systemd
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad

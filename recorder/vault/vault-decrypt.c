@@ -12,6 +12,8 @@ struct _HvDecryptor {
   gboolean final;
   guint64  plain_bytes;
   guint64  chunk;
+  HvPlainFunc sink;
+  gpointer sink_data;
 };
 
 void
@@ -106,16 +108,25 @@ hv_decryptor_on_record(const HvRecordHeader *rh, const guint8 *payload, gpointer
   d->final = final;
   d->chunk++;
   int w = hv_write_all(d->out_fd, d->plain, (gsize) mlen);
+  gboolean sunk = w < 0 || !d->sink || d->sink(d->plain, (gsize) mlen, d->sink_data, error);
   sodium_memzero(d->plain, (gsize) mlen);
   if (w < 0) {
     g_set_error(error, HV_VAULT_ERROR, HV_VAULT_ERROR_IO, "writing the decrypted stream: %s",
                 g_strerror(-w));
     return FALSE;
   }
+  if (!sunk)
+    return FALSE;
   d->plain_bytes += mlen;
   return TRUE;
 }
 
 void hv_decryptor_set_output(HvDecryptor *d, int out_fd) { d->out_fd = out_fd; }
+void
+hv_decryptor_set_sink(HvDecryptor *d, HvPlainFunc sink, gpointer user_data)
+{
+  d->sink = sink;
+  d->sink_data = user_data;
+}
 gboolean hv_decryptor_saw_final(HvDecryptor *d) { return d->final; }
 guint64 hv_decryptor_plain_bytes(HvDecryptor *d) { return d->plain_bytes; }

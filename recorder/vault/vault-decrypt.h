@@ -30,6 +30,12 @@ void hv_decryptor_free(HvDecryptor *d);
 void hv_decryptor_set_output(HvDecryptor *d, int out_fd);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HvDecryptor, hv_decryptor_free)
 
+/* Also hand each chunk's plaintext, once written to the output, to sink
+ * (in order, in the thread that decrypts; plain is valid during the call
+ * only and wiped after it). Return FALSE with error to stop the pass. */
+typedef gboolean (*HvPlainFunc)(const guint8 *plain, gsize len, gpointer user_data, GError **error);
+void hv_decryptor_set_sink(HvDecryptor *d, HvPlainFunc sink, gpointer user_data);
+
 /* An HvRecordFunc: pass the decryptor as user_data. */
 gboolean hv_decryptor_on_record(const HvRecordHeader *rh, const guint8 *payload, gpointer decryptor,
                                 GError **error);

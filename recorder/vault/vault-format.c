@@ -489,10 +489,9 @@ hv_chain_init(const guint8 header_hash[HV_HASH_SIZE], guint8 ret_head[HV_HASH_SI
 }
 
 void
-hv_chain_step(guint8 head[HV_HASH_SIZE], const guint8 *session_id,
-              const guint8 rec_header[HV_RECORD_HEADER_SIZE], const guint8 *payload, gsize payload_len)
+hv_chain_leaf(const guint8 *session_id, const guint8 rec_header[HV_RECORD_HEADER_SIZE],
+              const guint8 *payload, gsize payload_len, guint8 ret_leaf[HV_HASH_SIZE])
 {
-  guint8 leaf[HV_HASH_SIZE];
   crypto_generichash_state st;
 
   crypto_generichash_init(&st, NULL, 0, HV_HASH_SIZE);
@@ -500,13 +499,29 @@ hv_chain_step(guint8 head[HV_HASH_SIZE], const guint8 *session_id,
   crypto_generichash_update(&st, session_id, HV_SESSION_ID_SIZE);
   crypto_generichash_update(&st, rec_header, HV_RECORD_HEADER_SIZE);
   crypto_generichash_update(&st, payload, payload_len);
-  crypto_generichash_final(&st, leaf, HV_HASH_SIZE);
+  crypto_generichash_final(&st, ret_leaf, HV_HASH_SIZE);
+}
+
+void
+hv_chain_fold(guint8 head[HV_HASH_SIZE], const guint8 leaf[HV_HASH_SIZE])
+{
+  crypto_generichash_state st;
 
   crypto_generichash_init(&st, NULL, 0, HV_HASH_SIZE);
   crypto_generichash_update(&st, (const guint8 *) DOMAIN_CHAIN, sizeof DOMAIN_CHAIN);
   crypto_generichash_update(&st, head, HV_HASH_SIZE);
   crypto_generichash_update(&st, leaf, HV_HASH_SIZE);
   crypto_generichash_final(&st, head, HV_HASH_SIZE);
+}
+
+void
+hv_chain_step(guint8 head[HV_HASH_SIZE], const guint8 *session_id,
+              const guint8 rec_header[HV_RECORD_HEADER_SIZE], const guint8 *payload, gsize payload_len)
+{
+  guint8 leaf[HV_HASH_SIZE];
+
+  hv_chain_leaf(session_id, rec_header, payload, payload_len, leaf);
+  hv_chain_fold(head, leaf);
 }
 
 /* ---- fingerprint ---- */

@@ -199,6 +199,12 @@ void hv_chain_init(const guint8 header_hash[HV_HASH_SIZE], guint8 ret_head[HV_HA
 void hv_chain_step(guint8 head[HV_HASH_SIZE], const guint8 *session_id,
                    const guint8 rec_header[HV_RECORD_HEADER_SIZE],
                    const guint8 *payload, gsize payload_len);
+/* The two halves of hv_chain_step: the leaf of one record (independent of
+ * every other record, so it can be computed on any thread) and the fold of a
+ * leaf into the head (sequential, in record order). */
+void hv_chain_leaf(const guint8 *session_id, const guint8 rec_header[HV_RECORD_HEADER_SIZE],
+                   const guint8 *payload, gsize payload_len, guint8 ret_leaf[HV_HASH_SIZE]);
+void hv_chain_fold(guint8 head[HV_HASH_SIZE], const guint8 leaf[HV_HASH_SIZE]);
 
 /* Fingerprint: first 100 bits of the seal hash, RFC 4648 base32, as
  * "XXXX-XXXX-XXXX-XXXX-XXXX". Returns a newly allocated string. */

@@ -4,6 +4,7 @@
 #include "vault-file.h"
 #include "vault-keys.h"
 #include "vault-ledger.h"
+#include "vault-reader.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -252,16 +253,17 @@ check_checkpoint(Scan *sc)
 }
 
 static gboolean
-scan_one(Scan *sc, FILE *fp, guint8 *payload)
+scan_one(Scan *sc, HvRecordReader *rd)
 {
   HvVerdict *v = sc->v;
-  guint8 hdr[HV_RECORD_HEADER_SIZE];
   g_autoptr(GError) err = NULL;
   HvRecordHeader rh;
   guint64 n = v->records;
+  HvRecordRead rec;
 
-  size_t got = fread(hdr, 1, sizeof hdr, fp);
-  if (got != sizeof hdr)
+  hv_record_reader_next(rd, &rec);
+  const guint8 *hdr = rec.header, *payload = rec.payload;
+  if (rec.header_got != HV_RECORD_HEADER_SIZE)
     return problem(v, HV_VAULT_ERROR_TRUNCATED, "%s: record %" G_GUINT64_FORMAT " at offset %"
                    G_GUINT64_FORMAT ": file ends inside the record header", HV_FILE_RECORDS, n, sc->offset);
   if (!hv_record_header_decode(hdr, &rh, &err))
@@ -271,14 +273,15 @@ scan_one(Scan *sc, FILE *fp, guint8 *payload)
     return problem(v, HV_VAULT_ERROR_CHAIN, "%s: record at offset %" G_GUINT64_FORMAT " has index %"
                    G_GUINT64_FORMAT ", expected %" G_GUINT64_FORMAT " (reordered, duplicated, removed "
                    "or inserted)", HV_FILE_RECORDS, sc->offset, rh.index, n);
-  if (fread(payload, 1, rh.length, fp) != rh.length)
+  if (rec.payload_got != rh.length)
     return problem(v, HV_VAULT_ERROR_TRUNCATED, "%s: record %" G_GUINT64_FORMAT " at offset %"
                    G_GUINT64_FORMAT ": file ends inside the %u-byte payload", HV_FILE_RECORDS, n,
                    sc->offset, rh.length);
   if (n > 0 && rh.mono_us < v->last_mono_us)
     return problem(v, HV_VAULT_ERROR_CHAIN, "%s: record %" G_GUINT64_FORMAT
                    ": monotonic time goes backwards", HV_FILE_RECORDS, n);
-  hv_chain_step(sc->head, v->header.session_id, hdr, payload, rh.length);
+  g_assert(rec.have_leaf);   /* the reader hashes every record whose header decodes and payload is whole */
+  hv_chain_fold(sc->head, rec.leaf);
   sc->offset += HV_RECORD_HEADER_SIZE + rh.length;
   v->records++;
 
@@ -362,7 +365,7 @@ scan_records(HvVerdict *v, const HvVerifyOptions *opts, const guint8 header_hash
   FILE *idx = open_part(v, HV_FILE_INDEX);
   if (!idx)
     return FALSE;
-  FILE *rec = open_part(v, HV_FILE_RECORDS);
+  FILE *rec = open_part(v, HV_FILE_RECORDS);   /* read through its fd by the record reader */
   if (!rec) {
     fclose(idx);
     return FALSE;
@@ -376,14 +379,16 @@ scan_records(HvVerdict *v, const HvVerifyOptions *opts, const guint8 header_hash
 
   /* A sealed session's extent is what its seal says; an unsealed one's is the file. */
   guint64 limit = v->have_seal ? v->seal.record_count : G_MAXUINT64;
-  guint8 *payload = g_malloc(HV_MEDIA_RECORD_MAX);
+  HvRecordReader *rd = hv_record_reader_new(fileno(rec), v->header.session_id, limit,
+                                            v->have_seal ? G_MAXUINT64 : sc.total,
+                                            opts->threads < 0 ? 0 : (guint) MAX(opts->threads, 1));
   gboolean ok = index_next(v, &sc.ir);
   while (ok && v->records < limit) {
     if (!v->have_seal && sc.offset >= sc.total)
       break;
-    ok = scan_one(&sc, rec, payload);
+    ok = scan_one(&sc, rd);
   }
-  g_free(payload);
+  hv_record_reader_free(rd);
 
   if (ok && sc.ir.have)
     ok = problem(v, HV_VAULT_ERROR_CHAIN, "%s: checkpoint %" G_GUINT64_FORMAT " covers %"

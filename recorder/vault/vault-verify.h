@@ -62,7 +62,15 @@ typedef struct {
   HvRecordFunc   on_record;
   HvProgressFunc on_progress;
   gpointer       user_data;
+  /* Leaf hashing (vault-reader.h): 0 (the default) hashes in the calling
+   * thread; HV_VERIFY_ALL_CPUS uses one worker per online CPU, N > 1 uses N
+   * workers (at most 8). The verdict is
+   * the same either way; on_record and on_progress are always called in the
+   * calling thread, in record order. */
+  gint           threads;
 } HvVerifyOptions;
+
+#define HV_VERIFY_ALL_CPUS (-1)
 
 /* Returns a verdict for any directory (a damaged session gets intact=FALSE);
  * NULL with error only when dir itself cannot be opened as a directory. */

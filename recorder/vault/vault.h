@@ -28,6 +28,7 @@
 #include "vault-keys.h"
 #include "vault-writer.h"
 #include "vault-verify.h"
+#include "vault-verify-many.h"
 #include "vault-ledger.h"
 #include "vault-recover.h"
 #include "vault-decrypt.h"

@@ -254,6 +254,148 @@ test_events_streamed(Fixture *f, gconstpointer data)
   g_assert_cmpuint(seen.last_index + 1, ==, v->records);
 }
 
+/* Leaves hashed on workers (vault-reader.h) give the verdict of the calling
+ * thread alone, for a session of several 1 MiB blocks damaged anywhere:
+ * bytes flipped in headers and payloads on both sides of a block boundary,
+ * the file cut short there, or bytes appended. */
+static void
+assert_same_verdict(const HvVerdict *a, const HvVerdict *b)
+{
+  g_assert_cmpstr(a->problem, ==, b->problem);
+  g_assert_cmpint(a->problem_code, ==, b->problem_code);
+  g_assert_cmpint(a->intact, ==, b->intact);
+  g_assert_cmpuint(a->records, ==, b->records);
+  g_assert_cmpuint(a->media_records, ==, b->media_records);
+  g_assert_cmpuint(a->events, ==, b->events);
+  g_assert_cmpuint(a->good.count, ==, b->good.count);
+  g_assert_cmpmem(a->good.head, HV_HASH_SIZE, b->good.head, HV_HASH_SIZE);
+  g_assert_cmpstr(a->fingerprint, ==, b->fingerprint);
+}
+
+static HvVerdict *
+verify_threads(const char *dir, gint threads)
+{
+  HvVerifyOptions o = { .threads = threads };
+  HvVerdict *v = hv_vault_verify(dir, &o, NULL);
+  g_assert_nonnull(v);
+  return v;
+}
+
+static void
+test_threads_same_verdict(Fixture *f, gconstpointer data)
+{
+  g_autofree char *dir = fixture_session(f, "big", 3u << 20, TRUE);
+  g_autofree char *path = g_build_filename(dir, HV_FILE_RECORDS, NULL);
+  g_autoptr(GBytes) orig = read_all(dir, HV_FILE_RECORDS);
+  gsize len = g_bytes_get_size(orig);
+  const guint8 *data0 = g_bytes_get_data(orig, NULL);
+  g_assert_cmpuint(len, >, 3u << 20);
+  /* the record that crosses the second block's start */
+  gsize at = 0;
+  while (at + HV_RECORD_HEADER_SIZE + hv_get_u32(data0 + at + 32) < (1u << 20))
+    at += HV_RECORD_HEADER_SIZE + hv_get_u32(data0 + at + 32);
+  gsize flips[] = { 0, 5, 33, at + 8, at + 36, at + 100, (1u << 20) - 1, 1u << 20, (2u << 20) + 7,
+                    len - 1 };
+  gsize cuts[] = { at + 20, at + 50, 1u << 20, len - 30 };
+  for (guint i = 0; i < G_N_ELEMENTS(flips) + G_N_ELEMENTS(cuts) + 2; i++) {
+    g_autofree guint8 *d = g_memdup2(data0, len);
+    gsize n = len;
+    if (i < G_N_ELEMENTS(flips))
+      d[flips[i]] ^= 0x40;
+    else if (i < G_N_ELEMENTS(flips) + G_N_ELEMENTS(cuts))
+      n = cuts[i - G_N_ELEMENTS(flips)];
+    else if (i == G_N_ELEMENTS(flips) + G_N_ELEMENTS(cuts)) {
+      d = g_realloc(d, len + 10);
+      memset(d + len, 0, 10);
+      n = len + 10;
+    }   /* the last round: unchanged */
+    g_assert_true(g_file_set_contents(path, (const char *) d, n, NULL));
+    g_autoptr(HvVerdict) one = verify_threads(dir, 0);
+    g_autoptr(HvVerdict) three = verify_threads(dir, 3);
+    g_autoptr(HvVerdict) all = verify_threads(dir, HV_VERIFY_ALL_CPUS);
+    g_test_message("case %u: %s", i, one->problem ? one->problem : "intact");
+    g_assert_true(one->intact == (i == G_N_ELEMENTS(flips) + G_N_ELEMENTS(cuts) + 1));
+    assert_same_verdict(one, three);
+    assert_same_verdict(one, all);
+  }
+}
+
+/* hv_vault_verify_many: the verdicts of hv_vault_verify, in the order given,
+ * for large and small sessions mixed; a path that is not a directory stops it
+ * after the verdicts before it. */
+typedef struct {
+  GPtrArray *verdicts;
+  GPtrArray *started;
+} Many;
+
+static void
+many_start(const char *dir, gpointer user_data)
+{
+  g_ptr_array_add(((Many *) user_data)->started, g_strdup(dir));
+}
+
+static void
+many_verdict(HvVerdict *v, gpointer user_data)
+{
+  g_ptr_array_add(((Many *) user_data)->verdicts, v);
+}
+
+static void
+test_verify_many(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GPtrArray) dirs = g_ptr_array_new_with_free_func(g_free);
+  for (guint i = 0; i < 7; i++) {
+    g_autofree char *name = g_strdup_printf("s%u", i);
+    char *dir = fixture_session(f, name, i == 2 ? 9u << 20 : 20000 * (i + 1), i != 4);
+    g_ptr_array_add(dirs, dir);
+  }
+  /* session 5: a payload byte changed */
+  g_autofree char *p5 = g_build_filename(dirs->pdata[5], HV_FILE_RECORDS, NULL);
+  g_autoptr(GBytes) b5 = read_all(dirs->pdata[5], HV_FILE_RECORDS);
+  g_autofree guint8 *d5 = g_memdup2(g_bytes_get_data(b5, NULL), g_bytes_get_size(b5));
+  d5[g_bytes_get_size(b5) - 100] ^= 1;
+  g_assert_true(g_file_set_contents(p5, (const char *) d5, g_bytes_get_size(b5), NULL));
+
+  for (guint round = 0; round < 2; round++) {
+    HvVerifyOptions o = { .threads = round ? 0 : HV_VERIFY_ALL_CPUS };
+    Many m = { g_ptr_array_new_with_free_func((GDestroyNotify) hv_verdict_free),
+               g_ptr_array_new_with_free_func(g_free) };
+    g_autoptr(GError) err = NULL;
+    g_assert_true(hv_vault_verify_many((char **) dirs->pdata, dirs->len, &o, NULL, many_start, many_verdict,
+                                       &m, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(m.verdicts->len, ==, dirs->len);
+    for (guint i = 0; i < dirs->len; i++) {
+      HvVerdict *v = m.verdicts->pdata[i];
+      g_autoptr(HvVerdict) want = verify_threads(dirs->pdata[i], 0);
+      g_assert_cmpstr(v->dir, ==, dirs->pdata[i]);
+      assert_same_verdict(v, want);
+      g_assert_true(v->intact == (i != 4 && i != 5));
+    }
+    /* in parallel, only the large session is verified in the calling thread (with progress) */
+    gboolean parallel = round == 0 && g_get_num_processors() > 1;
+    g_assert_cmpuint(m.started->len, ==, parallel ? 1 : dirs->len);
+    if (parallel)
+      g_assert_cmpstr(m.started->pdata[0], ==, dirs->pdata[2]);
+    g_ptr_array_unref(m.verdicts);
+    g_ptr_array_unref(m.started);
+  }
+
+  /* a path that is not a directory: the verdicts before it, then its error */
+  g_autofree char *file = g_build_filename(f->dir, "not-a-dir", NULL);
+  g_assert_true(g_file_set_contents(file, "x", 1, NULL));
+  char *some[] = { dirs->pdata[0], dirs->pdata[1], file, dirs->pdata[3] };
+  HvVerifyOptions o = { .threads = HV_VERIFY_ALL_CPUS };
+  Many m = { g_ptr_array_new_with_free_func((GDestroyNotify) hv_verdict_free),
+             g_ptr_array_new_with_free_func(g_free) };
+  g_autoptr(GError) err = NULL;
+  g_assert_false(hv_vault_verify_many(some, G_N_ELEMENTS(some), &o, NULL, NULL, many_verdict, &m, &err));
+  g_assert_error(err, HV_VAULT_ERROR, HV_VAULT_ERROR_IO);
+  g_assert_cmpuint(m.verdicts->len, ==, 2);
+  g_ptr_array_unref(m.verdicts);
+  g_ptr_array_unref(m.started);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -266,5 +408,7 @@ main(int argc, char **argv)
   ADD("/vault-verify/zero-checkpoint", test_zero_checkpoint);
   ADD("/vault-verify/event-text-not-checked", test_event_text_not_checked);
   ADD("/vault-verify/events-streamed", test_events_streamed);
+  ADD("/vault-verify/threads-same-verdict", test_threads_same_verdict);
+  ADD("/vault-verify/verify-many", test_verify_many);
   return g_test_run();
 }
