@@ -70,7 +70,7 @@ hv_vault_verify_many(char *const *dirs, guint n_dirs, const HvVerifyOptions *opt
       job->opts = *opts;
       if (expected_pks && expected_pks[submitted])
         job->opts.expected_device_pk = expected_pks[submitted];
-      if (!pool || is_large(job->dir)) {
+      if (!pool || n_dirs == 1 || is_large(job->dir)) {   /* a lone session: with progress */
         if (submitted != emitted)
           break;   /* in order: a large session waits for the small ones before it */
         if (on_start)

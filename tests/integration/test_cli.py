@@ -281,7 +281,8 @@ def progress_cleared():
     before the verdict (it used to read "verifying ... 96% (0 MiB)INVALID")."""
     import pty
     import subprocess
-    s = ws.session("prog", "--bytes", "1000", "--events", "400", "--event-bytes", "10")
+    # several of the reader's 1 MiB blocks before the damage, so progress is shown first
+    s = ws.session("prog", "--bytes", "3000000", "--events", "400", "--event-bytes", "10")
     recs, _ = records(s)
     # a record length (its high byte), late: progress is shown by then, and the scan stops there
     flip(os.path.join(s, "records.hvr"), recs[-30][0] + 35)
