@@ -75,21 +75,27 @@ deps_of() {
   dpkg-deb -f "$1" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/:any//; s/[[:space:]]//g' | grep -v '^$' || true
 }
 base_pkgs=(systemd systemd-sysv udev dbus kmod linux-image-arm64 initramfs-tools raspi-firmware
-           e2fsprogs dosfstools fdisk util-linux mount procps)
+           e2fsprogs dosfstools fdisk util-linux mount procps
+           # what Haven's packages depend on today: a dependency outside this list
+           # is added below (and rebuilds the cached root once)
+           libc6 libglib2.0-0 libsodium23 libsqlite3-0 libgpiod2 libsystemd0 libjson-glib-1.0-0
+           libgstreamer1.0-0 libgstreamer-plugins-base1.0-0 gstreamer1.0-plugins-base
+           gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-alsa)
 mapfile -t hv_deps < <( { deps_of "${havend_debs[0]}"; deps_of "${haven_debs[0]}"; } | grep -v '^haven' | sort -u)
 all_pkgs=$(printf '%s\n' "${base_pkgs[@]}" "${hv_deps[@]}" | sort -u | paste -sd, -)
 # the key: package list, mirror, and this script's root-building part (below, up to "end of base")
 base_recipe=$(sed -n '/^# --- the Debian root/,/^# --- end of base/p' "$0")
 key=$(printf '%s\n%s\n%s\n%s\n' "$all_pkgs" "$mirror" "$base_recipe" "$(cat "$here/initramfs-modules")" | sha256sum | cut -c1-16)
-base_tar="$cache/rootfs-arm64-$key.tar"
-if [ ! -f "$base_tar" ]; then
-  log "building the Debian root (not cached: $base_tar)"
+base="$cache/rootfs-arm64-$key"
+if [ ! -d "$base" ]; then
+  log "building the Debian root (not cached: $base)"
+  rm -rf "$base.tmp"
   t0=$(date +%s)
   # MODULES=list: an initramfs of only the modules named in initramfs-modules
   # (the default, MODULES=most, takes ~37 min under qemu-user; this ~30 s).
   # raspi-firmware: CMA=0 (the build host is not a Pi; config.txt is written
   # below anyway). force-confold keeps the files pre-seeded by the hook.
-  nice -n 5 mmdebstrap --mode=root --arch=arm64 --variant=minbase \
+  nice -n 5 mmdebstrap --mode=root --format=directory --arch=arm64 --variant=minbase \
     --components=main,non-free-firmware \
     --include="$all_pkgs" \
     --dpkgopt=force-confold \
@@ -98,13 +104,15 @@ if [ ! -f "$base_tar" ]; then
     --skip=download/empty \
     --setup-hook='mkdir -p "$1"/var/cache/apt/archives/' \
     --setup-hook="sync-in '$cache/apt-arm64' /var/cache/apt/archives/" \
-    --essential-hook='mkdir -p "$1"/etc/initramfs-tools/conf.d "$1"/etc/default' \
+    --essential-hook='mkdir -p "$1"/etc/initramfs-tools/conf.d "$1"/etc/default "$1"/boot/firmware' \
     --essential-hook="upload '$here/initramfs-modules' /etc/initramfs-tools/modules" \
     --essential-hook='printf "MODULES=list\nCOMPRESS=zstd\n" > "$1"/etc/initramfs-tools/conf.d/haven.conf' \
     --essential-hook='printf "CMA=0\nROOTPART=LABEL=HAVENROOTA\nCONSOLES=\"serial0,115200 tty1\"\n" > "$1"/etc/default/raspi-firmware' \
     --customize-hook="sync-out /var/cache/apt/archives '$cache/apt-arm64'" \
-    bookworm "$base_tar.tmp" "$mirror" >&2
-  mv "$base_tar.tmp" "$base_tar"
+    bookworm "$base.tmp" "$mirror" >&2
+  mv "$base.tmp" "$base"
+  # older roots are stale
+  find "$cache" -maxdepth 1 -name 'rootfs-arm64-*' ! -name "$(basename "$base")" -exec rm -rf {} +
   log "Debian root built in $(( $(date +%s) - t0 )) s"
 fi
 # --- end of base -------------------------------------------------------------
@@ -117,7 +125,7 @@ cleanup() {
 trap cleanup EXIT
 root="$work/root"
 mkdir -p "$root"
-tar -C "$root" --numeric-owner --xattrs --xattrs-include='*' -xpf "$base_tar"
+cp -a "$base/." "$root/"
 
 # --- Haven's packages --------------------------------------------------------
 log "installing Haven $hvver"
