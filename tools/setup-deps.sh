@@ -15,6 +15,9 @@ PACKAGES=(
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x gstreamer1.0-alsa gstreamer1.0-plugins-base-apps
   python3 time
   qemu-system-x86 busybox-static kmod e2fsprogs cpio xz-utils
+  # Debian packages (tools/build-debs.sh, label package): debhelper, man pages,
+  # lintian, the build and install roots, arm64 binaries under emulation
+  debhelper dpkg-dev scdoc bash-completion lintian mmdebstrap qemu-user-static binfmt-support file
 )
 
 missing=()
