@@ -18,6 +18,8 @@ PACKAGES=(
   # Debian packages (tools/build-debs.sh, label package): debhelper, man pages,
   # lintian, the build and install roots, arm64 binaries under emulation
   debhelper dpkg-dev scdoc bash-completion lintian mmdebstrap qemu-user-static binfmt-support file
+  # the board image (board/image/build-image.sh) and its boot test (label image)
+  bmap-tools dosfstools mtools fdisk qemu-system-arm
 )
 
 missing=()
