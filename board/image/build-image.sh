@@ -191,6 +191,11 @@ if [ -f "$boot/config.txt" ]; then
   # raspi-firmware named the kernel by version; this partition has a fixed name
   sed -i -e "s/^kernel=.*/kernel=vmlinuz/" -e "s/^initramfs .*/initramfs initrd.img followkernel/" "$boot/config.txt"
 fi
+if [ "$variant" = rpi4 ]; then
+  for f in bcm2711-rpi-4-b.dtb start4.elf fixup4.dat config.txt; do
+    [ -f "$boot/$f" ] || { echo "build-image: raspi-firmware left no $f for the Pi 4" >&2; exit 1; }
+  done
+fi
 rm -rf "$root/boot/firmware/"*
 
 # --- the partitions and the disk ----------------------------------------------

@@ -338,6 +338,35 @@ def second_boot():
 R.case("second boot: same device id, first boot not repeated, the ledger goes on (sequence 2), verified",
        lambda: timed("second boot + checks", second_boot))
 
+def rpi4():
+    out = os.path.join(work, "rpi4")
+    sh("bash", os.path.join(repo, "board", "image", "build-image.sh"), "--variant", "rpi4",
+       "--debs", st["debs"], "--out", out)
+    img = glob.glob(os.path.join(out, "haven-rpi4-*.img"))[0]
+    p = parts(img)
+    off = p["HAVENBOOT"][0]
+    names = sh("mdir", "-b", "-i", f"{img}@@{off}", "::/").split()
+    for f in ("bcm2711-rpi-4-b.dtb", "config.txt", "cmdline.txt", "start4.elf", "fixup4.dat", "vmlinuz",
+              "initrd.img"):
+        assert f"::/{f}" in names, f"{f} not on the rpi4 boot partition: {names}"
+    cmdline = sh("mtype", "-i", f"{img}@@{off}", "::/cmdline.txt")
+    uuid = json.loads(sh("sfdisk", "--json", img))["partitiontable"]["partitions"][2]["uuid"].lower()
+    assert f"root=PARTUUID={uuid} " in cmdline and " ro " in cmdline, (cmdline, uuid)
+    config = sh("mtype", "-i", f"{img}@@{off}", "::/config.txt")
+    assert re.search(r"^kernel=vmlinuz$", config, re.M) and re.search(r"^initramfs initrd.img", config, re.M), config
+    assert re.search(r"^arm_64bit=1", config, re.M), config
+    m = json.load(open(img + ".manifest.json"))
+    assert m["variant"] == "rpi4", m
+    root = extract(img, "HAVENROOTA")
+    sim = subprocess.run(["debugfs", "-R", "stat /usr/share/haven/boards/sim.board", root], capture_output=True,
+                         text=True)
+    assert "File not found" in sim.stderr + sim.stdout, "the rpi4 image carries sim.board"
+    os.unlink(root)
+
+
+R.case("rpi4 variant: firmware, bcm2711-rpi-4-b.dtb, config.txt, cmdline.txt root=PARTUUID of slot A",
+       lambda: timed("image build (rpi4)", rpi4))
+
 print("timings:")
 for label, secs in timings:
     print(f"  {label:<28} {secs:7.1f} s")
