@@ -132,13 +132,14 @@ log "installing Haven $hvver"
 mkdir -p "$root/tmp/haven-debs"
 cp "${havend_debs[0]}" "${haven_debs[0]}" "$root/tmp/haven-debs/"
 mount -t proc proc "$root/proc"
+mount --bind /dev "$root/dev"
 printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"; chmod 0755 "$root/usr/sbin/policy-rc.d"
 nice -n 5 chroot "$root" dpkg -i /tmp/haven-debs/havend_*.deb /tmp/haven-debs/haven_*.deb >&2
 rm -f "$root/usr/sbin/policy-rc.d"
 rm -rf "$root/tmp/haven-debs"
 packages_json=$(chroot "$root" dpkg-query -W -f='${Package}\t${Version}\t${Architecture}\n' |
   python3 -c 'import json,sys; print(json.dumps([dict(zip(("name","version","arch"), l.rstrip("\n").split("\t"))) for l in sys.stdin if l.strip()]))')
-umount "$root/proc"
+umount "$root/proc" "$root/dev"
 
 # --- the appliance's own files -----------------------------------------------
 cp -a "$here/rootfs/." "$root/"
@@ -180,6 +181,7 @@ chroot "$root" systemctl mask systemd-random-seed.service systemd-machine-id-com
 kver=$(ls "$root/lib/modules" | sort -V | tail -n 1)
 boot="$work/boot"; mkdir -p "$boot"
 cp -r "$root/boot/firmware/." "$boot/" 2>/dev/null || true
+rm -f "$boot"/vmlinuz-* "$boot"/initrd.img-*
 cp "$root/boot/vmlinuz-$kver" "$boot/vmlinuz"
 cp "$root/boot/initrd.img-$kver" "$boot/initrd.img"
 case "$variant" in
