@@ -101,11 +101,11 @@ hv_binfmt_aarch64() {
 
 # The cross-build root for arm64: buildd variant, arm64 added, crossbuild
 # essentials and the :arm64 Build-Depends of board/debian/control. Keyed by
-# that control file. Prints the tarball path.
+# that file's source paragraph (the Build-Depends). Prints the tarball path.
 hv_cross_tarball() {
   local top=$1 ctl
   ctl="$top/board/debian/control"
-  hv_root_tarball buildd-$HV_SUITE-arm64 "$(cat "$ctl")" \
+  hv_root_tarball buildd-$HV_SUITE-arm64 "$(sed '/^$/q' "$ctl")" \
     --variant=buildd --architectures=amd64,arm64 --include=crossbuild-essential-arm64 \
     --customize-hook="mkdir -p \"\$1/tmp/hv-bd/debian\"" \
     --customize-hook="copy-in $ctl /tmp/hv-bd/debian" \
