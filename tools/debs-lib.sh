@@ -55,8 +55,9 @@ hv_root_tarball() {
   tar="$HV_CACHE/$name-$key.tar"
   if [ ! -f "$tar" ]; then
     hv_log "preparing $name (cached as $tar)"
-    nice -n 10 mmdebstrap --quiet --skip=output/mknod "$@" "$HV_SUITE" "$tmp/root.tar" "$srcs" >&2 \
-      || { rm -rf "$tmp"; hv_die "mmdebstrap failed for $name"; }
+    nice -n 10 mmdebstrap --quiet --skip=output/mknod "$@" "$HV_SUITE" "$tmp/root.tar" "$srcs" \
+      > "$tmp/mmdebstrap.log" 2>&1 \
+      || { tail -n 40 "$tmp/mmdebstrap.log" >&2; rm -rf "$tmp"; hv_die "mmdebstrap failed for $name"; }
     mv "$tmp/root.tar" "$tar"
     # older tarballs of this root are stale
     find "$HV_CACHE" -maxdepth 1 -name "$name-*.tar" ! -name "$(basename "$tar")" -delete
