@@ -55,8 +55,9 @@ hv_root_tarball() {
   tar="$HV_CACHE/$name-$key.tar"
   if [ ! -f "$tar" ]; then
     hv_log "preparing $name (cached as $tar)"
-    nice -n 10 mmdebstrap --quiet --skip=output/mknod "$@" "$HV_SUITE" "$tmp/root.tar" "$srcs" >&2 \
-      || { rm -rf "$tmp"; hv_die "mmdebstrap failed for $name"; }
+    nice -n 10 mmdebstrap --quiet --skip=output/mknod "$@" "$HV_SUITE" "$tmp/root.tar" "$srcs" \
+      > "$tmp/mmdebstrap.log" 2>&1 \
+      || { tail -n 40 "$tmp/mmdebstrap.log" >&2; rm -rf "$tmp"; hv_die "mmdebstrap failed for $name"; }
     mv "$tmp/root.tar" "$tar"
     # older tarballs of this root are stale
     find "$HV_CACHE" -maxdepth 1 -name "$name-*.tar" ! -name "$(basename "$tar")" -delete
@@ -101,11 +102,11 @@ hv_binfmt_aarch64() {
 
 # The cross-build root for arm64: buildd variant, arm64 added, crossbuild
 # essentials and the :arm64 Build-Depends of board/debian/control. Keyed by
-# that control file. Prints the tarball path.
+# that file's source paragraph (the Build-Depends). Prints the tarball path.
 hv_cross_tarball() {
   local top=$1 ctl
   ctl="$top/board/debian/control"
-  hv_root_tarball buildd-$HV_SUITE-arm64 "$(cat "$ctl")" \
+  hv_root_tarball buildd-$HV_SUITE-arm64 "$(sed '/^$/q' "$ctl")" \
     --variant=buildd --architectures=amd64,arm64 --include=crossbuild-essential-arm64 \
     --customize-hook="mkdir -p \"\$1/tmp/hv-bd/debian\"" \
     --customize-hook="copy-in $ctl /tmp/hv-bd/debian" \
