@@ -3,6 +3,7 @@
 #include "daemon-private.h"
 #include "journal.h"
 #include "readiness.h"
+#include "room.h"
 
 #include <errno.h>
 #include <glib-unix.h>
@@ -906,6 +907,27 @@ device_key(const HvConfig *cfg, GError **error)
   return key;
 }
 
+/* A re-provisioned room is an audited event, never a new identity: the key
+ * and the ledger stay. */
+static void
+room_startup(HvDaemon *d)
+{
+  g_autofree char *previous = NULL;
+  gboolean first = FALSE;
+  g_autoptr(GError) err = NULL;
+  if (!hv_room_record(d->cfg->state_dir, d->cfg->rec.room, &previous, &first, &err)) {
+    g_warning("%s (the room change, if any, is not audited)", err->message);
+    return;
+  }
+  if (!previous)
+    return;
+  g_autofree char *text = g_strdup_printf("room changed from '%s' to '%s' (device %s: same key, same ledger)",
+                                          previous, d->cfg->rec.room, d->key_id);
+  hv_journal(G_LOG_LEVEL_MESSAGE, HV_MSGID_ROOM, "%s", text);
+  if (d->catalog && !hv_catalog_audit(d->catalog, "configuration", "room changed", text, &err))
+    g_warning("audit not stored (catalog): %s", err->message);
+}
+
 HvDaemon *
 hv_daemon_new(HvConfig *cfg, GError **error)
 {
@@ -954,6 +976,7 @@ hv_daemon_new(HvConfig *cfg, GError **error)
   }
   /* Before any light turns green: seal what a crash left open. */
   ledger_startup(d);
+  room_startup(d);
 
   HvBoard *board = hv_board_load(cfg->board_path, error);
   if (!board || !(d->gpio = hv_gpio_new(board, on_input, d, error)))

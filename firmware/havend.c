@@ -5,6 +5,7 @@
 #include "config-check.h"
 #include "config.h"
 #include "daemon.h"
+#include "enrollment.h"
 #include "gpio.h"
 #include "readiness.h"
 #include "journal.h"
@@ -20,6 +21,9 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
+
+/* Written into the board image when it is built (board/image). */
+#define HV_IMAGE_VERSION_FILE "/etc/haven-image-version"
 
 /* Each line of a (multi-line) error, as "havend: LINE" on stderr. */
 static void
@@ -149,12 +153,58 @@ init_device(const HvConfig *cfg, gboolean replace, const char *user_name)
   return 0;
 }
 
+/* The image's version for the enrollment file: --image-version, else what
+ * the image recorded at build time, else "unknown". */
+static char *
+image_version(const char *given)
+{
+  if (given)
+    return g_strdup(given);
+  g_autofree char *text = NULL;
+  if (g_file_get_contents(HV_IMAGE_VERSION_FILE, &text, NULL, NULL)) {
+    g_strstrip(text);
+    if (*text && g_utf8_validate(text, -1, NULL) && !strchr(text, '\n'))
+      return g_steal_pointer(&text);
+  }
+  return g_strdup("unknown");
+}
+
+/* --write-enrollment FILE: the device introduces its key to the custodians.
+ * Run as root by the first boot service (the key is readable by root); the
+ * private key is only read, never written anywhere. */
+static int
+write_enrollment(const HvConfig *cfg, const char *path, const char *version)
+{
+  g_autoptr(GError) err = NULL;
+  if (!g_file_test(cfg->device_key_path, G_FILE_TEST_EXISTS)) {
+    g_printerr("havend: --write-enrollment: no device key at %s ([device] key of %s): create it first with "
+               "'havend --init-device'; nothing was written\n", cfg->device_key_path, cfg->path);
+    return 2;
+  }
+  g_autoptr(HvDeviceKey) key = hv_device_key_load(cfg->device_key_path, &err);
+  if (!key) {
+    g_printerr("havend: --write-enrollment: %s; nothing was written\n", err->message);
+    return 2;
+  }
+  g_autofree char *image = image_version(version);
+  if (!hv_enrollment_write(path, key, cfg->rec.room, image, HAVEN_VERSION, &err)) {
+    g_printerr("havend: --write-enrollment: %s\n", err->message);
+    return 1;
+  }
+  g_autofree char *id = hv_key_id(key->pk, HV_DEVICE_PK_SIZE);
+  printf("wrote the enrollment file %s: device %s, room '%s', image %s\n"
+         "give it to the custodians: 'haven enroll %s' makes haven verify/export pin this device\n",
+         path, id, cfg->rec.room, image, path);
+  return 0;
+}
 
 int
 main(int argc, char **argv)
 {
   g_autofree char *config_path = NULL;
   g_autofree char *user_name = NULL;
+  g_autofree char *enrollment_path = NULL;
+  g_autofree char *image_version_arg = NULL;
   gboolean check = FALSE, version = FALSE, lights_off = FALSE, init = FALSE, replace = FALSE;
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Configuration file (default /etc/haven/haven.conf)", "FILE" },
@@ -168,6 +218,11 @@ main(int argc, char **argv)
     { "user", 'u', 0, G_OPTION_ARG_STRING, &user_name,
       "With --check-config and --init-device: the user havend runs as (default: haven when run as root, "
       "else the current user)", "NAME" },
+    { "write-enrollment", 0, 0, G_OPTION_ARG_FILENAME, &enrollment_path,
+      "Write the enrollment file (device id, public key, room, image version; signed with the device key) to "
+      "FILE atomically, then exit; for the custodians' 'haven enroll'", "FILE" },
+    { "image-version", 0, 0, G_OPTION_ARG_STRING, &image_version_arg,
+      "With --write-enrollment: the image version (default: " HV_IMAGE_VERSION_FILE ", else unknown)", "V" },
     { "lights-off", 0, 0, G_OPTION_ARG_NONE, &lights_off,
       "Drive every light and the door sign off, then exit (the unit's ExecStopPost)", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
@@ -210,6 +265,14 @@ main(int argc, char **argv)
     g_printerr("havend: --replace is only for --init-device\n");
     return 2;
   }
+  if (image_version_arg && !enrollment_path) {
+    g_printerr("havend: --image-version is only for --write-enrollment\n");
+    return 2;
+  }
+  if (enrollment_path && (check || init || lights_off)) {
+    g_printerr("havend: --write-enrollment goes alone (run it after --init-device)\n");
+    return 2;
+  }
   if (user_name && !check && !init) {
     g_printerr("havend: --user is only for --check-config and --init-device (the unit's User= runs havend)\n");
     return 2;
@@ -228,6 +291,8 @@ main(int argc, char **argv)
   }
   if (init)
     return init_device(cfg, replace, user_name);
+  if (enrollment_path)
+    return write_enrollment(cfg, enrollment_path, image_version_arg);
   g_autoptr(HvBoard) board = hv_board_load(cfg->board_path, &err);
   if (!board) {
     g_printerr("havend: %s\n", err->message);

@@ -14,6 +14,7 @@ G_BEGIN_DECLS
 #define HV_MSGID_CONTROL   "4f6b7a1e0c2d4b8f9a3e5d7c1b2a6f06"  /* control action */
 #define HV_MSGID_IGNORED   "4f6b7a1e0c2d4b8f9a3e5d7c1b2a6f07"  /* input ignored in this state */
 #define HV_MSGID_DEVICEKEY "4f6b7a1e0c2d4b8f9a3e5d7c1b2a6f08"  /* device key created or replaced (--init-device) */
+#define HV_MSGID_ROOM      "4f6b7a1e0c2d4b8f9a3e5d7c1b2a6f09"  /* [device] room changed since the last start */
 
 void hv_journal(GLogLevelFlags level, const char *message_id, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 

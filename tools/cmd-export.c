@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* haven export: verify, decrypt with the custodian's identity, remux, report. */
 #include "cli.h"
+#include "trust.h"
 #include "ts-remux.h"
 #include "vault/vault.h"
 
@@ -56,17 +57,25 @@ rm_rf(const char *dir)
  * or taken from the session's own header (which proves nothing about which
  * device recorded it). */
 static char *
-device_line(const HvHeader *h, gboolean pinned)
+device_line(const HvHeader *h, gboolean pinned, const HvTrustedDevice *enrolled)
 {
   g_autofree char *dev = hv_key_id(h->device_pk, HV_DEVICE_PK_SIZE);
+  g_autofree char *room = enrolled ? hv_text_escape(enrolled->room, -1) : NULL;
+  g_autofree char *how = enrolled ? g_strdup_printf("pinned: enrolled device %s (room \"%s\"), matches its key "
+                                                    "in the trust list %s", enrolled->device_id, room,
+                                                    enrolled->pub_path)
+                                  : NULL;
   return g_strdup_printf("%s, sequence %" G_GUINT64_FORMAT " (%s)", dev, h->device_seq,
-                         pinned ? "pinned: matches the device key given with --device-key"
-                                : "NOT PINNED: no --device-key given; the session is signed by the key "
-                                  "in its own header, which does not prove which device recorded it");
+                         how ? how
+                         : pinned ? "pinned: matches the device key given with --device-key"
+                                  : "NOT PINNED: no --device-key given and the device is not enrolled (haven "
+                                    "enroll); the session is signed by the key in its own header, which does not "
+                                    "prove which device recorded it");
 }
 
 static GString *
-custody_head(const HvVerdict *v, const HvIdentity *id, gboolean pinned, gboolean expected)
+custody_head(const HvVerdict *v, const HvIdentity *id, gboolean pinned, const HvTrustedDevice *enrolled,
+             gboolean expected)
 {
   const HvHeader *h = &v->header;
   GString *r = g_string_new("HAVEN CUSTODY REPORT\n====================\n\n");
@@ -77,7 +86,7 @@ custody_head(const HvVerdict *v, const HvIdentity *id, gboolean pinned, gboolean
   g_autofree char *kid = hv_key_id(id->pk, HV_RECIPIENT_PK_SIZE);
   g_autofree char *room = hv_text_escape(h->room, -1);
   g_autofree char *reason = hv_text_escape(v->seal.reason, -1);
-  g_autofree char *dev = device_line(h, pinned);
+  g_autofree char *dev = device_line(h, pinned, enrolled);
   g_autofree char *start = hv_cli_format_time(v->first_wall_us);
   g_autofree char *end = hv_cli_format_time(v->last_wall_us);
   g_autofree char *dur = hv_cli_format_duration(v->last_mono_us - v->first_mono_us);
@@ -208,6 +217,16 @@ export_session(const char *session, const Options *o)
    * behind; then one pass verifies and decrypts, and an INVALID verdict
    * discards everything decrypted. */
   const guint8 *pin = o->device_key ? device_pk : NULL;
+  /* without --device-key: an enrolled device is pinned to its trusted key */
+  g_autoptr(HvTrustedDevice) enrolled = NULL;
+  if (!pin) {
+    g_autofree char *trust_dir = hv_trust_dir();
+    enrolled = hv_trust_lookup_session(trust_dir, session, &err);
+    if (err)
+      return refuse(NULL, HV_EXIT_USAGE, "%s", err->message);
+    if (enrolled)
+      pin = enrolled->pk;
+  }
   HvHeader header;
   if (!hv_vault_read_header(session, pin, &header, &err)) {
     gboolean io = !g_file_test(session, G_FILE_TEST_IS_DIR);
@@ -266,7 +285,7 @@ export_session(const char *session, const Options *o)
     g_autofree char *m = hv_text_escape(remux_err->message, -1);
     g_printerr("haven export: warning: %s; the MPEG-TS original is exported\n", m);
   }
-  g_autoptr(GString) head = custody_head(v, id, pin != NULL, want != NULL);
+  g_autoptr(GString) head = custody_head(v, id, pin != NULL, enrolled, want != NULL);
   g_autoptr(GString) tail = g_string_new(NULL);
   if (!mp4_ok) {
     g_autofree char *m = hv_text_escape(remux_err->message, -1);
@@ -288,7 +307,7 @@ export_session(const char *session, const Options *o)
     return refuse(tmpl, HV_EXIT_USAGE, "%s: %s", o->out, g_strerror(errno));
   g_autofree char *rep_path = g_build_filename(o->out, "custody-report.txt", NULL);
   g_autofree char *final_mp4 = g_build_filename(o->out, mp4_name, NULL);
-  g_autofree char *dev = device_line(&v->header, pin != NULL);
+  g_autofree char *dev = device_line(&v->header, pin != NULL, enrolled);
   printf("verdict:     %s\nfingerprint: %s%s\ndevice:      %s\nexported:    %s\nmp4:         %s\n"
          "report:      %s\n", hv_status_name(v->seal.status), v->fingerprint,
          want ? " (as expected)" : " (not compared: no --expect given)", dev, o->out,
@@ -318,7 +337,8 @@ hv_cmd_export(int argc, char **argv)
     "an MP4 remuxed without re-encoding, and custody-report.txt with the verdict,\n"
     "fingerprint, events, markers and the SHA-256 of every exported file. On any\n"
     "failure nothing is left behind. An INTERRUPTED session exports its intact prefix.\n"
-    "Without --device-key the session is checked against the key in its own header\n"
+    "Without --device-key, a session of an enrolled device (haven enroll) is pinned to\n"
+    "its key in the trust list; any other is checked against the key in its own header\n"
     "only: the output and the report then say that the device was NOT PINNED.\n"
     "Exit status: 0 exported, 1 integrity failure (INVALID, another device, wrong\n"
     "fingerprint, key commitment), 2 usage or I/O error.");

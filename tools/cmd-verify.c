@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* haven verify: integrity verdicts for sessions, no decryption key needed. */
 #include "cli.h"
+#include "trust.h"
 #include "vault/vault.h"
 
 #include <json-glib/json-glib.h>
@@ -175,6 +176,9 @@ typedef struct {
   const Options *o;
   const char    *want;          /* normalised --expect, or NULL */
   HvLedger      *ledger;
+  char          *trust_dir;     /* without --device-key: enrolled devices pin their sessions */
+  GHashTable    *pinned;        /* device id -> HvTrustedDevice, enrolled devices seen */
+  GHashTable    *unpinned;      /* device ids of sessions not pinned */
   guint          counts[4];     /* COMPLETE, INTERRUPTED, IO_FAILED, INVALID */
   guint          n;
 } Run;
@@ -203,6 +207,35 @@ take_verdict(Run *r, HvVerdict *v)
     print_line(v);
   r->n++;
   hv_ledger_add(r->ledger, v);
+}
+
+/* Without --device-key: the key of the session's device when it is
+ * enrolled (the trust list), else NULL (not pinned). FALSE when the trust
+ * entry is damaged: never verified as if the device were not enrolled. */
+static gboolean
+pin_enrolled(Run *r, const char *session, const guint8 **ret_pk)
+{
+  *ret_pk = NULL;
+  HvHeader h;
+  if (!hv_vault_read_header(session, NULL, &h, NULL))
+    return TRUE; /* the verdict says why */
+  g_autofree char *id = hv_key_id(h.device_pk, HV_DEVICE_PK_SIZE);
+  HvTrustedDevice *t = g_hash_table_lookup(r->pinned, id);
+  if (!t && !g_hash_table_contains(r->unpinned, id)) {
+    g_autoptr(GError) err = NULL;
+    t = hv_trust_lookup(r->trust_dir, id, &err);
+    if (err) {
+      hv_cli_error("verify", "%s", err->message);
+      return FALSE;
+    }
+    if (t)
+      g_hash_table_insert(r->pinned, g_strdup(id), t);
+    else
+      g_hash_table_add(r->unpinned, g_steal_pointer(&id));
+  }
+  if (t)
+    *ret_pk = t->pk;
+  return TRUE;
 }
 
 /* Verify every session under the given paths; FALSE on a usage or I/O error. */
@@ -243,6 +276,8 @@ collect(char **paths, Run *r)
     printf("{\n\"sessions\": [\n");
   for (guint k = 0; k < all->len; k++) {
     prog.name = all->pdata[k];
+    if (!o->device_key && !pin_enrolled(r, all->pdata[k], &vo.expected_device_pk))
+      return FALSE;
     g_autoptr(HvVerdict) v = hv_vault_verify(all->pdata[k], &vo, &err);
     if (!v) {
       g_autofree char *m = hv_text_escape(err->message, -1);
@@ -255,8 +290,8 @@ collect(char **paths, Run *r)
 }
 
 static const char NOT_PINNED[] =
-  "device NOT PINNED: no --device-key given; each session is checked against the key in its own "
-  "header, which does not prove which device recorded it";
+  "device NOT PINNED: no --device-key given and the device is not enrolled (haven enroll); each session is "
+  "checked against the key in its own header, which does not prove which device recorded it";
 
 static void
 print_json_tail(Run *r, GPtrArray *ledger, gboolean sessions_bad, gboolean ledger_bad)
@@ -264,8 +299,11 @@ print_json_tail(Run *r, GPtrArray *ledger, gboolean sessions_bad, gboolean ledge
   printf("],\n\"devices\": [\n");
   for (guint i = 0; i < ledger->len; i++)
     print_node(device_json(ledger->pdata[i], (guint64) r->o->from_seq), i > 0);
-  printf("],\n\"device_pinned\": %s,\n\"sessions_intact\": %s,\n\"ledger_intact\": %s,\n"
-         "\"intact\": %s\n}\n", r->o->device_key ? "true" : "false", sessions_bad ? "false" : "true",
+  gboolean enrolled = !r->o->device_key && g_hash_table_size(r->pinned) > 0
+                      && g_hash_table_size(r->unpinned) == 0;
+  printf("],\n\"device_pinned\": %s,\n\"pinned_by\": %s,\n\"sessions_intact\": %s,\n"
+         "\"ledger_intact\": %s,\n\"intact\": %s\n}\n", r->o->device_key || enrolled ? "true" : "false",
+         r->o->device_key ? "\"device-key\"" : enrolled ? "\"trust-list\"" : "null", sessions_bad ? "false" : "true",
          ledger_bad ? "false" : "true", sessions_bad || ledger_bad ? "false" : "true");
 }
 
@@ -316,7 +354,17 @@ print_text_tail(Run *r, GPtrArray *ledger, gboolean ledger_bad)
          ledger_bad ? "BROKEN (see LEDGER lines)" : "intact");
   for (guint i = 0; i < ledger->len; i++)
     print_device(r, ledger->pdata[i]);
-  if (!r->o->device_key)
+  if (r->o->device_key)
+    return;
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init(&it, r->pinned);
+  while (g_hash_table_iter_next(&it, NULL, &value)) {
+    const HvTrustedDevice *t = value;
+    g_autofree char *room = hv_text_escape(t->room, -1);
+    printf("device pinned: enrolled device %s (room \"%s\", trust list %s)\n", t->device_id, room, r->trust_dir);
+  }
+  if (g_hash_table_size(r->unpinned) || !g_hash_table_size(r->pinned))
     printf("%s\n", NOT_PINNED);
 }
 
@@ -330,7 +378,12 @@ run_verify(char **paths, const Options *o)
     return HV_EXIT_USAGE;
   }
   g_autoptr(HvLedger) ledger = hv_ledger_new((guint64) o->from_seq);
-  Run r = { .o = o, .want = want, .ledger = ledger };
+  g_autofree char *trust_dir = hv_trust_dir();
+  g_autoptr(GHashTable) pinned = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                                       (GDestroyNotify) hv_trusted_device_free);
+  g_autoptr(GHashTable) unpinned = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  Run r = { .o = o, .want = want, .ledger = ledger, .trust_dir = trust_dir, .pinned = pinned,
+            .unpinned = unpinned };
   if (!collect(paths, &r))
     return HV_EXIT_USAGE;
   g_autoptr(GPtrArray) devices = hv_ledger_check(ledger);
@@ -368,8 +421,10 @@ hv_cmd_verify(int argc, char **argv)
     "missing sequences (named exactly, apart from the per-session verdicts), and up to\n"
     "which sequence the archive is verifiable. Files cannot prove that sessions older\n"
     "than the oldest present, or newer than the newest, were removed: say where the\n"
-    "archive must start with --from-sequence. Without --device-key the device is NOT\n"
-    "PINNED: sessions are checked against the key in their own header only.\n"
+    "archive must start with --from-sequence. Without --device-key, a session of a\n"
+    "device in the trust list (haven enroll; $HAVEN_TRUST_DIR, default\n"
+    "$XDG_CONFIG_HOME/haven/devices) is pinned to its enrolled key; any other device is\n"
+    "NOT PINNED: its sessions are checked against the key in their own header only.\n"
     "Text from the files is escaped (\\n, \\u{001B}, \\xFF, ...).\n"
     "Exit status: 0 every session intact and every ledger intact; 1 any session\n"
     "INVALID, or any ledger broken (a missing sequence, a duplicate, a broken link,\n"

@@ -22,6 +22,8 @@ static const struct {
   { "mark",    hv_cmd_mark,    "add a marker to the session being recorded" },
   { "sim",     hv_cmd_sim,     "press/release buttons and read lights of a simulated board" },
   { "catalog", hv_cmd_catalog, "rebuild havend's SQLite catalog from the sessions on disk" },
+  { "provision", hv_cmd_provision, "write a board's config partition: room, board, custodians" },
+  { "enroll",  hv_cmd_enroll,  "trust a board from its enrollment file; verify/export then pin it" },
 };
 
 static void

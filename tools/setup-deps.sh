@@ -14,6 +14,7 @@ PACKAGES=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x gstreamer1.0-alsa gstreamer1.0-plugins-base-apps
   python3 time
+  mtools dosfstools fdisk
   qemu-system-x86 busybox-static kmod e2fsprogs cpio xz-utils
   # Debian packages (tools/build-debs.sh, label package): debhelper, man pages,
   # lintian, the build and install roots, arm64 binaries under emulation

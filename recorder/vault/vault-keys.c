@@ -181,6 +181,12 @@ hv_device_pubkey_load(const char *path, guint8 ret_pk[HV_DEVICE_PK_SIZE], GError
   return FALSE;
 }
 
+char *
+hv_device_pubkey_text(const guint8 pk[HV_DEVICE_PK_SIZE])
+{
+  return encode_line(LABEL_DEVICE_PUBLIC, pk, HV_DEVICE_PK_SIZE);
+}
+
 gboolean
 hv_custodian_keygen(const char *prefix, char **ret_pub_path, char **ret_key_path, GError **error)
 {

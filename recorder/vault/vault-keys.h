@@ -36,6 +36,9 @@ HvDeviceKey *hv_device_key_load(const char *path, GError **error) G_GNUC_WARN_UN
 /* Load a device public key: a .pub file, or a secret key file. */
 gboolean hv_device_pubkey_load(const char *path, guint8 ret_pk[HV_DEVICE_PK_SIZE], GError **error)
     G_GNUC_WARN_UNUSED_RESULT;
+/* The text of a device public key file, as hv_device_key_generate writes
+ * PATH.pub ("haven-device-public-v1 BASE64\n"); owned by the caller. */
+char *hv_device_pubkey_text(const guint8 pk[HV_DEVICE_PK_SIZE]) G_GNUC_WARN_UNUSED_RESULT;
 
 /* Custodian key pair: PREFIX.pub (recipient) and PREFIX.key (identity, 0600). */
 gboolean hv_custodian_keygen(const char *prefix, char **ret_pub_path, char **ret_key_path,

@@ -94,12 +94,38 @@ def text_seeds():
         write("control", name, line)
 
 
+def enrollment(build):
+    """A real enrollment file (havend --write-enrollment) and a tampered copy."""
+    havend = os.path.join(build, "firmware", "havend")
+    tmp = tempfile.mkdtemp(prefix="haven-corpus-")
+    try:
+        conf = os.path.join(tmp, "haven.conf")
+        key = os.path.join(tmp, "device.key")
+        subprocess.run([os.path.join(build, "tools", "haven"), "keygen", "--out", os.path.join(tmp, "cust")],
+                       check=True, capture_output=True)
+        with open(conf, "w") as f:
+            f.write(f'[device]\nroom=Room "A"\nkey={key}\nstate-dir={tmp}/state\n[storage]\nroots={tmp}\n'
+                    f'[custodians]\nrecipients={tmp}/cust.pub\n')
+        import getpass
+        subprocess.run([havend, "--config", conf, "--init-device", "--user", getpass.getuser()], check=True,
+                       capture_output=True)
+        out = os.path.join(tmp, "enrollment.conf")
+        subprocess.run([havend, "--config", conf, "--write-enrollment", out, "--image-version", "2026.11.1"],
+                       check=True, capture_output=True)
+        data = open(out).read()
+        write("enrollment", "valid", data)
+        write("enrollment", "tampered-room", data.replace("room=Room", "room=Roon"))
+    finally:
+        shutil.rmtree(tmp)
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
-    for t in ("vault", "vault-dir", "board", "config", "control"):
+    for t in ("vault", "vault-dir", "board", "config", "control", "enrollment"):
         os.makedirs(os.path.join(CORPUS, t), exist_ok=True)
     vault(os.path.abspath(sys.argv[1]))
+    enrollment(os.path.abspath(sys.argv[1]))
     text_seeds()
 
 
