@@ -29,6 +29,7 @@ int hv_cmd_sim(int argc, char **argv);
 int hv_cmd_catalog(int argc, char **argv);
 int hv_cmd_enroll(int argc, char **argv);
 int hv_cmd_provision(int argc, char **argv);
+int hv_cmd_flash(int argc, char **argv);
 
 /* Parse argv with an option context built by the caller; prints the error
  * and returns FALSE on bad usage. */

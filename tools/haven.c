@@ -24,6 +24,7 @@ static const struct {
   { "catalog", hv_cmd_catalog, "rebuild havend's SQLite catalog from the sessions on disk" },
   { "provision", hv_cmd_provision, "write a board's config partition: room, board, custodians" },
   { "enroll",  hv_cmd_enroll,  "trust a board from its enrollment file; verify/export then pin it" },
+  { "flash",   hv_cmd_flash,   "write a board image to a card and read it back (bmap)" },
 };
 
 static void
@@ -36,7 +37,7 @@ usage(FILE *out)
                "Exit status: 0 intact (verify, info, export) or done / already so (start, stop,\n"
                "mark, status), 1 integrity failure (verify, info, export, recover), 2 usage or\n"
                "I/O error (also: havend unreachable), 3 refused by havend or failed (start, stop,\n"
-               "mark; the reason on stderr).\n");
+               "mark; the reason on stderr). flash: see 'haven flash --help'.\n");
 }
 
 int

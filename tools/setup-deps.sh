@@ -21,6 +21,8 @@ PACKAGES=(
   debhelper dpkg-dev scdoc bash-completion lintian mmdebstrap qemu-user-static binfmt-support file
   # the board image (board/image/build-image.sh) and its boot test (label image)
   bmap-tools dosfstools mtools fdisk qemu-system-arm
+  # haven flash (label flash)
+  dmsetup bc
 )
 
 missing=()
