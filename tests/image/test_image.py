@@ -36,7 +36,7 @@ work = tempfile.mkdtemp(prefix="haven-image-", dir="/var/tmp")
 timings = []
 st = {}  # what one case leaves for the next
 GIB = 1 << 30
-DISK_SIZE = 6 * GIB
+DISK_SIZE = 12 * GIB  # the default min-free-minutes (180) at 3 Mbit/s needs ~4.2 GB free
 
 
 def timed(label, fn):
