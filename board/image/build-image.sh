@@ -19,8 +19,8 @@
 #   1 HAVENBOOT  vfat  256 MiB  /boot/firmware: Pi firmware, DTBs, kernel, initrd,
 #                                config.txt, cmdline.txt (root=PARTUUID of slot A)
 #   2 HAVENCFG   vfat   32 MiB  /etc/haven (haven.conf, recipients/, enrollment.conf)
-#   3 HAVENROOTA ext4 1536 MiB  /, mounted read-only (slot A)
-#   4 HAVENROOTB ext4 1536 MiB  slot B, empty (an update writes it, then switches)
+#   3 HAVENROOTA ext4 >=1.5 GiB /, mounted read-only (slot A; the root's size + 25 %)
+#   4 HAVENROOTB ext4 same      slot B, empty (an update writes it, then switches)
 #   5 HAVENDATA  ext4  256 MiB  /var/lib/haven + /srv/haven, grown at first boot
 #
 # The Debian root (everything but Haven's own packages) is cached as a tarball
@@ -208,8 +208,11 @@ rm -f "$work/boot.img"
 mkfs.vfat -n HAVENBOOT -C "$work/boot.img" $((256 * 1024)) >/dev/null
 mcopy -s -i "$work/boot.img" "$boot"/* ::/
 mkfs.vfat -n HAVENCFG -C "$work/cfg.img" $((32 * 1024)) >/dev/null
-mkfs.ext4 -q -L HAVENROOTA -E root_owner=0:0 -d "$root" "$work/rootA.img" 1536M
-mkfs.ext4 -q -L HAVENROOTB "$work/rootB.img" 1536M
+# a slot: the root's size plus a quarter for updates, in 256 MiB steps, at least 1.5 GiB
+used=$(du -sxm "$root" | cut -f1)
+slot=$(( ( (used * 5 / 4 + 255) / 256 ) * 256 )); [ "$slot" -ge 1536 ] || slot=1536
+mkfs.ext4 -q -L HAVENROOTA -E root_owner=0:0 -d "$root" "$work/rootA.img" ${slot}M
+mkfs.ext4 -q -L HAVENROOTB "$work/rootB.img" ${slot}M
 data="$work/data"; mkdir -p "$data/var-lib-haven" "$data/srv-haven"
 chown "$hv_uid:$hv_gid" "$data/var-lib-haven" "$data/srv-haven"; chmod 0750 "$data/var-lib-haven" "$data/srv-haven"
 mkfs.ext4 -q -L HAVENDATA -E root_owner=0:0 -d "$data" "$work/data.img" 256M
@@ -218,18 +221,18 @@ img="$out/haven-$variant-$hvver.img"
 rm -f "$img" "$img".*
 # 1 MiB alignment; sizes in MiB; GPT with the backup header at the end (the
 # first boot moves it when it grows the data partition to the card's size).
-total=$((1 + 256 + 32 + 1536 + 1536 + 256 + 1))
+total=$((1 + 256 + 32 + slot + slot + 256 + 1))
 truncate -s ${total}M "$img"
 sfdisk -q "$img" <<PARTS
 label: gpt
 start=1MiB, size=256MiB, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7, name=HAVENBOOT
 size=32MiB, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7, name=HAVENCFG
-size=1536MiB, type=B921B045-1DF0-41C3-AF44-4C6F280D3FAE, name=HAVENROOTA, uuid=$uuid_a
-size=1536MiB, type=B921B045-1DF0-41C3-AF44-4C6F280D3FAE, name=HAVENROOTB
+size=${slot}MiB, type=B921B045-1DF0-41C3-AF44-4C6F280D3FAE, name=HAVENROOTA, uuid=$uuid_a
+size=${slot}MiB, type=B921B045-1DF0-41C3-AF44-4C6F280D3FAE, name=HAVENROOTB
 size=256MiB, type=0FC63DAF-8483-4772-8E47-7D3F74E4E2FF, name=HAVENDATA
 PARTS
 off=1
-for p in boot:256 cfg:32 rootA:1536 rootB:1536 data:256; do
+for p in boot:256 cfg:32 rootA:$slot rootB:$slot data:256; do
   f=${p%%:*} sz=${p##*:}
   dd if="$work/$f.img" of="$img" bs=1M seek=$off conv=notrunc,sparse status=none
   off=$((off + sz))
