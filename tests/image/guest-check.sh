@@ -14,7 +14,11 @@ wait_state() { # STATE SECONDS
   [ "$(status_state)" = "$1" ]
 }
 say "begin"
-if wait_state IDLE 400; then say "idle-after $(cut -d' ' -f1 /proc/uptime)"; else say "not-idle $(status_state)"; haven status; systemctl status havend haven-firstboot --no-pager; fi
+if wait_state IDLE 400; then say "idle-after $(cut -d' ' -f1 /proc/uptime)"; else
+  say "not-idle $(status_state)"; haven status
+  systemctl status havend haven-firstboot --no-pager
+  journalctl -b -u haven-firstboot -u havend --no-pager | tail -n 60
+fi
 say "firstboot $(systemctl show -p Result --value haven-firstboot.service) $(systemctl show -p ConditionResult --value haven-firstboot.service)"
 pid=$(systemctl show -p MainPID --value havend.service)
 say "havend-user $(ps -o user= -p "$pid")"
