@@ -134,7 +134,8 @@ cp "${havend_debs[0]}" "${haven_debs[0]}" "$root/tmp/haven-debs/"
 mount -t proc proc "$root/proc"
 mount --bind /dev "$root/dev"
 printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"; chmod 0755 "$root/usr/sbin/policy-rc.d"
-nice -n 5 chroot "$root" dpkg -i /tmp/haven-debs/havend_*.deb /tmp/haven-debs/haven_*.deb >&2
+nice -n 5 chroot "$root" dpkg -i "/tmp/haven-debs/$(basename "${havend_debs[0]}")" \
+  "/tmp/haven-debs/$(basename "${haven_debs[0]}")" >&2
 rm -f "$root/usr/sbin/policy-rc.d"
 rm -rf "$root/tmp/haven-debs"
 packages_json=$(chroot "$root" dpkg-query -W -f='${Package}\t${Version}\t${Architecture}\n' |
