@@ -226,7 +226,7 @@ def boot(phase, timeout=900):
     args = ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a72", "-smp", "2", "-m", "1536",
             "-nographic", "-no-reboot", "-nic", "none",
             "-kernel", os.path.join(boot_files, "vmlinuz"), "-initrd", os.path.join(boot_files, "initrd.img"),
-            "-append", cmdline + ' systemd.run="/bin/sh /dev/vdb" systemd.run_success_action=poweroff'
+            "-append", cmdline + ' systemd.run="/bin/sh /dev/vdb" systemd.run_success_action=none'
                                  ' systemd.run_failure_action=poweroff',
             "-drive", f"file={disk},if=none,format=raw,id=disk,cache=unsafe", "-device", "virtio-blk-pci,drive=disk",
             "-drive", f"file={guest},if=none,format=raw,id=test,readonly=on", "-device", "virtio-blk-pci,drive=test",
