@@ -9,7 +9,8 @@ machine with `haven verify`, pinned to the key the board enrolled.
 The guest is driven without anything in the image: the test boots the kernel
 and initrd read from the flashed disk's own boot partition (-kernel/-initrd,
 with the image's cmdline.txt) and appends  systemd.run="/bin/sh /dev/vdb",
-vdb being a small second disk holding guest-check.sh. Prints timings.
+vdb being a small second disk holding guest-check.sh, which runs its checks as
+a transient service after multi-user.target and powers off. Prints timings.
 
 Environment: HAVEN_BUILD (the host build: tools/haven), HAVEN_BUILD_CACHE
 (default /var/cache/haven-build), HAVEN_IMAGE_DEBS=DIR to use prebuilt arm64
