@@ -6,9 +6,9 @@
 # script straight off the disk; the padding after the final exit is never read.
 # Prints HVTEST lines on the serial console; the host checks them.
 exec >/dev/console 2>&1
-# systemd.run's unit is a oneshot that holds the boot at sysinit.target: start
-# the checks as their own transient service after multi-user.target and let
-# this one end at once (systemd.run_success_action=none; the checks power off).
+# systemd.run's unit is a oneshot that holds the boot at sysinit.target, and
+# the boot goes to kernel-command-line.target only: start the checks as their
+# own transient service, which starts multi-user.target (havend) and powers off.
 if [ "${1:-}" != checks ]; then
   systemd-run --no-block --unit=haven-test-guest --property=After=multi-user.target \
     --property=StandardOutput=tty --property=TTYPath=/dev/console /bin/sh /dev/vdb checks
@@ -22,6 +22,8 @@ wait_state() { # STATE SECONDS
   [ "$(status_state)" = "$1" ]
 }
 say "begin"
+# systemd.run boots into kernel-command-line.target: bring up the appliance itself
+systemctl start multi-user.target
 if wait_state IDLE 400; then say "idle-after $(cut -d' ' -f1 /proc/uptime)"; else
   say "not-idle $(status_state)"; haven status
   systemctl status havend haven-firstboot --no-pager
