@@ -80,7 +80,9 @@ base_pkgs=(systemd systemd-sysv udev dbus kmod linux-image-arm64 initramfs-tools
            # is added below (and rebuilds the cached root once)
            libc6 libglib2.0-0 libsodium23 libsqlite3-0 libgpiod2 libsystemd0 libjson-glib-1.0-0
            libgstreamer1.0-0 libgstreamer-plugins-base1.0-0 gstreamer1.0-plugins-base
-           gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-alsa)
+           gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-alsa
+           # clockoverlay (the test sources) is the pango plugin, in gstreamer1.0-x
+           gstreamer1.0-x)
 mapfile -t hv_deps < <( { deps_of "${havend_debs[0]}"; deps_of "${haven_debs[0]}"; } | grep -v '^haven' | sort -u)
 all_pkgs=$(printf '%s\n' "${base_pkgs[@]}" "${hv_deps[@]}" | sort -u | paste -sd, -)
 # the key: package list, mirror, and this script's root-building part (below, up to "end of base")
