@@ -16,7 +16,13 @@ PACKAGES=(
   python3 python3-cryptography time
   mtools dosfstools fdisk
   qemu-system-x86 busybox-static kmod e2fsprogs cpio xz-utils
-  bmap-tools dmsetup fdisk bc
+  # Debian packages (tools/build-debs.sh, label package): debhelper, man pages,
+  # lintian, the build and install roots, arm64 binaries under emulation
+  debhelper dpkg-dev scdoc bash-completion lintian mmdebstrap qemu-user-static binfmt-support file
+  # the board image (board/image/build-image.sh) and its boot test (label image)
+  bmap-tools dosfstools mtools fdisk qemu-system-arm
+  # haven flash (label flash)
+  dmsetup bc
 )
 
 missing=()

@@ -7,6 +7,10 @@
 # must also build with clang, warnings as errors (clang refuses a goto past a
 # g_autoptr initialisation, which gcc only warns about); that build is the
 # libFuzzer one, and a short run of every fuzz target follows (label fuzz).
+# The ASan build's ctest runs every label, package included (the Debian
+# packages: built, linted, installed into pristine Debian 12 roots, arm64
+# cross-built; root, network on a cold cache, roots cached in
+# /var/cache/haven-build).
 # Usage: tools/test.sh [extra ctest arguments, e.g. -L unit]
 set -euo pipefail
 cd "$(dirname "$0")/.."
