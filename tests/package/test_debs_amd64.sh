@@ -21,6 +21,7 @@ work=$(mktemp -d /var/tmp/haven-pkgtest.XXXXXX)
 roots=()
 cleanup() { for r in "${roots[@]}"; do hv_root_umount "$r"; done; rm -rf "$work"; }
 trap cleanup EXIT
+trap 'exit 143' TERM INT   # ctest's timeout: unmount the roots all the same
 fail=0
 ok() { echo "ok: $*"; }
 bad() { echo "FAIL: $*"; fail=1; }
