@@ -30,12 +30,16 @@ elapsed() { echo $(( $(date +%s) - $1 )); }
 
 version=$(sed -n 's/^project(haven VERSION \([0-9][0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
 
-# 1. build
-t=$(date +%s)
-"$src/tools/build-debs.sh" --arch amd64 --out "$work/debs"
-echo "time: amd64 build $(elapsed $t) s"
-havend_deb=$work/debs/havend_${version}_amd64.deb
-haven_deb=$work/debs/haven_${version}_amd64.deb
+# 1. build (HAVEN_TEST_DEBS: a directory of packages tools/build-debs.sh
+# already built from this tree, to rerun the rest without rebuilding)
+debs=${HAVEN_TEST_DEBS:-$work/debs}
+if [ -z "${HAVEN_TEST_DEBS:-}" ]; then
+  t=$(date +%s)
+  "$src/tools/build-debs.sh" --arch amd64 --out "$debs"
+  echo "time: amd64 build $(elapsed $t) s"
+fi
+havend_deb=$debs/havend_${version}_amd64.deb
+haven_deb=$debs/haven_${version}_amd64.deb
 
 # 2. contents and dependencies
 dpkg-deb -c "$havend_deb" | awk '{ print $6 }' | sed 's|^\./|/|' > "$work/havend.files"
@@ -90,12 +94,16 @@ in_r1() { chroot "$r1" "$@"; }
 t=$(date +%s)
 in_r1 dpkg-query -W -f '${Package}\n' | sort > "$work/before"
 in_r1 env DEBIAN_FRONTEND=noninteractive apt-get -q update >/dev/null
-in_r1 env DEBIAN_FRONTEND=noninteractive apt-get -y -q install "/tmp/hv/$(basename "$haven_deb")" > "$work/apt1.log" 2>&1 \
+# Its own dependency closure: Recommends of Debian's GStreamer plugins bring
+# systemd (hence libsystemd-shared) with them, which is not haven's doing.
+in_r1 env DEBIAN_FRONTEND=noninteractive apt-get -y -q --no-install-recommends install \
+  "/tmp/hv/$(basename "$haven_deb")" > "$work/apt1.log" 2>&1 \
   || { cat "$work/apt1.log"; bad "apt-get install haven"; exit 1; }
 in_r1 dpkg-query -W -f '${Package}\n' | sort > "$work/after"
 comm -13 "$work/before" "$work/after" > "$work/new"
 echo "time: install haven alone $(elapsed $t) s ($(wc -l < "$work/new") packages)"
-check "haven alone pulls in no libgpiod, gpiod or libsystemd" bash -c "! grep -E 'gpiod|libsystemd' '$work/new'"
+grep -E 'gpiod|systemd' "$work/new" || true
+check "haven alone pulls in no libgpiod, gpiod, libsystemd or systemd" bash -c "! grep -E 'gpiod|systemd' '$work/new'"
 check "haven alone pulls in no havend" bash -c "! grep -x havend '$work/new'"
 check "installed haven --version says $version" test "$(in_r1 haven --version)" = "haven $version"
 in_r1 haven verify --device-key /tmp/hv/dev.key.pub /tmp/hv/sess > "$work/verify.txt" 2>&1 && v=0 || v=$?
