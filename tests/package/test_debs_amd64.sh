@@ -160,11 +160,12 @@ check "check-config: nothing else (the example is valid for this havend)" \
   test -z "$(unexpected "$hw|device.key' does not exist|custodian.pub: No such file|no custodian recipient loaded" "$work/check1.txt")"
 # Adapted: device key made by the installed havend (as user haven), a real
 # custodian recipient. Only the host's missing hardware remains.
+# --init-device checks the configuration first: the recipient must exist
+in_r2 install -m 0640 -g haven /tmp/hv/cust.pub /etc/haven/custodian.pub
 in_r2 havend --init-device > "$work/init.txt" 2>&1 && c=0 || c=$?
 cat "$work/init.txt"
 check "havend --init-device (exit $c)" test $c = 0
 check "device key owned by haven, mode 0600" test "$(in_r2 stat -c '%U %a' /var/lib/haven/device.key)" = "haven 600"
-in_r2 install -m 0640 -g haven /tmp/hv/cust.pub /etc/haven/custodian.pub
 in_r2 havend --check-config > "$work/check2.txt" 2>&1 && c=0 || c=$?
 sed 's/^/check-config (adapted): /' "$work/check2.txt"
 check "adapted: exit 2, the GPIO chip (got $c)" test $c = 2
