@@ -51,6 +51,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT
 
 # The tree as git sees it, with working-tree contents.
 src=$work/haven-$version

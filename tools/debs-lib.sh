@@ -76,6 +76,15 @@ hv_root_unpack() {
   mount -t proc proc "$dir/proc"
   mount --rbind /dev "$dir/dev" && mount --make-rslave "$dir/dev"
   mount -t sysfs sysfs "$dir/sys"
+  # Packages fetched once serve every root: a shared archive cache, seeded
+  # (hard links) from the host's.
+  if [ ! -d "$HV_CACHE/apt-archives/partial" ]; then
+    mkdir -p "$HV_CACHE/apt-archives/partial"
+    cp -l /var/cache/apt/archives/*.deb "$HV_CACHE/apt-archives/" 2>/dev/null ||
+      cp /var/cache/apt/archives/*.deb "$HV_CACHE/apt-archives/" 2>/dev/null || true
+  fi
+  mkdir -p "$dir/var/cache/apt/archives"
+  mount --bind "$HV_CACHE/apt-archives" "$dir/var/cache/apt/archives"
 }
 
 hv_root_umount() {

@@ -19,6 +19,7 @@ work=$(mktemp -d /var/tmp/haven-pkgtest.XXXXXX)
 root=""
 cleanup() { [ -z "$root" ] || hv_root_umount "$root"; rm -rf "$work"; }
 trap cleanup EXIT
+trap 'exit 143' TERM INT   # ctest's timeout: unmount the roots all the same
 fail=0
 ok() { echo "ok: $*"; }
 bad() { echo "FAIL: $*"; fail=1; }
