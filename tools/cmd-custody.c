@@ -345,6 +345,10 @@ hv_cmd_custody(int argc, char **argv)
     usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? HV_EXIT_USAGE : HV_EXIT_OK;
   }
+  if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+    printf("haven %s\n", HAVEN_VERSION);
+    return HV_EXIT_OK;
+  }
   g_autofree char *prg = g_strdup_printf("haven custody %s", argv[1]);
   g_set_prgname(prg);
   if (!strcmp(argv[1], "show"))

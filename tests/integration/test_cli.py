@@ -20,7 +20,8 @@ DOC = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "JSON.md")
 
 COMMANDS = [["keygen"], ["verify"], ["info"], ["export"], ["recover"], ["status"], ["start"], ["stop"],
             ["mark"], ["sim"], ["catalog", "list"], ["catalog", "show"], ["catalog", "index"],
-            ["catalog", "rebuild"], ["audit"], ["key"]]
+            ["catalog", "rebuild"], ["audit"], ["key"], ["flash"], ["provision"], ["enroll"],
+            ["custody", "show"], ["custody", "verify"], ["custody", "add"], ["custody", "verify-report"]]
 
 
 def run_many(argvs):
@@ -33,7 +34,8 @@ def version_and_help():
     want = run(HAVEN, "--version", check=0).stdout
     assert re.match(r"^haven \d+\.\d+", want), want
     # -V is the same option as --version (hv_cli_parse adds both): a few commands suffice
-    argvs = [["-V"], ["verify", "-V"], ["catalog", "list", "-V"], ["catalog", "-V"]] + \
+    argvs = [["-V"], ["verify", "-V"], ["catalog", "list", "-V"], ["catalog", "-V"], ["custody", "-V"],
+             ["custody", "--version"]] + \
         [cmd + [flag] for cmd in COMMANDS for flag in ("--version", "--help")]
     for a, p in zip(argvs, run_many(argvs)):
         assert p.returncode == 0, (a, p.returncode, p.stderr)
