@@ -624,3 +624,23 @@ hv_catalog_index(HvCatalog *c, const char *dir, HvCatalogIndexStats *stats, GErr
   }
   return TRUE;
 }
+
+gboolean
+hv_catalog_set_exported(HvCatalog *c, const char *dir, gint64 exported_us, GError **error)
+{
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(c->db, "UPDATE sessions SET exported_us = ?1 WHERE dir = ?2", -1, &st, NULL);
+  if (rc == SQLITE_OK) {
+    if (exported_us > 0)
+      sqlite3_bind_int64(st, 1, exported_us);
+    else
+      sqlite3_bind_null(st, 1);
+    bind_text(st, 2, dir);
+    rc = sqlite3_step(st);
+    rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_OK)
+    return sql_error(c, rc, "recording an export", error);
+  return TRUE;
+}

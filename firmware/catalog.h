@@ -98,5 +98,9 @@ typedef struct {
  * session was first indexed is kept as its offload time. */
 gboolean hv_catalog_index(HvCatalog *c, const char *dir, HvCatalogIndexStats *stats, GError **error)
     G_GNUC_WARN_UNUSED_RESULT;
+/* Record when the session in dir was first exported (wall-clock µs; 0: never,
+ * or not known from an intact custody log). */
+gboolean hv_catalog_set_exported(HvCatalog *c, const char *dir, gint64 exported_us, GError **error)
+    G_GNUC_WARN_UNUSED_RESULT;
 
 G_END_DECLS

@@ -3,6 +3,7 @@
  * is an index for finding sessions; the vault files are the truth. */
 #include "catalog.h"
 #include "cli.h"
+#include "custody-log.h"
 #include "config.h"
 #include "json-out.h"
 
@@ -357,6 +358,33 @@ cmd_show(int argc, char **argv)
   return ret;
 }
 
+/* The first export of each indexed session, from its custody log; only an
+ * intact log counts (a broken one is reported by 'haven custody verify'). */
+static gboolean
+mark_exports(HvCatalog *c, GError **error)
+{
+  g_autoptr(GPtrArray) rows = hv_catalog_list(c, NULL, error);
+  if (!rows)
+    return FALSE;
+  for (guint i = 0; i < rows->len; i++) {
+    const HvCatalogSession *s = rows->pdata[i];
+    gint64 first = 0;
+    g_autoptr(HvCustodyVerdict) v = hv_custody_verify(s->dir, NULL, NULL, NULL);
+    if (v && !v->intact) {
+      g_autofree char *d = hv_text_escape(s->dir, -1), *m = hv_text_escape(v->problem, -1);
+      hv_cli_error("catalog", "warning: %s: custody log broken (%s); its exports are not counted", d, m);
+    }
+    for (guint k = 0; v && v->intact && k < v->entries->len && !first; k++) {
+      const HvCustodyEntry *e = v->entries->pdata[k];
+      if (g_strcmp0(e->action, "export") == 0)
+        first = e->time_us;
+    }
+    if (first != s->exported_us && !hv_catalog_set_exported(c, s->dir, first, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 static int
 cmd_index(int argc, char **argv)
 {
@@ -394,6 +422,11 @@ cmd_index(int argc, char **argv)
   g_autoptr(HvCatalog) c = hv_catalog_open(db, &err);
   HvCatalogIndexStats st;
   if (!c || !hv_catalog_index(c, argv[1], &st, &err)) {
+    g_autofree char *m = hv_text_escape(err->message, -1);
+    hv_cli_error("catalog", "%s", m);
+    return HV_EXIT_USAGE;
+  }
+  if (!mark_exports(c, &err)) {
     g_autofree char *m = hv_text_escape(err->message, -1);
     hv_cli_error("catalog", "%s", m);
     return HV_EXIT_USAGE;

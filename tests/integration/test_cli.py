@@ -383,6 +383,18 @@ def catalog_archive():
     p = run(HAVEN, "catalog", "list", "--catalog", ws.path("nosuch.db"), check=2)
     assert "no such file" in p.stderr and "catalog index" in p.stderr, p.stderr
     assert not os.path.exists(ws.path("nosuch.db"))
+    # the first export, from an intact custody log; a broken log counts nothing
+    def exported(seq):
+        d = json.loads(run(HAVEN, "catalog", "list", "--json", "--catalog", db, check=0).stdout)
+        return [x for x in d["sessions"] if x["sequence"] == seq][0]["exported_us"]
+    assert exported(2) is None
+    run(HAVEN, "export", "-i", ws.path("cust.key"), "-o", ws.path("x-cat2"), os.path.join(arch2, "s2"), check=4)
+    run(HAVEN, "catalog", "index", "--catalog", db, arch2, check=0)
+    assert exported(2) and exported(3) is None
+    with open(os.path.join(arch2, "s2", "custody.log"), "a") as f:
+        f.write("{}\n")
+    p = run(HAVEN, "catalog", "index", "--catalog", db, arch2, check=0)
+    assert "custody log broken" in p.stderr and exported(2) is None, p.stderr
     # the default catalog of an archive is DIR/catalog.db
     run(HAVEN, "catalog", "index", ARCH, check=0)
     p = run(HAVEN, "catalog", "list", "--catalog", os.path.join(ARCH, "catalog.db"), check=0)
