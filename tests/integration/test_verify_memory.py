@@ -7,12 +7,16 @@ of 100,000 events of 4 KiB of invalid UTF-8 (1.6 GB before the fix).
 Peak RSS comes from GNU time. Under AddressSanitizer the quarantine
 deliberately keeps up to 256 MB of freed memory; it is the sanitizer's, not
 Haven's, so it is switched off for these measurements (the shadow memory and
-everything else ASan adds are still counted)."""
+everything else ASan adds are still counted). What is asserted is what reading
+the session adds to the peak RSS of haven doing nothing (`haven --version`, the
+same binary and environment): that start-up footprint is ASan's shadow and the
+linked libraries (29 MiB under ASan here, a few MiB in a release build, where
+tools/bench-verify-memory.py measures the absolute figures)."""
 import os
 
 from vaulttest import HAVEN, MKSESSION, Runner, Workspace, run
 
-LIMIT_KIB = 32 * 1024
+GROWTH_KIB = 8 * 1024    # what a session may add to the start-up footprint here
 ws = Workspace()
 R = Runner("verify-memory")
 env = dict(os.environ)
@@ -38,24 +42,36 @@ def measure(*args, expect):
     return kib
 
 
+_base = []
+
+
+def base_kib():
+    """Peak RSS of `haven --version`: the start-up footprint of this build."""
+    if not _base:
+        _base.append(measure(HAVEN, "--version", expect=0))
+    return _base[0]
+
+
+def check(kib, what):
+    grown = kib - base_kib()
+    assert grown <= GROWTH_KIB, f"{what} peak RSS {kib} KiB, {grown} KiB above start-up > {GROWTH_KIB} KiB"
+
+
 def verify_unsealed():
     s = make("big", 100000, "--no-seal")
-    kib = measure(HAVEN, "verify", s, expect=1)
-    assert kib <= LIMIT_KIB, f"haven verify peak RSS {kib} KiB > {LIMIT_KIB} KiB"
-    kib = measure(HAVEN, "verify", "--json", s, expect=1)
-    assert kib <= LIMIT_KIB, f"haven verify --json peak RSS {kib} KiB > {LIMIT_KIB} KiB"
+    check(measure(HAVEN, "verify", s, expect=1), "haven verify")
+    check(measure(HAVEN, "verify", "--json", s, expect=1), "haven verify --json")
 
 
-R.case("verify: 100,000 events of 4 KiB invalid UTF-8, peak RSS <= 32 MB", verify_unsealed)
+R.case("verify: 100,000 events of 4 KiB invalid UTF-8: peak RSS at most 8 MiB above start-up", verify_unsealed)
 
 
 def info_sealed():
     s = make("info", 20000)
-    kib = measure(HAVEN, "info", s, expect=0)
-    assert kib <= LIMIT_KIB, f"haven info peak RSS {kib} KiB > {LIMIT_KIB} KiB"
+    check(measure(HAVEN, "info", s, expect=0), "haven info")
 
 
-R.case("info: 20,000 events of 4 KiB printed, peak RSS <= 32 MB", info_sealed)
+R.case("info: 20,000 events of 4 KiB printed: peak RSS at most 8 MiB above start-up", info_sealed)
 
 
 def export_sealed():
