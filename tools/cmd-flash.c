@@ -294,6 +294,8 @@ hv_cmd_flash(int argc, char **argv)
   progress_clear(&progress);
   if (!ok && g_error_matches(err, HV_FLASH_ERROR, HV_FLASH_ERROR_INTERRUPTED))
     return fail(&l, "interrupted-write", FLASH_EXIT_BAD_COPY, err);
+  if (!ok && g_error_matches(err, HV_FLASH_TARGET_ERROR, HV_FLASH_TARGET_ERROR_CHANGED))
+    return fail(&l, "refused", FLASH_EXIT_REFUSED, err);   /* nothing was written */
   if (!ok)
     return fail(&l, "write-failed",
                 g_error_matches(err, HV_FLASH_TARGET_ERROR, HV_FLASH_TARGET_ERROR_BUSY)
