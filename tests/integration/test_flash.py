@@ -300,6 +300,29 @@ def lying_bmap():
     assert not os.path.exists(dev)
 
 
+def huge_bmap():
+    """attack10: a resealed bmap describing a 512 TiB image, all of it mapped, beside
+    a small image with only its .sha256: refused before anything is planned from
+    the bmap (a chunk per 4 MiB of it was ~6 GiB of memory), nothing written"""
+    img = copy_image("huge")
+    os.unlink(img + ".manifest.json")
+    text = open(img + ".bmap").read()
+    bs = int(re.search(r"<BlockSize>\s*(\d+)", text).group(1))
+    size = 1 << 49
+    blocks = size // bs
+    ranges = re.findall(r"\n\s*<Range[^>]*>\s*[\d-]+\s*</Range>", text)
+    first = re.search(r'chksum="([0-9a-f]+)"', ranges[0]).group(1)
+    for r in ranges[1:]:
+        text = text.replace(r, "")
+    text = text.replace(ranges[0], f'\n        <Range chksum="{first}"> 0-{blocks - 1} </Range>')
+    for tag, value in (("ImageSize", size), ("BlocksCount", blocks), ("MappedBlocksCount", blocks)):
+        text = re.sub(rf"<{tag}>\s*\d+\s*</{tag}>", f"<{tag}> {value} </{tag}>", text)
+    open(img + ".bmap", "w").write(text)
+    reseal_bmap(img + ".bmap")
+    dev = path("never9.img")
+    expect(flash(img, dev), 1, f"bmap describes an image of {size} bytes")
+    assert not os.path.exists(dev)
+
 def range_checksum_wrong():
     """a resealed bmap whose range checksum is another's: caught before writing"""
     img = copy_image("rangesum")
@@ -359,7 +382,8 @@ for name, fn in [("file target: mapped blocks written, read back, logged", file_
                  ("refused: resealed bmap that drops a range", lying_bmap),
                  ("refused: resealed bmap with another range's checksum", range_checksum_wrong),
                  ("a format 1.4 bmap (sha1) flashes too", bmap_v1_4),
-                 ("refused: malformed or missing bmap", malformed_bmap)]:
+                 ("refused: malformed or missing bmap", malformed_bmap),
+                 ("refused: a resealed bmap of a huge image, before planning from it (attack10)", huge_bmap)]:
     R.case(name, fn)
 
 # ---- loop devices ----
