@@ -102,6 +102,19 @@ duration_text(const HvCatalogSession *s)
   return g_strdup("-");
 }
 
+/* Event text as stored: the indexers store it escaped (hv_text_escape), but a
+ * catalog is a file that may come from elsewhere (one beside a copied
+ * archive): text the escape could not have produced (control characters,
+ * invalid UTF-8) is escaped, never passed to a terminal or into JSON. */
+static char *
+stored_text(const char *text)
+{
+  g_autofree char *escaped = hv_text_escape(text, -1);
+  g_auto(GStrv) parts = g_strsplit(text, "\\", -1);
+  g_autofree char *doubled = g_strjoinv("\\\\", parts);
+  return g_str_equal(escaped, doubled) ? g_strdup(text) : g_steal_pointer(&escaped);
+}
+
 static void
 session_json_members(JsonBuilder *b, const HvCatalogSession *s)
 {
@@ -212,8 +225,10 @@ cmd_list(int argc, char **argv)
       g_autofree char *start = start_text(s->started_us), *dur = duration_text(s);
       g_autofree char *off = day_or_dash(s->offloaded_us), *exp = day_or_dash(s->exported_us);
       g_autofree char *room_s = hv_text_escape(s->room ? s->room : "", -1);
-      printf("%-16s %5" G_GUINT64_FORMAT "  %-19s  %-10s  %-11s  %-24s  %-10s  %-10s  %s\n", s->device, s->seq,
-             start, dur, s->status, s->fingerprint ? s->fingerprint : "-", off, exp, room_s);
+      g_autofree char *dev = hv_text_escape(s->device, -1), *status = hv_text_escape(s->status, -1);
+      g_autofree char *fpr = hv_text_escape(s->fingerprint ? s->fingerprint : "-", -1);
+      printf("%-16s %5" G_GUINT64_FORMAT "  %-19s  %-10s  %-11s  %-24s  %-10s  %-10s  %s\n", dev, s->seq,
+             start, dur, status, fpr, off, exp, room_s);
     }
     printf("%u %s\n", rows->len, hv_cli_plural(rows->len, "session", "sessions"));
   }
@@ -289,8 +304,9 @@ show(Where *wp, int argc, char **argv)
                  rows->len);
     for (guint i = 0; i < rows->len; i++) {
       const HvCatalogSession *s = rows->pdata[i];
-      g_autofree char *d = hv_text_escape(s->dir, -1);
-      g_printerr("  %s  device %s sequence %" G_GUINT64_FORMAT "  %s\n", s->session_id, s->device, s->seq, d);
+      g_autofree char *d = hv_text_escape(s->dir, -1), *sid = hv_text_escape(s->session_id, -1);
+      g_autofree char *dev = hv_text_escape(s->device, -1);
+      g_printerr("  %s  device %s sequence %" G_GUINT64_FORMAT "  %s\n", sid, dev, s->seq, d);
     }
     return HV_EXIT_USAGE;
   }
@@ -314,8 +330,9 @@ show(Where *wp, int argc, char **argv)
       hv_json_add_text(b, "type", e->type);
       hv_json_add_time(b, "time", e->wall_us);
       json_builder_set_member_name(b, "text");   /* the catalog stores it escaped */
-      if (e->text)
-        json_builder_add_string_value(b, e->text);
+      g_autofree char *text = e->text ? stored_text(e->text) : NULL;
+      if (text)
+        json_builder_add_string_value(b, text);
       else
         json_builder_add_null_value(b);
       json_builder_end_object(b);
@@ -329,13 +346,16 @@ show(Where *wp, int argc, char **argv)
     g_autofree char *dur = duration_text(s), *off = hv_cli_format_time(s->offloaded_us);
     g_autofree char *exp = hv_cli_format_time(s->exported_us);
     g_autofree char *prob = s->problem ? hv_text_escape(s->problem, -1) : NULL;
+    g_autofree char *sid = hv_text_escape(s->session_id, -1), *dev = hv_text_escape(s->device, -1);
+    g_autofree char *status = hv_text_escape(s->status, -1);
+    g_autofree char *fpr = s->fingerprint ? hv_text_escape(s->fingerprint, -1) : NULL;
     printf("session:     %s\nsession id:  %s\nroom:        %s\ndevice:      %s, sequence %" G_GUINT64_FORMAT "\n",
-           dir, s->session_id, room[0] ? room : "(not set)", s->device, s->seq);
-    printf("verdict:     %s (when indexed; 'haven verify' checks the files now)\n", s->status);
+           dir, sid, room[0] ? room : "(not set)", dev, s->seq);
+    printf("verdict:     %s (when indexed; 'haven verify' checks the files now)\n", status);
     if (prob)
       printf("problem:     %s\n", prob);
     printf("fingerprint: %s\nstart:       %s\nend:         %s\nduration:    %s\n",
-           s->fingerprint ? s->fingerprint : "-", start, end, dur);
+           fpr ? fpr : "-", start, end, dur);
     printf("records:     %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " %s), %" G_GUINT64_FORMAT " media bytes\n",
            s->records, s->markers, hv_cli_plural(s->markers, "marker", "markers"), s->media_bytes);
     printf("offloaded:   %s\nexported:    %s\n", off, exp);
@@ -343,7 +363,8 @@ show(Where *wp, int argc, char **argv)
     for (guint i = 0; i < events->len; i++) {
       const HvCatalogEvent *e = events->pdata[i];
       g_autofree char *t = hv_cli_format_time(e->wall_us);
-      printf("  %s  %-13s %s\n", t, e->type, e->text ? e->text : "");  /* stored escaped */
+      g_autofree char *type = hv_text_escape(e->type, -1), *text = stored_text(e->text ? e->text : "");
+      printf("  %s  %-13s %s\n", t, type, text);
     }
   }
   return HV_EXIT_OK;

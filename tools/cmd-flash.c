@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Exit statuses of `haven flash` (also in --help and README). */
@@ -260,6 +261,22 @@ hv_cmd_flash(int argc, char **argv)
     return fail(&l, "image-rejected", FLASH_EXIT_IMAGE, err);
   }
 
+  /* the image is the size its bmap describes before anything is planned from
+   * the bmap: a bmap claiming a huge image (its checksum is its own) would
+   * otherwise size the write plan (a chunk per 4 MiB) and exhaust memory */
+  struct stat ist;
+  if (stat(image, &ist) != 0) {
+    int e = errno;
+    g_set_error(&err, HV_FLASH_ERROR, HV_FLASH_ERROR_IO, "%s: %s", image, g_strerror(e));
+    return fail(&l, "image-rejected", FLASH_EXIT_USAGE, err);
+  }
+  if (!S_ISREG(ist.st_mode) || (guint64) ist.st_size != hv_bmap_get_image_size(bmap)) {
+    g_set_error(&err, HV_FLASH_ERROR, HV_FLASH_ERROR_IMAGE,
+                "%s: %s, but its bmap describes an image of %" G_GUINT64_FORMAT " bytes: not this image's bmap",
+                image, S_ISREG(ist.st_mode) ? "size differs" : "not a regular file", hv_bmap_get_image_size(bmap));
+    return fail(&l, "image-rejected", FLASH_EXIT_IMAGE, err);
+  }
+
   l.device = device;
   g_autoptr(HvFlashTarget) target = hv_flash_target_inspect(device, &err);
   if (!target)
@@ -294,6 +311,8 @@ hv_cmd_flash(int argc, char **argv)
   progress_clear(&progress);
   if (!ok && g_error_matches(err, HV_FLASH_ERROR, HV_FLASH_ERROR_INTERRUPTED))
     return fail(&l, "interrupted-write", FLASH_EXIT_BAD_COPY, err);
+  if (!ok && g_error_matches(err, HV_FLASH_TARGET_ERROR, HV_FLASH_TARGET_ERROR_CHANGED))
+    return fail(&l, "refused", FLASH_EXIT_REFUSED, err);   /* nothing was written */
   if (!ok)
     return fail(&l, "write-failed",
                 g_error_matches(err, HV_FLASH_TARGET_ERROR, HV_FLASH_TARGET_ERROR_BUSY)

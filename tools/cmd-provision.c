@@ -196,6 +196,19 @@ check(const Options *o, const char *stage, GPtrArray *names)
       g_free(name);
       name = with;
     }
+    /* the partition is vfat: a name it cannot hold would fail (or be
+     * mangled by mtools) after the checks, leaving haven.conf naming a file
+     * the board does not have */
+    gboolean fat_ok = g_utf8_validate(name, -1, NULL) && name[0] != '.' && !strpbrk(name, "\"*/:<>?\\|");
+    for (const char *p = name; fat_ok && *p; p++)
+      fat_ok = (guchar) *p >= 0x20 && *p != 0x7f;
+    if (!fat_ok) {
+      g_autofree char *shown = hv_text_escape(o->recipients[i], -1);
+      hv_cli_error("provision", "--recipient %s: the config partition is FAT, which cannot hold this file name "
+                   "(control characters, \" * / : < > ? \\ |, a leading dot or invalid UTF-8): copy the file "
+                   "to a plain name such as custodian-1.pub; nothing was written", shown);
+      return FALSE;
+    }
     for (guint k = 0; k < names->len; k++) {
       if (g_ascii_strcasecmp(names->pdata[k], name) == 0) { /* vfat: case-insensitive */
         hv_cli_error("provision", "--recipient %s: a recipient named %s is given twice (rename one file); nothing "

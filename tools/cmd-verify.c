@@ -7,6 +7,7 @@
 
 #include <json-glib/json-glib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -355,9 +356,28 @@ collect(char **paths, Run *r)
   return TRUE;
 }
 
+static int
+compare_ids(const void *a, const void *b)
+{
+  return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
 static const char NOT_PINNED[] =
   "device NOT PINNED: no --device-key given and the device is not enrolled (haven enroll); each session is "
   "checked against the key in its own header, which does not prove which device recorded it";
+
+/* The ids of the devices whose sessions were not pinned, sorted, ", "-separated. */
+static char *
+unpinned_ids(Run *r)
+{
+  g_autofree gpointer *keys = g_hash_table_get_keys_as_array(r->unpinned, NULL);
+  guint n = g_hash_table_size(r->unpinned);
+  qsort(keys, n, sizeof *keys, compare_ids);
+  GString *s = g_string_new(NULL);
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf(s, "%s%s", i ? ", " : "", (const char *) keys[i]);
+  return g_string_free(s, FALSE);
+}
 
 static void
 print_json_tail(Run *r, GPtrArray *ledger, gboolean sessions_bad, gboolean ledger_bad)
@@ -367,6 +387,15 @@ print_json_tail(Run *r, GPtrArray *ledger, gboolean sessions_bad, gboolean ledge
     print_node(device_json(ledger->pdata[i], (guint64) r->o->from_seq), i > 0);
   gboolean enrolled = !r->o->device_key && g_hash_table_size(r->pinned) > 0
                       && g_hash_table_size(r->unpinned) == 0;
+  /* which devices were not pinned: a session from another key among pinned ones must stand out */
+  printf("],\n\"unpinned_devices\": [");
+  if (!r->o->device_key) {
+    g_autofree gpointer *keys = g_hash_table_get_keys_as_array(r->unpinned, NULL);
+    guint n = g_hash_table_size(r->unpinned);
+    qsort(keys, n, sizeof *keys, compare_ids);
+    for (guint i = 0; i < n; i++)
+      printf("%s\"%s\"", i ? ", " : "", (const char *) keys[i]);
+  }
   printf("],\n\"device_pinned\": %s,\n\"pinned_by\": %s,\n\"sessions_intact\": %s,\n\"ledger_intact\": %s,\n"
          "\"ledger\": \"%s\",\n\"intact\": %s\n}\n", r->o->device_key || enrolled ? "true" : "false",
          r->o->device_key ? "\"device-key\"" : enrolled ? "\"trust-list\"" : "null",
@@ -405,8 +434,16 @@ print_text_tail(Run *r, GPtrArray *ledger, gboolean ledger_bad)
     g_autofree char *room = hv_text_escape(t->room, -1);
     printf("device pinned: enrolled device %s (room \"%s\", trust list %s)\n", t->device_id, room, r->trust_dir);
   }
-  if (g_hash_table_size(r->unpinned) || !g_hash_table_size(r->pinned))
+  if (g_hash_table_size(r->pinned) && g_hash_table_size(r->unpinned)) {
+    /* beside enrolled devices: name the ones that are not (a session signed by another key) */
+    g_autofree char *ids = unpinned_ids(r);
+    printf("device NOT PINNED: %s %s %s not enrolled (haven enroll) and no --device-key was given; %s sessions are "
+           "checked against the key in their own header, which does not prove which device recorded them\n",
+           g_hash_table_size(r->unpinned) == 1 ? "device" : "devices", ids,
+           g_hash_table_size(r->unpinned) == 1 ? "is" : "are", g_hash_table_size(r->unpinned) == 1 ? "its" : "their");
+  } else if (g_hash_table_size(r->unpinned) || !g_hash_table_size(r->pinned)) {
     printf("%s\n", NOT_PINNED);
+  }
 }
 
 static int

@@ -323,19 +323,57 @@ hv_flash_target_check(HvFlashTarget *t, const char *image_path, guint64 image_si
   return TRUE;
 }
 
+/* What fd opened is the target inspected and checked: the path may have
+ * come to name another disk meanwhile (a card replugged, a symlink or a
+ * udev name pointed elsewhere), which no refusal was checked against. */
+static gboolean
+same_target(HvFlashTarget *t, int fd, GError **error)
+{
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    g_set_error(error, HV_FLASH_TARGET_ERROR, HV_FLASH_TARGET_ERROR_IO, "%s: %s", t->shown, g_strerror(e));
+    return FALSE;
+  }
+  gboolean same = t->is_block ? S_ISBLK(st.st_mode) && st.st_rdev == t->rdev
+                              : S_ISREG(st.st_mode) && st.st_dev == t->dev && st.st_ino == t->ino;
+  if (!same)
+    g_set_error(error, HV_FLASH_TARGET_ERROR, HV_FLASH_TARGET_ERROR_CHANGED,
+                "%s: now names another %s than the one checked (replugged, or the name points elsewhere): "
+                "nothing was written; check which device it is and run haven flash again", t->shown,
+                t->is_block ? "device" : "file");
+  return same;
+}
+
 int
 hv_flash_target_open_write(HvFlashTarget *t, guint64 image_size, gboolean buffered,
                            int *ret_buffered_fd, GError **error)
 {
   *ret_buffered_fd = -1;
   if (!t->is_block) {
-    int fd = open(t->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0 || ftruncate(fd, (off_t)image_size) != 0) {
+    /* a file inspected as missing is created, never one that appeared since;
+     * an existing one is truncated only once it is known to be the one checked */
+    int fd = open(t->path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | (t->exists ? 0 : O_CREAT | O_EXCL), 0644);
+    if (fd >= 0 && !t->exists) {
+      struct stat st;
+      if (fstat(fd, &st) == 0) {
+        t->exists = TRUE;
+        t->dev = st.st_dev;
+        t->ino = st.st_ino;
+      }
+    }
+    if (fd >= 0 && !same_target(t, fd, error)) {
+      close(fd);
+      return -1;
+    }
+    if (fd < 0 || ftruncate(fd, 0) != 0 || ftruncate(fd, (off_t)image_size) != 0) {
       int e = errno;
       if (fd >= 0)
         close(fd);
-      g_set_error(error, HV_FLASH_TARGET_ERROR, HV_FLASH_TARGET_ERROR_IO, "%s: %s", t->shown,
-                  g_strerror(e));
+      g_set_error(error, HV_FLASH_TARGET_ERROR, e == EEXIST ? HV_FLASH_TARGET_ERROR_CHANGED
+                                                             : HV_FLASH_TARGET_ERROR_IO,
+                  e == EEXIST ? "%s: appeared since it was checked: nothing was written; run haven flash again"
+                              : "%s: %s", t->shown, g_strerror(e));
       return -1;
     }
     return fd;
@@ -354,10 +392,19 @@ hv_flash_target_open_write(HvFlashTarget *t, guint64 image_size, gboolean buffer
                 t->shown, g_strerror(e));
     return -1;
   }
+  if (!same_target(t, fd, error)) {
+    close(fd);
+    return -1;
+  }
   if (!buffered) {
     /* O_EXCL on a block device is a claim per open file; a second claim by
      * the same process fails, so the buffered fd goes without it. */
     int bfd = open(t->path, O_WRONLY | O_CLOEXEC);
+    if (bfd >= 0 && !same_target(t, bfd, error)) {
+      close(bfd);
+      close(fd);
+      return -1;
+    }
     if (bfd < 0) {
       int e = errno;
       close(fd);
@@ -375,6 +422,10 @@ hv_flash_target_open_read(HvFlashTarget *t, gboolean *ret_direct, GError **error
 {
   int fd = open(t->path, O_RDONLY | O_CLOEXEC | O_DIRECT);
   if (fd >= 0) {
+    if (!same_target(t, fd, error)) {
+      close(fd);
+      return -1;
+    }
     *ret_direct = TRUE;
     return fd;
   }
@@ -382,6 +433,10 @@ hv_flash_target_open_read(HvFlashTarget *t, gboolean *ret_direct, GError **error
   if (e == EINVAL && !t->is_block) {
     fd = open(t->path, O_RDONLY | O_CLOEXEC);
     e = errno;
+    if (fd >= 0 && !same_target(t, fd, error)) {
+      close(fd);
+      return -1;
+    }
     if (fd >= 0) {
       (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
       *ret_direct = FALSE;

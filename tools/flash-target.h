@@ -24,6 +24,8 @@ typedef enum {
                                         * exclusively by someone else */
   HV_FLASH_TARGET_ERROR_NOT_REMOVABLE, /* a fixed disk (needs --force) */
   HV_FLASH_TARGET_ERROR_TOO_SMALL,     /* smaller than the image */
+  HV_FLASH_TARGET_ERROR_CHANGED,       /* the path names another device or file than the one
+                                        * inspected and checked (replugged, swapped) */
 } HvFlashTargetError;
 
 typedef struct _HvFlashTarget HvFlashTarget;
@@ -47,13 +49,15 @@ gboolean hv_flash_target_check(HvFlashTarget *target, const char *image_path,
  * target is created or truncated to exactly image_size (so the image's holes
  * read as zeros). Returns the fd or -1 with error set. A block device opened
  * with O_DIRECT also gets *ret_buffered_fd, a buffered fd for writes that are
- * not aligned to its logical block size (else -1). */
+ * not aligned to its logical block size (else -1). What is opened must be what
+ * was inspected (the same block device, the same file; a file target that
+ * did not exist must still not exist): else CHANGED, and nothing is written. */
 G_GNUC_WARN_UNUSED_RESULT
 int hv_flash_target_open_write(HvFlashTarget *target, guint64 image_size, gboolean buffered,
                                int *ret_buffered_fd, GError **error);
 /* Opens for the read-back with O_DIRECT; when the filesystem of a file
  * target refuses O_DIRECT (EINVAL), opens it buffered after dropping its
- * cached pages and sets *ret_direct FALSE. */
+ * cached pages and sets *ret_direct FALSE. CHANGED as for open_write. */
 G_GNUC_WARN_UNUSED_RESULT
 int hv_flash_target_open_read(HvFlashTarget *target, gboolean *ret_direct, GError **error);
 

@@ -56,4 +56,52 @@ def board_catalog():
 R.case("catalog list/show and audit read havend's catalog while it runs", board_catalog)
 
 ws.cleanup()
+
+def hostile_catalog():
+    """attack10: a catalog is a file that may come from elsewhere (beside a copied
+    archive). Rows the indexers could not have written (control characters,
+    invalid UTF-8) are escaped by catalog show/list, text and JSON; text the
+    indexer stored escaped is shown as stored, not escaped twice."""
+    import os
+    import sqlite3
+    import subprocess
+    from vaulttest import HAVEN, run
+    ws = Workspace()
+    try:
+        arch = ws.path("arch")
+        os.makedirs(arch)
+        ws.session("arch/s1", "--markers", "2", "--marker-text", "a\\b\nc")
+        db = os.path.join(arch, "catalog.db")
+        run(HAVEN, "catalog", "index", arch, check=0)
+        sid = json.loads(run(HAVEN, "catalog", "list", "--json", "--catalog", db, check=0).stdout)["sessions"][0][
+            "session_id"]
+        before = run(HAVEN, "catalog", "show", "--catalog", db, sid, check=0).stdout
+        assert "a\\\\b\\nc" in before, before   # stored escaped: shown once escaped
+        c = sqlite3.connect(db)
+        c.execute("UPDATE events SET text = CAST(? AS TEXT), type = CAST(? AS TEXT) WHERE idx = "
+                  "(SELECT MIN(idx) FROM events WHERE type = 'marker')",
+                  (b"evil\x1b]0;pwned\x07\xff\n", b"mark\x1b[2J"))
+        c.execute("UPDATE sessions SET device = CAST(? AS TEXT), status = CAST(? AS TEXT)",
+                  (b"dev\x1b[31m", b"COMPLETE\x1b[0m\xfe"))
+        c.commit()
+        c.close()
+        for args in (["show", "--catalog", db, sid], ["list", "--catalog", db]):
+            p = subprocess.run([HAVEN, "catalog", *args], capture_output=True)
+            assert p.returncode == 0, p
+            out = p.stdout
+            assert b"\x1b" not in out and b"\x07" not in out, out
+            out.decode("utf-8")   # valid UTF-8
+        out = subprocess.run([HAVEN, "catalog", "show", "--catalog", db, sid], capture_output=True).stdout.decode()
+        assert "evil\\u{001B}]0;pwned\\u{0007}\\xFF\\n" in out and "mark\\u{001B}[2J" in out, out
+        assert "a\\\\b\\nc" in out, out   # the untouched marker: as before
+        for args in (["show", "--json", "--catalog", db, sid], ["list", "--json", "--catalog", db]):
+            p = subprocess.run([HAVEN, "catalog", *args], capture_output=True)
+            assert p.returncode == 0, p
+            json.loads(p.stdout.decode("utf-8"))
+    finally:
+        ws.cleanup()
+
+
+R.case("a hostile catalog file: rows escaped in show/list, text and JSON (attack10)", hostile_catalog)
+
 R.finish()

@@ -2,6 +2,7 @@
 """Enrollment (issue 10 §4): the board writes its signed enrollment file
 (havend --write-enrollment), the custodian trusts it (haven enroll), and
 haven verify/export then pin that device's sessions automatically."""
+import json
 import os
 import re
 
@@ -220,6 +221,35 @@ def verify_pins():
     finally:
         b.ws.cleanup()
 
+
+def unpinned_named():
+    """attack10: a session signed by another key, put among an enrolled device's
+    sessions (same room, same layout), is named as NOT PINNED, in the text and in
+    the JSON, not only a NOT PINNED line beside 'device pinned: enrolled device'"""
+    b = Board(room="Room 7")
+    try:
+        dev = enrolled(b)
+        key = os.path.relpath(b.d.key_path(), b.ws.dir)
+        arch = b.ws.path("arch")
+        os.makedirs(arch)
+        b.ws.session("arch/s1", "--bytes", "20000", "--room", "Room 7", key=key)
+        b.ws.session("arch/s2", "--bytes", "20000", "--room", "Room 7", key="forger.key", recipients=("cust.pub",))
+        j = json.loads(run(HAVEN, "verify", "--json", os.path.join(arch, "s2"), env=b.env, check=0).stdout)
+        forger = j["sessions"][0]["device"]
+        assert forger != dev
+        p = run(HAVEN, "verify", arch, env=b.env, check=0)
+        assert f"device pinned: enrolled device {dev}" in p.stdout, p.stdout
+        line = [l for l in p.stdout.splitlines() if "NOT PINNED" in l]
+        assert len(line) == 1 and forger in line[0] and dev not in line[0], p.stdout
+        j = json.loads(run(HAVEN, "verify", "--json", arch, env=b.env, check=0).stdout)
+        assert j["device_pinned"] is False and j["unpinned_devices"] == [forger], j
+        j = json.loads(run(HAVEN, "verify", "--json", os.path.join(arch, "s1"), env=b.env, check=0).stdout)
+        assert j["device_pinned"] is True and j["unpinned_devices"] == [], j
+    finally:
+        b.ws.cleanup()
+
+
+R.case("a session by another key among an enrolled device's: named NOT PINNED (attack10)", unpinned_named)
 
 R.case("enrolled device: verify/export pin it automatically; others NOT PINNED; --device-key overrides",
        verify_pins)

@@ -11,8 +11,10 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 from vaulttest import HAVEN, Runner, run
 
@@ -298,6 +300,29 @@ def lying_bmap():
     assert not os.path.exists(dev)
 
 
+def huge_bmap():
+    """attack10: a resealed bmap describing a 512 TiB image, all of it mapped, beside
+    a small image with only its .sha256: refused before anything is planned from
+    the bmap (a chunk per 4 MiB of it was ~6 GiB of memory), nothing written"""
+    img = copy_image("huge")
+    os.unlink(img + ".manifest.json")
+    text = open(img + ".bmap").read()
+    bs = int(re.search(r"<BlockSize>\s*(\d+)", text).group(1))
+    size = 1 << 49
+    blocks = size // bs
+    ranges = re.findall(r"\n\s*<Range[^>]*>\s*[\d-]+\s*</Range>", text)
+    first = re.search(r'chksum="([0-9a-f]+)"', ranges[0]).group(1)
+    for r in ranges[1:]:
+        text = text.replace(r, "")
+    text = text.replace(ranges[0], f'\n        <Range chksum="{first}"> 0-{blocks - 1} </Range>')
+    for tag, value in (("ImageSize", size), ("BlocksCount", blocks), ("MappedBlocksCount", blocks)):
+        text = re.sub(rf"<{tag}>\s*\d+\s*</{tag}>", f"<{tag}> {value} </{tag}>", text)
+    open(img + ".bmap", "w").write(text)
+    reseal_bmap(img + ".bmap")
+    dev = path("never9.img")
+    expect(flash(img, dev), 1, f"bmap describes an image of {size} bytes")
+    assert not os.path.exists(dev)
+
 def range_checksum_wrong():
     """a resealed bmap whose range checksum is another's: caught before writing"""
     img = copy_image("rangesum")
@@ -357,7 +382,8 @@ for name, fn in [("file target: mapped blocks written, read back, logged", file_
                  ("refused: resealed bmap that drops a range", lying_bmap),
                  ("refused: resealed bmap with another range's checksum", range_checksum_wrong),
                  ("a format 1.4 bmap (sha1) flashes too", bmap_v1_4),
-                 ("refused: malformed or missing bmap", malformed_bmap)]:
+                 ("refused: malformed or missing bmap", malformed_bmap),
+                 ("refused: a resealed bmap of a huge image, before planning from it (attack10)", huge_bmap)]:
     R.case(name, fn)
 
 # ---- loop devices ----
@@ -457,6 +483,55 @@ def loop_corrupted_write():
     assert log_lines()[-1]["verdict"] == "verify-failed"
 
 
+def loop_target_changed():
+    """attack10: the device path names another disk by the time it is opened
+    (a card replugged, a udev name or symlink pointed elsewhere while the
+    image is checked): refused, neither disk written. The flash is stopped
+    while it hashes the image (the image open, the target not yet), the link
+    pointed at another disk, and the flash resumed."""
+    big = make_image("big.img", size=48 * MiB, extents=((0, 4096), (40 * MiB, 4 * MiB)))
+    card = losetup(backing("loop-card", 48 * MiB))
+    other = losetup(backing("loop-other", 48 * MiB))
+    link = path("card-link")
+    os.symlink(card, link)
+    e = dict(os.environ)
+    p = subprocess.Popen([HAVEN, "flash", "--log", LOG, "--force", big, link], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=e)
+    fds = f"/proc/{p.pid}/fd"
+
+    def open_files():
+        out = set()
+        for fd in os.listdir(fds):
+            try:
+                out.add(os.readlink(os.path.join(fds, fd)))
+            except OSError:
+                pass
+        return out
+    try:
+        while p.poll() is None:   # no hook in haven flash: watch its open files
+            try:
+                if big in open_files():
+                    break
+            except FileNotFoundError:
+                break
+            time.sleep(0.0005)
+        os.kill(p.pid, signal.SIGSTOP)
+        files = open_files()
+        assert big in files and card not in files and other not in files, f"not stopped in the check: {files}"
+        tmp = path("card-link.new")
+        os.symlink(other, tmp)
+        os.replace(tmp, link)
+    finally:
+        os.kill(p.pid, signal.SIGCONT)
+    out, err = p.communicate(timeout=300)
+    assert p.returncode == 3, (p.returncode, out, err)
+    assert "now names another device" in err and "nothing was written" in err, err
+    for dev in (card, other):
+        with open(dev, "rb") as f:
+            f.seek(40 * MiB)
+            assert f.read(4 * MiB) == b"\x5a" * (4 * MiB), f"{dev} was written"
+    assert log_lines()[-1]["verdict"] == "refused", log_lines()[-1]
+
 probe = losetup(backing("probe", MiB))
 try:
     if probe is None:
@@ -467,7 +542,9 @@ try:
                          ("loop: refused while a partition is mounted; a partition refused", loop_partition_mounted),
                          ("loop: refused while another loop device holds it", loop_held),
                          ("loop: refused while it is active swap", loop_swap),
-                         ("loop: a corrupted write is caught by the O_DIRECT read-back", loop_corrupted_write)]:
+                         ("loop: a corrupted write is caught by the O_DIRECT read-back", loop_corrupted_write),
+                         ("loop: the path names another disk when opened: refused (attack10)",
+                          loop_target_changed)]:
             R.case(name, fn)
 finally:
     for sw in SWAPS:

@@ -228,4 +228,37 @@ def block_device():
 
 R.case("block device (a loop device over an image): the HAVENCFG partition written", block_device)
 
+
+def fat_names():
+    """a recipient file name FAT cannot hold (attack10): refused before anything is
+    written, never a partition whose haven.conf names a file it does not have"""
+    if not all(shutil.which(t) for t in ("sfdisk", "mkfs.vfat", "mcopy", "blkid")):
+        raise AssertionError("sfdisk, mkfs.vfat (dosfstools), mtools and blkid are needed: tools/setup-deps.sh")
+    ws = Workspace()
+    try:
+        img = ws.path("haven.img")
+        off = make_image(img)
+        p = provision(img, "--room", "Room 1", "--board", "sim", "--recipient", ws.path("cust.pub"))
+        before = mread(img, off, "haven.conf")
+        cfg = ws.path("cfg")
+        os.makedirs(cfg)
+        for bad in ["cust:1.pub", "who?.pub", 'a"b.pub', "x<y>.pub", "p|q.pub", "back\\slash.pub", "new\nline.pub",
+                    ".hidden.pub"]:
+            shutil.copy(ws.path("cust.pub"), ws.path(bad))
+            p = provision(img, "--room", "Room 2", "--board", "sim", "--recipient", ws.path(bad), check=2)
+            assert "FAT" in p.stderr and "nothing was written" in p.stderr, (bad, p.stderr)
+            assert "provisioned" not in p.stdout, (bad, p.stdout)
+            assert mread(img, off, "haven.conf") == before, bad
+            provision(cfg, "--room", "Room 2", "--board", "sim", "--recipient", ws.path(bad), check=2)
+            assert os.listdir(cfg) == [], (bad, os.listdir(cfg))
+        # what FAT does hold is still accepted: spaces, ';', non-ASCII letters
+        shutil.copy(ws.path("cust.pub"), ws.path("Jan Nov\u00e1k; DS.pub"))
+        provision(img, "--room", "Room 2", "--board", "sim", "--recipient", ws.path("Jan Nov\u00e1k; DS.pub"))
+        assert "Room 2" in mread(img, off, "haven.conf").decode()
+    finally:
+        ws.cleanup()
+
+
+R.case("recipient names FAT cannot hold are refused; nothing written (attack10)", fat_names)
+
 R.finish()
