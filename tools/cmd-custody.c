@@ -318,7 +318,9 @@ verify_report(int argc, char **argv)
       hv_cli_error("custody", "verify-report: %s", m);
       return HV_EXIT_USAGE;
     }
-    printf("INVALID %s: %s\n", shown, m);
+    /* the message names the file itself when it is the report: once is enough */
+    g_autofree char *prefix = g_strconcat(shown, ": ", NULL);
+    printf("INVALID %s: %s\n", shown, g_str_has_prefix(m, prefix) ? m + strlen(prefix) : m);
     return HV_EXIT_INTEGRITY;
   }
   printf("VALID %s: signed by custodian signing key %s (%s)\n", shown, sid,

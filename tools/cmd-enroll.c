@@ -2,6 +2,7 @@
 /* haven enroll FILE | --list: the custodian's trust list of devices. */
 #include "cli.h"
 #include "trust.h"
+#include "vault/vault.h"
 
 #include <stdio.h>
 
@@ -18,7 +19,7 @@ list(const char *dir)
   printf("trust list %s: %u device%s\n", dir, devices->len, devices->len == 1 ? "" : "s");
   for (guint i = 0; i < devices->len; i++) {
     const HvTrustedDevice *d = devices->pdata[i];
-    g_autofree char *room = g_strescape(d->room, NULL);
+    g_autofree char *room = hv_text_escape(d->room, -1);
     printf("device %s  room \"%s\"  image %s  enrolled file created %s  key %s\n", d->device_id, room,
            d->image_version, d->created, d->pub_path);
   }
@@ -43,12 +44,12 @@ enroll(const char *path, const char *dir)
     return err->code == HV_TRUST_ERROR_CORRUPT ? HV_EXIT_INTEGRITY : HV_EXIT_USAGE;
   }
   const char *id = hv_enrollment_device_id(e);
-  g_autofree char *room = g_strescape(hv_enrollment_room(e), NULL);
+  g_autofree char *room = hv_text_escape(hv_enrollment_room(e), -1);
   if (!previous) {
     printf("enrolled device %s (room \"%s\", image %s, enrollment created %s) in %s\n", id, room,
            hv_enrollment_image_version(e), hv_enrollment_created(e), dir);
   } else if (!g_str_equal(previous->room, hv_enrollment_room(e))) {
-    g_autofree char *old = g_strescape(previous->room, NULL);
+    g_autofree char *old = hv_text_escape(previous->room, -1);
     printf("re-enrolled device %s: room changed from \"%s\" to \"%s\" (same key; enrollment created %s)\n", id,
            old, room, hv_enrollment_created(e));
   } else {

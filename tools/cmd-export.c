@@ -348,6 +348,15 @@ export_session(const char *session, const Options *o)
     return refuse(tmpl, HV_EXIT_USAGE, "scratch file for the event list: %s", g_strerror(errno));
   }
   hv_decryptor_set_output(dec, fd);
+  /* The MP4 is plaintext too: created 0600 like the MPEG-TS, so that the
+   * muxer's filesink (which opens it "wb") keeps that mode whatever the umask. */
+  int mp4_fd = open(mp4_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (mp4_fd < 0) {
+    int e = errno;
+    close(fd);
+    return refuse(tmpl, HV_EXIT_USAGE, "%s: %s", mp4_path, g_strerror(e));
+  }
+  close(mp4_fd);
   g_autoptr(GError) remux_err = NULL;
   g_autoptr(HvRemux) remux = hv_remux_new(mp4_path, &remux_err);
   g_autoptr(HvSha256) ts_sum = hv_sha256_new();

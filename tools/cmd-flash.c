@@ -239,10 +239,20 @@ hv_cmd_flash(int argc, char **argv)
   const char *image = argv[1];
   const char *device = argv[2];
   g_autofree char *default_log = default_log_path();
-  FlashLog l = { .log_path = log_file ? log_file : default_log, .image = image };
+  FlashLog l = { .log_path = log_file ? log_file : default_log, .image = image, .device = device };
   g_autoptr(GError) err = NULL;
 
   g_autofree char *bmap_path = g_strconcat(image, ".bmap", NULL);
+  if (!g_file_test(image, G_FILE_TEST_EXISTS)) {
+    g_set_error(&err, HV_FLASH_ERROR, HV_FLASH_ERROR_MANIFEST, "%s: no such image file", image);
+    return fail(&l, "image-rejected", FLASH_EXIT_IMAGE, err);
+  }
+  if (!g_file_test(bmap_path, G_FILE_TEST_EXISTS)) {
+    g_set_error(&err, HV_FLASH_ERROR, HV_FLASH_ERROR_MANIFEST,
+                "%s is missing: the image's block map must be beside it (it comes with a released "
+                "image; for an image you made, 'bmaptool create -o %s %s')", bmap_path, bmap_path, image);
+    return fail(&l, "image-rejected", FLASH_EXIT_IMAGE, err);
+  }
   g_autoptr(HvBmap) bmap = hv_bmap_load(bmap_path, &err);
   if (!bmap)
     return fail(&l, "image-rejected",
@@ -277,7 +287,6 @@ hv_cmd_flash(int argc, char **argv)
     return fail(&l, "image-rejected", FLASH_EXIT_IMAGE, err);
   }
 
-  l.device = device;
   g_autoptr(HvFlashTarget) target = hv_flash_target_inspect(device, &err);
   if (!target)
     return fail(&l, "refused",

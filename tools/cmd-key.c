@@ -42,6 +42,13 @@ identify(const char *path, KeyInfo *k, GError **error)
                      FALSE, hv_key_id(pk, HV_DEVICE_PK_SIZE) };
     return TRUE;
   }
+  guint8 spk[HV_SIGNER_PK_SIZE];
+  if (hv_signer_load(path, spk, NULL)) {
+    *k = (KeyInfo) { "custodian-signer", "custodian signing public key (checks that custodian's custody records "
+                     "and signed reports: 'haven custody verify --signer'; the key id is keygen's signer id)",
+                     FALSE, hv_key_id(spk, HV_SIGNER_PK_SIZE) };
+    return TRUE;
+  }
   g_propagate_error(error, g_steal_pointer(&first));
   return FALSE;
 }
@@ -57,9 +64,9 @@ hv_cmd_key(int argc, char **argv)
   g_autoptr(GOptionContext) ctx = g_option_context_new("info FILE - show what a key file is and its key id");
   g_option_context_add_main_entries(ctx, entries, NULL);
   g_option_context_set_description(ctx,
-    "FILE is any haven key file: a custodian recipient (PREFIX.pub) or identity\n"
-    "(PREFIX.key) from 'haven keygen', a device public key (device.key.pub) or the\n"
-    "device's private key. Prints its type and key id, the id 'haven info' lists for\n"
+    "FILE is any haven key file: a custodian recipient (PREFIX.pub), identity\n"
+    "(PREFIX.key) or signing public key (PREFIX.sign.pub) from 'haven keygen', a device\n"
+    "public key (device.key.pub) or the device's private key. Prints its type and key id, the id 'haven info' lists for\n"
     "a session's recipients and device. A secret key is never printed.\n"
     "Exit status: 0 a key file, 2 not a key file, damaged or unreadable.");
   if (!hv_cli_parse(ctx, &argc, &argv))
@@ -75,8 +82,8 @@ hv_cmd_key(int argc, char **argv)
   if (!identify(path, &k, &err)) {
     g_autofree char *m = hv_text_escape(err->message, -1);
     if (g_file_test(path, G_FILE_TEST_IS_REGULAR))
-      hv_cli_error("key", "%s: not a haven key file, or damaged (expected a custodian recipient or identity, "
-                   "a device public or private key): %s", shown, m);
+      hv_cli_error("key", "%s: not a haven key file, or damaged (expected a custodian recipient, identity or "
+                   "signing public key, a device public or private key): %s", shown, m);
     else
       hv_cli_error("key", "%s", m);
     return HV_EXIT_USAGE;

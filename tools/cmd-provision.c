@@ -253,8 +253,9 @@ report_changes(const Previous *prev, const Options *o, GPtrArray *names)
   if (prev->room && !g_str_equal(prev->room, o->room)) {
     g_autofree char *old = hv_text_escape(prev->room, -1);
     printf("room changed from \"%s\" to \"%s\": the board keeps its key and ledger and audits the change at its "
-           "next start (the room in the custodians' trust lists changes when they enroll a new enrollment file: "
-           "'havend --write-enrollment /etc/haven/enrollment.conf' on the board)\n", old, room);
+           "next start; the custodians' trust lists keep the old room until they enroll a new enrollment file: "
+           "delete enrollment.conf from this partition and the board writes a new one, same key, at its next "
+           "boot)\n", old, room);
   }
   if (prev->board && !g_str_equal(prev->board, o->board))
     printf("board changed from %s to %s\n", prev->board, o->board);

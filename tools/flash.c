@@ -536,7 +536,9 @@ read_manifest(const char *path, const char *base, guint64 *ret_size, GError **er
   if (!format || json_node_get_value_type(format) != G_TYPE_INT64 ||
       json_node_get_int(format) != 1) {
     g_set_error(error, HV_FLASH_ERROR, HV_FLASH_ERROR_MANIFEST,
-                "%s: not an image manifest of format 1", shown);
+                "%s: not an image manifest of format 1 (a JSON object with \"format\": 1, "
+                "\"image\", \"sha256\" and \"size\", as board/image/build-image.sh writes it)",
+                shown);
     return NULL;
   }
   if (!image || json_node_get_value_type(image) != G_TYPE_STRING ||

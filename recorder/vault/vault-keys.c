@@ -75,7 +75,14 @@ key_file_hint(const char *wanted, const char *found)
     return "a custodian's SECRET identity, which must never leave the custodian: give the recipient file "
            "from 'haven keygen', PREFIX.pub, and have the custodian replace this key if it was copied";
   if (g_str_equal(found, LABEL_RECIPIENT) && g_str_equal(wanted, LABEL_IDENTITY))
-    return "a custodian's public recipient; decrypting needs the identity file from 'haven keygen', PREFIX.key";
+    return "a custodian's public recipient; decrypting and signing need the identity file from 'haven keygen', "
+           "PREFIX.key";
+  if (g_str_equal(found, LABEL_IDENTITY) && g_str_equal(wanted, LABEL_SIGNER))
+    return "a custodian's SECRET identity: checking a custodian's signatures needs only its public half, "
+           "PREFIX.sign.pub from 'haven keygen'";
+  if (g_str_equal(found, LABEL_RECIPIENT) && g_str_equal(wanted, LABEL_SIGNER))
+    return "a custodian's public recipient, for encrypting; checking a custodian's signatures needs the "
+           "signing public key from 'haven keygen', PREFIX.sign.pub";
   if (g_str_equal(found, LABEL_DEVICE_SECRET))
     return "the device's SECRET signing key, which must stay on the board: use its device.key.pub";
   if (g_str_equal(found, LABEL_DEVICE_PUBLIC))

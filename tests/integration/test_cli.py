@@ -245,6 +245,17 @@ def key_info():
         assert f"type:   {kind}" in p.stdout, p.stdout
         ids[f] = re.search(r"key id: ([0-9a-f]{16})$", p.stdout, re.M).group(1)
     assert ids["cust.pub"] == ids["cust.key"] and ids["dev.key"] == ids["dev.key.pub"], ids
+    # the signing public key keygen writes beside them: its id is keygen's "signer id"
+    p = run(HAVEN, "key", "info", ws.path("cust.sign.pub"), check=0)
+    assert "type:   custodian signing public key" in p.stdout and "haven custody verify --signer" in p.stdout, p.stdout
+    sid = re.search(r"key id: ([0-9a-f]{16})$", p.stdout, re.M).group(1)
+    assert sid != ids["cust.pub"], sid
+    doc = json.loads(run(HAVEN, "key", "info", "--json", ws.path("cust.sign.pub"), check=0).stdout)
+    assert doc["type"] == "custodian-signer" and doc["secret"] is False and doc["key_id"] == sid, doc
+    p = run(HAVEN, "keygen", "--out", ws.path("keyinfo"), check=0)
+    sid = re.search(r"signer id: ([0-9a-f]{16})$", p.stdout, re.M).group(1)
+    p = run(HAVEN, "key", "info", ws.path("keyinfo.sign.pub"), check=0)
+    assert f"key id: {sid}" in p.stdout, (sid, p.stdout)
     secret = open(ws.path("dev.key")).read().split()[1]
     p = run(HAVEN, "key", "info", "--json", ws.path("dev.key"), check=0)
     assert secret[:12] not in p.stdout and json.loads(p.stdout)["secret"] is True, p.stdout

@@ -51,6 +51,9 @@ def export_complete():
     digest = hashlib.sha256(open(TS, "rb").read()).hexdigest()
     assert digest in rep, "report lacks the stream's SHA-256"
     assert oct(os.stat(out).st_mode & 0o777) == "0o700"
+    # both plaintext copies are the owner's alone, whatever the umask (was: MP4 0644)
+    for ext in (".ts", ".mp4"):
+        assert oct(os.stat(os.path.join(out, name + ext)).st_mode & 0o777) == "0o600", ext
 
 
 R.case("export: original stream, MP4 with H.264+AAC, custody report", export_complete)

@@ -394,12 +394,16 @@ def report_signature():
         Ed25519PublicKey.from_public_bytes(base64.b64decode(fields["signer"])).verify(
             base64.b64decode(last.split()[1]), b"HAVEN-REPORT-v1\0" + head)
         p = run(HAVEN, "custody", "verify-report", "--signer", ws.path("cust2.sign.pub"), r, check=1)
-        assert "none of the --signer keys" in p.stdout, p.stdout
+        assert "none of the --signer keys" in p.stdout and p.stdout.count(r) == 1, p.stdout
+        # the wrong kind of key as --signer: the error says which file is wanted
+        for wrong, kind in (("cust.pub", "recipient"),):
+            p = run(HAVEN, "custody", "verify-report", "--signer", ws.path(wrong), r, check=2)
+            assert kind in p.stderr and "PREFIX.sign.pub" in p.stderr and "device" not in p.stderr, p.stderr
         shutil.copy(r, r + ".orig")
         with open(r, "ab") as f:
             f.write(b" ")
         p = run(HAVEN, "custody", "verify-report", r, check=1)
-        assert "changed after signing" in p.stdout, p.stdout
+        assert "changed after signing" in p.stdout and p.stdout.count(r) == 1, p.stdout
         shutil.copy(r + ".orig", r)
         run(HAVEN, "custody", "verify-report", r, check=0)
         with open(r + ".sig", "r+b") as f:

@@ -114,6 +114,31 @@ def write_and_enroll():
 R.case("--write-enrollment then haven enroll: trusted, .pub as the board's, --list, default dir", write_and_enroll)
 
 
+def room_not_ascii():
+    """A room named in Vietnamese is printed as written (valid UTF-8 is not
+    escaped), by enroll, re-enroll and --list, as verify prints it."""
+    room = "Phòng hỏi cung số 1"
+    b = Board(room=room)
+    try:
+        out = b.ws.path("enrollment.conf")
+        b.write(out, check=0)
+        p = b.enroll(out, check=0)
+        assert f'room "{room}"' in p.stdout and "\\3" not in p.stdout, p.stdout
+        p = b.enroll(out, check=0)
+        assert f'room "{room}", same key' in p.stdout, p.stdout
+        p = b.enroll("--list", check=0)
+        assert f'room "{room}"' in p.stdout, p.stdout
+        rewrite(b.d.conf, f"room={room}", "room=Phòng 2\\tbên")
+        b.write(out, check=0)
+        p = b.enroll(out, check=0)
+        assert f'room changed from "{room}" to "Phòng 2\\tbên"' in p.stdout, p.stdout
+    finally:
+        b.ws.cleanup()
+
+
+R.case("a room that is not ASCII is printed as written by enroll and --list", room_not_ascii)
+
+
 def tampered():
     b = Board()
     try:

@@ -109,6 +109,7 @@ def expect(p, status, *needles):
     assert p.returncode == status, f"exit {p.returncode}, expected {status}: {out}"
     for n in needles:
         assert n in out, f"{n!r} not in: {out}"
+    return p
 
 
 # ---- file targets ----
@@ -249,7 +250,14 @@ def sha256_file_only():
         f.write("0" * 64 + "  " + os.path.basename(img) + "\n")
     expect(flash(img, path("shaonly2.img")), 1, "SHA-256 is")
     os.unlink(img + ".sha256")
-    expect(flash(img, path("shaonly3.img")), 1, "manifest.json nor")
+    p = expect(flash(img, path("shaonly3.img")), 1, "manifest.json nor",
+               "nothing was written to " + path("shaonly3.img"))
+    assert "(null)" not in p.stderr, p.stderr
+    assert log_lines()[-1]["verdict"] == "image-rejected"
+    with open(img + ".manifest.json", "w") as f:
+        f.write('{"sha256": "' + "0" * 64 + '"}')
+    expect(flash(img, path("shaonly4.img")), 1, "not an image manifest of format 1",
+           '"format": 1, "image", "sha256" and "size"')
 
 
 def manifest_disagrees():
@@ -364,7 +372,15 @@ def malformed_bmap():
     open(img + ".bmap", "w").write(text.replace("</BlockMap>", ""))
     expect(flash(img, path("never6.img")), 1, "not a well-formed bmap")
     os.unlink(img + ".bmap")
-    expect(flash(img, path("never7.img")), 2, ".bmap")
+    before = len(log_lines())
+    p = expect(flash(img, path("never7.img")), 1, ".bmap is missing", "bmaptool create",
+               "nothing was written to " + path("never7.img"))
+    assert "(null)" not in p.stderr, p.stderr
+    assert not os.path.exists(path("never7.img"))
+    assert len(log_lines()) == before + 1 and log_lines()[-1]["verdict"] == "image-rejected"
+    assert log_lines()[-1]["device"] == path("never7.img"), log_lines()[-1]
+    p = expect(flash(path("no-such.img"), path("never8.img")), 1, "no-such.img: no such image file",
+               "nothing was written to " + path("never8.img"))
 
 
 for name, fn in [("file target: mapped blocks written, read back, logged", file_target),

@@ -173,6 +173,9 @@ def image_file():
                        env=ENV)
         p = provision(img, "--room", "Room 2", "--board", "sim", "--recipient", ws.path("cust2.pub"))
         assert 'room changed from "Room 1" to "Room 2"' in p.stdout and "enrollment.conf kept" in p.stdout, p.stdout
+        # what to do for a new enrollment file, with no shell on the board
+        assert "delete enrollment.conf from this partition" in p.stdout, p.stdout
+        assert "havend --write-enrollment" not in p.stdout, p.stdout
         assert mread(img, off, "enrollment.conf") == b"enrolled\n"
         assert b"room=Room 1" in mread(img, off, "haven.conf.previous")
         assert b"room=Room 2" in mread(img, off, "haven.conf")
