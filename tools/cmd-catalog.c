@@ -74,22 +74,26 @@ open_readonly(const char *cmd, const Where *w, char **ret_path)
   return c;
 }
 
+/* A UTC time in fmt, "-" when unknown. */
 static char *
-day_or_dash(gint64 us)
+utc_text(gint64 us, const char *fmt)
 {
   if (!us)
     return g_strdup("-");
   g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(us / G_USEC_PER_SEC);
-  return dt ? g_date_time_format(dt, "%Y-%m-%d") : g_strdup("?");
+  return dt ? g_date_time_format(dt, fmt) : g_strdup("?");
+}
+
+static char *
+day_or_dash(gint64 us)
+{
+  return utc_text(us, "%Y-%m-%d");
 }
 
 static char *
 start_text(gint64 us)
 {
-  if (!us)
-    return g_strdup("-");
-  g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(us / G_USEC_PER_SEC);
-  return dt ? g_date_time_format(dt, "%Y-%m-%d %H:%M:%S") : g_strdup("?");
+  return utc_text(us, "%Y-%m-%d %H:%M:%S");
 }
 
 static char *
