@@ -281,6 +281,10 @@ add(int argc, char **argv)
     return HV_EXIT_USAGE;
   }
   g_autofree char *path = hv_text_escape(hv_custody_writer_path(w), -1);
+  g_autofree char *others = hv_custody_writer_other_signers(w, id->sign_pk);
+  if (others)
+    hv_cli_error("custody", "warning: %s holds entries signed by other keys (%s); check them with "
+                 "'haven custody verify --signer KEY.sign.pub ...'", path, others);
   printf("recorded: entry %" G_GUINT64_FORMAT " (%s) of %s\n", hv_custody_writer_next_seq(w) - 1, action, path);
   return HV_EXIT_OK;
 }

@@ -415,6 +415,7 @@ struct HvCustodyWriter {
   Anchor  anchor;
   guint64 next_seq;
   char   *head;  /* hash of the last entry, or the seal hash */
+  GPtrArray *signer_ids;  /* of the entries already in the log, each once */
 };
 
 void
@@ -427,6 +428,8 @@ hv_custody_writer_free(HvCustodyWriter *w)
   g_free(w->path);
   anchor_clear(&w->anchor);
   g_free(w->head);
+  if (w->signer_ids)
+    g_ptr_array_unref(w->signer_ids);
   g_free(w);
 }
 
@@ -466,6 +469,12 @@ hv_custody_writer_open(const char *session, const char *log_path, GError **error
                 "it) and give --custody-log PATH to start another", w->path, v->problem);
     return NULL;
   }
+  w->signer_ids = g_ptr_array_new_with_free_func(g_free);
+  for (guint i = 0; i < v->entries->len; i++) {
+    const char *sid = ((HvCustodyEntry *) v->entries->pdata[i])->signer_id;
+    if (!g_ptr_array_find_with_equal_func(w->signer_ids, sid, g_str_equal, NULL))
+      g_ptr_array_add(w->signer_ids, g_strdup(sid));
+  }
   w->next_seq = v->entries->len + 1;
   w->head = g_strdup(v->entries->len ? ((HvCustodyEntry *) v->entries->pdata[v->entries->len - 1])->hash
                                      : w->anchor.seal_hash);
@@ -482,6 +491,22 @@ guint64
 hv_custody_writer_next_seq(HvCustodyWriter *w)
 {
   return w->next_seq;
+}
+
+char *
+hv_custody_writer_other_signers(HvCustodyWriter *w, const guint8 *own_sign_pk)
+{
+  g_autofree char *own = hv_key_id(own_sign_pk, HV_SIGNER_PK_SIZE);
+  g_autoptr(GString) s = g_string_new(NULL);
+  for (guint i = 0; i < w->signer_ids->len; i++) {
+    const char *sid = w->signer_ids->pdata[i];
+    if (g_str_equal(sid, own))
+      continue;
+    if (s->len)
+      g_string_append(s, ", ");
+    g_string_append(s, sid);
+  }
+  return s->len ? g_string_free(g_steal_pointer(&s), FALSE) : NULL;
 }
 
 static void

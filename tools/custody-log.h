@@ -109,6 +109,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(HvCustodyWriter, hv_custody_writer_free)
 const char *hv_custody_writer_path(HvCustodyWriter *w);
 /* The sequence number the next appended entry gets. */
 guint64 hv_custody_writer_next_seq(HvCustodyWriter *w);
+/* The key ids of the signing keys, other than own_sign_pk's, that signed
+ * entries already in the log ("a, b"), or NULL: appending chains onto them,
+ * and only 'haven custody verify --signer' says whether they are trusted. */
+char *hv_custody_writer_other_signers(HvCustodyWriter *w, const guint8 *own_sign_pk);
 
 /* Append one signed entry and fsync. action: export, verify, transfer or
  * handover; to, ref, out may be NULL (recorded as ""); files may be NULL. */

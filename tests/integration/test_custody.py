@@ -246,9 +246,21 @@ def unpinned_signer():
     p = cverify(s, "--signer", ws.path("cust.sign.pub"), check=1)
     assert "entry 4:" in p.stdout and "none of the --signer keys" in p.stdout, p.stdout
     cverify(s, "--signer", ws.path("cust.sign.pub"), "--signer", ws.path("cust2.sign.pub"), check=0)
+    # appending onto another key's entries says so (the chain takes them in)
+    other = run(HAVEN, "key", "info", ws.path("cust2.sign.pub"), check=0).stdout
+    other_id = re.search(r"key id:\s+(\S+)", other).group(1)
+    p = run(HAVEN, "custody", "add", "--action", "transfer", "--to", "store", "--identity", ws.path("cust.key"), s,
+            check=0)
+    assert "signed by other keys" in p.stderr and other_id in p.stderr, p.stderr
+    p = export(s, "unpinned-x")
+    assert "signed by other keys" in p.stderr and other_id in p.stderr, p.stderr
+    mine = three_entries("unpinned-mine")
+    p = run(HAVEN, "custody", "add", "--action", "transfer", "--to", "store", "--identity", ws.path("cust.key"),
+            mine, check=0)
+    assert "other keys" not in p.stderr, p.stderr
 
 
-R.case("an entry by a key that is not pinned with --signer is named", unpinned_signer)
+R.case("an entry by a key that is not pinned with --signer is named; appending onto it warns", unpinned_signer)
 
 
 def resigned_by_forger():
