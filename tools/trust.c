@@ -126,6 +126,15 @@ hv_trust_add(const char *dir, const HvEnrollment *e, HvTrustedDevice **ret_previ
     g_propagate_error(error, g_steal_pointer(&local));
     return FALSE;
   }
+  /* the id is a 64-bit hash of the key: a different key under a trusted id is
+   * never taken in place of the trusted one */
+  if (previous && sodium_memcmp(previous->pk, hv_enrollment_public_key(e), HV_DEVICE_PK_SIZE) != 0) {
+    g_set_error(error, HV_TRUST_ERROR, HV_TRUST_ERROR_CORRUPT,
+                "device %s is already trusted with another public key (%s): an enrollment with the same id "
+                "and a different key is refused; remove the entry by hand only if you know why", id,
+                previous->pub_path);
+    return FALSE;
+  }
   g_autofree char *pub_name = g_strconcat(id, PUB_SUFFIX, NULL);
   g_autofree char *enr_name = g_strconcat(id, ENROLLMENT_SUFFIX, NULL);
   g_autofree char *pub = hv_device_pubkey_text(hv_enrollment_public_key(e));
