@@ -74,6 +74,11 @@ describe_block(HvFlashTarget *t)
     t->model = vendor && model ? g_strdup_printf("%s %s", vendor, model)
                : model        ? g_steal_pointer(&model)
                                : g_strdup("-");
+    /* the device says what it is: never let it put control bytes on the
+     * technician's terminal or into the flash log */
+    for (char *c = t->model; *c; c++)
+      if ((guchar) *c < 0x20 || (guchar) *c > 0x7e)
+        *c = '?';
   }
   /* SD cards carry their serial on the device; USB readers on an ancestor. */
   char *resolved = realpath(devdir, NULL); /* NULL for virtual devices (loop) */
