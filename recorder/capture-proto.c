@@ -287,7 +287,15 @@ struct _HvCaptureLink {
   GByteArray      *out;
   guint            in_src, out_src;
   gboolean         closed;
+  gboolean         peer_gone;   /* EPIPE or ECONNRESET: the peer closed (died), not a broken protocol */
 };
+
+/* The peer closed its end: for a reader, the end of the file. */
+static gboolean
+errno_peer_gone(int e)
+{
+  return e == EPIPE || e == ECONNRESET;
+}
 
 static void
 link_close(HvCaptureLink *l, const GError *err)
@@ -318,7 +326,7 @@ read_available(HvCaptureLink *l)
     return TRUE;
   if (n <= 0) {
     g_autoptr(GError) err = NULL;
-    if (n < 0)
+    if (n < 0 && !errno_peer_gone(errno))
       g_set_error(&err, HV_CAPTURE_PROTO_ERROR, HV_CAPTURE_PROTO_ERROR_IO, "capture link: %s", g_strerror(errno));
     link_close(l, err);
     return FALSE;
@@ -368,7 +376,7 @@ on_writable(int fd, GIOCondition cond, gpointer ud)
   g_autoptr(GError) err = NULL;
   if (!write_out(l, &err)) {
     l->out_src = 0;
-    link_close(l, err);
+    link_close(l, l->peer_gone ? NULL : err);
     return G_SOURCE_REMOVE;
   }
   if (l->out->len == 0) {
@@ -389,6 +397,7 @@ write_out(HvCaptureLink *l, GError **error)
     if (n < 0 && errno == EAGAIN)
       break;
     if (n < 0) {
+      l->peer_gone = errno_peer_gone(errno);
       g_set_error(error, HV_CAPTURE_PROTO_ERROR, HV_CAPTURE_PROTO_ERROR_IO, "capture link: %s", g_strerror(errno));
       return FALSE;
     }

@@ -81,8 +81,9 @@ typedef struct _HvCaptureLink HvCaptureLink;
 typedef struct {
   /* one parsed message; msg is borrowed */
   void (*on_message)(HvCaptureLink *link, const char *type, GVariant *msg, gpointer user_data);
-  /* the peer closed the socket (error NULL) or broke the protocol or the
-   * socket failed; nothing more is read after this */
+  /* the peer closed the socket or died (error NULL: end of file, or the
+   * socket reset, EPIPE/ECONNRESET), or broke the protocol or the socket
+   * failed otherwise (error set); nothing more is read after this */
   void (*on_closed)(HvCaptureLink *link, const GError *error, gpointer user_data);
 } HvCaptureLinkCallbacks;
 

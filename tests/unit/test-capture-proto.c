@@ -291,6 +291,34 @@ test_queue_bound(void)
   close(sv[1]);
 }
 
+/* A peer that dies with data unread (havend killed while the capture
+ * process reports): the socket is reset (ECONNRESET on read, EPIPE on
+ * write). That is the peer gone, a clean close, not a broken protocol. */
+static void
+test_peer_reset(void)
+{
+  int sv[2];
+  g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+  Sink a = { g_ptr_array_new_with_free_func(g_free), FALSE, NULL, g_main_loop_new(NULL, FALSE), 1 };
+  HvCaptureLinkCallbacks cb = { sink_message, sink_closed };
+  HvCaptureLink *la = hv_capture_link_new(sv[0], &cb, &a);
+  guint guard = g_timeout_add_seconds(10, give_up, NULL);
+  g_autoptr(GError) err = NULL;
+  /* more than the socket takes: part is queued behind a writability watch */
+  g_autofree char *text = g_strnfill(60000, 'r');
+  for (guint i = 0; i < 8; i++)
+    g_assert_true(hv_capture_link_send(la, hv_capture_msg_new("event", "text", g_variant_new_string(text), NULL),
+                                       &err));
+  close(sv[1]);   /* the peer dies with all that unread */
+  g_main_loop_run(a.loop);
+  g_assert_true(a.closed);
+  g_assert_no_error(a.error);
+  hv_capture_link_free(la);
+  g_source_remove(guard);
+  g_ptr_array_unref(a.types);
+  g_main_loop_unref(a.loop);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -300,5 +328,6 @@ main(int argc, char **argv)
   g_test_add_func("/capture-proto/config", test_config_round_trip);
   g_test_add_func("/capture-proto/link", test_link);
   g_test_add_func("/capture-proto/queue-bound", test_queue_bound);
+  g_test_add_func("/capture-proto/peer-reset", test_peer_reset);
   return g_test_run();
 }
