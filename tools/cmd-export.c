@@ -453,7 +453,7 @@ export_session(const char *session, const Options *o)
     g_autofree char *p = g_build_filename(tmpl, reports[i], NULL);
     if (id->sign_sk && !hv_report_sign(p, id, &err))
       return refuse(tmpl, HV_EXIT_USAGE, "%s", err->message);
-    g_autofree char *sum = hv_report_sha256_file(p, &err);
+    g_autofree char *sum = hv_sha256_file(p, &err);
     if (!sum)
       return refuse(tmpl, HV_EXIT_USAGE, "%s", err->message);
     g_ptr_array_add(produced, hv_custody_file_new(reports[i], file_size(p), sum));

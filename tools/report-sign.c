@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* report-sign: detached Ed25519 signatures of export reports. */
 #include "report-sign.h"
+#include "sha256.h"
 
 #include <errno.h>
 #include <string.h>
@@ -11,33 +12,6 @@
 #define SIGFILE_MAX   1024
 
 G_DEFINE_QUARK(hv-report-sign-error-quark, hv_report_sign_error)
-
-char *
-hv_report_sha256_file(const char *path, GError **error)
-{
-  g_autoptr(GError) local = NULL;
-  int fd = hv_open_regular(path, &local);
-  if (fd < 0) {
-    g_set_error(error, HV_REPORT_SIGN_ERROR, HV_REPORT_SIGN_ERROR_IO, "%s", local->message);
-    return NULL;
-  }
-  crypto_hash_sha256_state st;
-  crypto_hash_sha256_init(&st);
-  g_autofree guint8 *buf = g_malloc(1 << 16);
-  ssize_t n;
-  while ((n = read(fd, buf, 1 << 16)) > 0 || (n < 0 && errno == EINTR))
-    if (n > 0)
-      crypto_hash_sha256_update(&st, buf, (unsigned long long) n);
-  int e = errno;
-  close(fd);
-  if (n < 0) {
-    g_set_error(error, HV_REPORT_SIGN_ERROR, HV_REPORT_SIGN_ERROR_IO, "%s: %s", path, g_strerror(e));
-    return NULL;
-  }
-  guint8 out[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256_final(&st, out);
-  return hv_hex(out, sizeof out);
-}
 
 static char *
 b64(const guint8 *bin, gsize len)
@@ -61,7 +35,7 @@ gboolean
 hv_report_sign(const char *path, const HvIdentity *id, GError **error)
 {
   g_return_val_if_fail(id->sign_sk != NULL, FALSE);
-  g_autofree char *sum = hv_report_sha256_file(path, error);
+  g_autofree char *sum = hv_sha256_file(path, error);
   if (!sum)
     return FALSE;
   g_autofree char *name = g_path_get_basename(path);
@@ -137,7 +111,7 @@ hv_report_verify(const char *path, GPtrArray *signers, char **ret_signer_id, GEr
                 "id of its signer (%s)", sig_path, sid, real_sid);
     return FALSE;
   }
-  g_autofree char *actual = hv_report_sha256_file(path, error);
+  g_autofree char *actual = hv_sha256_file(path, error);
   if (!actual)
     return FALSE;
   if (!g_str_equal(actual, sum)) {

@@ -22,9 +22,6 @@ typedef enum {
   HV_REPORT_SIGN_ERROR_UNPINNED,  /* signed by none of the expected keys */
 } HvReportSignError;
 
-/* SHA-256 of a regular file, lowercase hex (newly allocated). */
-char *hv_report_sha256_file(const char *path, GError **error) G_GNUC_WARN_UNUSED_RESULT;
-
 /* Write path.sig (created exclusively, 0644) signing the file at path with
  * id's signing key. */
 gboolean hv_report_sign(const char *path, const HvIdentity *id, GError **error) G_GNUC_WARN_UNUSED_RESULT;

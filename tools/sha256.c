@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define READ_SIZE (1u << 20)
@@ -53,6 +54,18 @@ hv_sha256_file(const char *path, GError **error)
   if (fd < 0) {
     int e = errno;
     g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s: %s", path, g_strerror(e));
+    return NULL;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    close(fd);
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s: %s", path, g_strerror(e));
+    return NULL;
+  }
+  if (!S_ISREG(st.st_mode)) {   /* a FIFO or a device would hang or never end */
+    close(fd);
+    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: not a regular file", path);
     return NULL;
   }
   (void) posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);

@@ -3,8 +3,11 @@
  * read buffers and a bit) against GLib's independent SHA-256. */
 #include "sha256.h"
 
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void
 test_vectors(void)
@@ -42,6 +45,29 @@ test_files(void)
   g_rmdir(dir);
 }
 
+/* A FIFO (or a device) is refused, not read until it ends: reading an empty
+ * FIFO with no writer would block here (and a report's hash would be wrong). */
+static void
+test_not_regular(void)
+{
+  g_autofree char *dir = g_dir_make_tmp("haven-sha256-XXXXXX", NULL);
+  g_autofree char *fifo = g_build_filename(dir, "fifo", NULL);
+  g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+  /* a writer that never writes: without the check, open succeeds and read blocks */
+  int w = open(fifo, O_RDWR | O_NONBLOCK);
+  g_assert_cmpint(w, >=, 0);
+  g_autoptr(GError) err = NULL;
+  g_assert_null(hv_sha256_file(fifo, &err));
+  g_assert_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL);
+  g_assert_nonnull(strstr(err->message, "not a regular file"));
+  close(w);
+  g_unlink(fifo);
+  g_clear_error(&err);
+  g_assert_null(hv_sha256_file(dir, &err));
+  g_assert_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL);
+  g_rmdir(dir);
+}
+
 /* The incremental form, fed in pieces of every size, gives the one-shot hash. */
 static void
 test_incremental(void)
@@ -68,5 +94,6 @@ main(int argc, char **argv)
   g_test_add_func("/sha256/vectors", test_vectors);
   g_test_add_func("/sha256/files", test_files);
   g_test_add_func("/sha256/incremental", test_incremental);
+  g_test_add_func("/sha256/not-regular", test_not_regular);
   return g_test_run();
 }
