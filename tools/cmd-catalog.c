@@ -181,7 +181,7 @@ cmd_list(int argc, char **argv)
   g_option_context_set_description(ctx,
     "One line per session, oldest first: device, sequence, start (UTC), duration,\n"
     "verdict, fingerprint, when the session reached an archive (offloaded) and was\n"
-    "last exported, room. T is RFC 3339 (2026-11-28T15:14:03Z) or a date YYYY-MM-DD\n"
+    "first exported, room. T is RFC 3339 (2026-11-28T15:14:03Z) or a date YYYY-MM-DD\n"
     "(UTC). The catalog is opened read-only: havend keeps recording.\n"
     "The catalog is an index: 'haven verify' on the files is the proof.\n"
     "Exit status: 0 listed (also when nothing matches), 2 usage error or no catalog.");

@@ -8,8 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CUSTODY_JSON_SCHEMA "haven-custody"
-#define CUSTODY_JSON_VERSION 1
+#define CUSTODY_JSON_SCHEMA "haven.custody/1"   /* docs/JSON.md */
 
 static void
 print_escaped(const char *label, const char *value)
@@ -65,7 +64,6 @@ print_json(const char *session, const HvCustodyVerdict *v, gboolean pinned)
   g_autoptr(JsonBuilder) b = json_builder_new();
   json_builder_begin_object(b);
   json_str(b, "schema", CUSTODY_JSON_SCHEMA);
-  json_int(b, "schema_version", CUSTODY_JSON_VERSION);
   json_str(b, "session", session);
   json_str(b, "log", v->log_path);
   json_str(b, "seal_hash", v->seal_hash);
@@ -166,7 +164,7 @@ show_or_verify(int argc, char **argv, gboolean verify_mode)
     { "signer", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &signer_files,
       "Require every entry to be signed by one of these keys (PREFIX.sign.pub; repeatable)", "FILE" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json,
-      "Print JSON (schema \"haven-custody\", schema_version 1; README, Custodians)", NULL },
+      "Print JSON (schema haven.custody/1, docs/JSON.md)", NULL },
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new(

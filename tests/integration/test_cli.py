@@ -192,6 +192,20 @@ def json_documents():
     check_schema(run(HAVEN, "catalog", "index", "--json", "--catalog", DB, ARCH, check=0).stdout,
                  "haven.catalog.index/1")
     check_schema(run(HAVEN, "audit", "--json", "--catalog", DB, check=0).stdout, "haven.audit/1")
+    cs = ws.copy("arch/s1", "custody-s1")
+    run(HAVEN, "custody", "add", "--action", "transfer", "--to", "Store B", "--ref", "Case 7", "--identity",
+        ws.path("cust.key"), cs, check=0)
+    run(HAVEN, "custody", "add", "--action", "verify", "--ref", "Case 7", "--identity", ws.path("cust.key"), cs,
+        check=0)
+    d = check_schema(run(HAVEN, "custody", "show", "--json", cs, check=0).stdout, "haven.custody/1")
+    assert d["intact"] and d["entry_count"] == 2 and d["entries"][0]["to"] == "Store B", d
+    with open(os.path.join(cs, "custody.log"), "r+b") as f:   # break the second entry's signature
+        data = f.read()
+        i = data.rindex(b'"ref":"') + 7
+        f.seek(i)
+        f.write(b"X")
+    d = check_schema(run(HAVEN, "custody", "verify", "--json", cs, check=1).stdout, "haven.custody/1")
+    assert not d["intact"] and d["bad_entry"] == 2 and d["problem"], d
 
 
 def key_id(name):
