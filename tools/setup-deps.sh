@@ -14,13 +14,14 @@ PACKAGES=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x gstreamer1.0-alsa gstreamer1.0-plugins-base-apps
   python3 python3-cryptography time
+  # the config partition (haven provision, the image and its boot test)
   mtools dosfstools fdisk
   qemu-system-x86 busybox-static kmod e2fsprogs cpio xz-utils
   # Debian packages (tools/build-debs.sh, label package): debhelper, man pages,
   # lintian, the build and install roots, arm64 binaries under emulation
   debhelper dpkg-dev scdoc bash-completion lintian mmdebstrap qemu-user-static binfmt-support file
   # the board image (board/image/build-image.sh) and its boot test (label image)
-  bmap-tools dosfstools mtools fdisk qemu-system-arm
+  bmap-tools qemu-system-arm
   # haven flash (label flash)
   dmsetup bc
 )
