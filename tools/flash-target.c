@@ -74,11 +74,6 @@ describe_block(HvFlashTarget *t)
     t->model = vendor && model ? g_strdup_printf("%s %s", vendor, model)
                : model        ? g_steal_pointer(&model)
                                : g_strdup("-");
-    /* the device says what it is: never let it put control bytes on the
-     * technician's terminal or into the flash log */
-    for (char *c = t->model; *c; c++)
-      if ((guchar) *c < 0x20 || (guchar) *c > 0x7e)
-        *c = '?';
   }
   /* SD cards carry their serial on the device; USB readers on an ancestor. */
   char *resolved = realpath(devdir, NULL); /* NULL for virtual devices (loop) */
@@ -92,6 +87,15 @@ describe_block(HvFlashTarget *t)
   }
   if (!t->serial)
     t->serial = g_strdup("-");
+  /* the device (or whoever named a loop device's backing file) says what it
+   * is: never let it put control bytes on the technician's terminal or into
+   * the flash log */
+  for (char *c = t->model; *c; c++)
+    if ((guchar) *c < 0x20 || (guchar) *c > 0x7e)
+      *c = '?';
+  for (char *c = t->serial; *c; c++)
+    if ((guchar) *c < 0x20 || (guchar) *c > 0x7e)
+      *c = '?';
 }
 
 HvFlashTarget *

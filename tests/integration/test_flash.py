@@ -446,6 +446,18 @@ def loop_refused_then_forced():
         assert d.read(1) == b"\x5a"
 
 
+def loop_hostile_name():
+    """The model shown and logged comes from sysfs (here the loop device's
+    backing file name): its control bytes never reach the terminal or the log."""
+    dev = losetup(backing("loop-\x1b]0;owned\x07\x1b[2J-\n-é", 16 * MiB))
+    p = flash(IMG, dev, "--force")
+    expect(p, 0, "identical")
+    for text in (p.stdout, p.stderr, open(LOG).read()):
+        assert "\x1b" not in text and "\x07" not in text, repr(text[-400:])
+    entry = log_lines()[-1]
+    assert entry["model"].startswith("loop (") and "loop-?]0;owned??[2J-?-??" in entry["model"], entry
+
+
 def loop_too_small():
     dev = losetup(backing("loop-small", 4 * MiB))
     expect(flash(IMG, dev, "--force"), 3, "the image needs")
@@ -555,6 +567,7 @@ try:
     else:
         for name, fn in [("loop: refused without --force, written with it", loop_refused_then_forced),
                          ("loop: refused when smaller than the image", loop_too_small),
+                         ("loop: control bytes in what sysfs says are masked (attack10)", loop_hostile_name),
                          ("loop: refused while a partition is mounted; a partition refused", loop_partition_mounted),
                          ("loop: refused while another loop device holds it", loop_held),
                          ("loop: refused while it is active swap", loop_swap),
