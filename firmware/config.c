@@ -350,7 +350,8 @@ hv_config_load_all(const char *path, GPtrArray *problems)
   g_autoptr(HvConfig) c = g_new0(HvConfig, 1);
   c->path = g_strdup(path);
   hv_recorder_config_init(&c->rec);
-  c->board_path = g_strdup(HAVEN_DATADIR "/boards/sim.board");
+  /* no default board: a board file names the buttons and lights, and the
+   * simulated one (a test fixture) is not installed on a board */
   c->device_key_path = g_strdup("/var/lib/haven/device.key");
   c->state_dir = g_strdup("/var/lib/haven");
   c->control_socket = g_strdup("/run/haven/control.sock");
@@ -375,6 +376,10 @@ hv_config_load_all(const char *path, GPtrArray *problems)
   }
   if (!c->catalog_path)
     c->catalog_path = g_build_filename(c->state_dir, "catalog.db", NULL);
+  if (!c->board_path)
+    g_ptr_array_add(problems, g_strdup_printf("%s: [device] board is not set: name this board's file, e.g. "
+                                              "board=" HAVEN_DATADIR "/boards/rpi4.board (haven provision "
+                                              "writes it)", path));
   guint before = problems->len;
   load_recipients(c, problems);
   /* recipients listed but none loadable: already reported, file by file;

@@ -12,7 +12,7 @@ static HvConfig *
 load(Fixture *f, const char *device_extra, const char *roots, GPtrArray *problems)
 {
   g_autofree char *p = g_build_filename(f->dir, "haven.conf", NULL);
-  g_autofree char *text = g_strdup_printf("[device]\nkey=%s/device.key\nstate-dir=%s/state\n%s\n"
+  g_autofree char *text = g_strdup_printf("[device]\nboard=/b/rpi4.board\nkey=%s/device.key\nstate-dir=%s/state\n%s\n"
                                           "[storage]\nroots=%s\n[custodians]\nrecipients=%s/cust.pub\n",
                                           f->dir, f->dir, device_extra, roots, f->dir);
   g_assert_true(g_file_set_contents(p, text, -1, NULL));

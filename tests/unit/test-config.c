@@ -8,9 +8,26 @@ static char *
 write_conf(Fixture *f, const char *body)
 {
   char *p = g_build_filename(f->dir, "haven.conf", NULL);
-  g_autofree char *text = g_strdup_printf("[custodians]\nrecipients=%s/cust.pub\n%s", f->dir, body);
+  g_autofree char *text = g_strdup_printf("[custodians]\nrecipients=%s/cust.pub\n[device]\nboard=/b/rpi4.board\n%s",
+                                          f->dir, body);
   g_assert_true(g_file_set_contents(p, text, -1, NULL));
   return p;
+}
+
+/* No default board: without board= the daemon would look for the simulated
+ * board, a test fixture no package installs. The error says what to write. */
+static void
+test_board_required(Fixture *f, gconstpointer data)
+{
+  g_autofree char *p = g_build_filename(f->dir, "haven.conf", NULL);
+  g_autofree char *text = g_strdup_printf("[custodians]\nrecipients=%s/cust.pub\n[device]\nroom=R\n", f->dir);
+  g_assert_true(g_file_set_contents(p, text, -1, NULL));
+  g_autoptr(GError) err = NULL;
+  g_autoptr(HvConfig) c = hv_config_load(p, &err);
+  g_assert_null(c);
+  g_assert_error(err, HV_CONFIG_ERROR, HV_CONFIG_ERROR_INVALID);
+  g_assert_nonnull(strstr(err->message, "[device] board is not set"));
+  g_assert_nonnull(strstr(err->message, "boards/rpi4.board"));
 }
 
 static void
@@ -21,6 +38,7 @@ test_defaults(Fixture *f, gconstpointer data)
   g_autoptr(HvConfig) c = hv_config_load(p, &err);
   g_assert_no_error(err);
   g_assert_cmpstr(c->rec.room, ==, "Raum 2");
+  g_assert_cmpstr(c->board_path, ==, "/b/rpi4.board");
   g_assert_cmpstr(c->rec.roots[1], ==, "/srv/b");
   g_assert_cmpuint(c->rec.width, ==, 1280);
   g_assert_cmpuint(c->hold_to_stop_ms, ==, 2000);
@@ -168,6 +186,7 @@ main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
   g_test_add("/config/defaults", Fixture, NULL, fixture_setup, test_defaults, fixture_teardown);
+  g_test_add("/config/board-required", Fixture, NULL, fixture_setup, test_board_required, fixture_teardown);
   g_test_add("/config/bad", Fixture, NULL, fixture_setup, test_bad, fixture_teardown);
   g_test_add("/config/space", Fixture, NULL, fixture_setup, test_space, fixture_teardown);
   g_test_add("/config/all-problems", Fixture, NULL, fixture_setup, test_all_problems, fixture_teardown);

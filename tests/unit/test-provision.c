@@ -11,7 +11,7 @@ static HvConfig *
 load(Fixture *f, const char *key_path)
 {
   g_autofree char *p = g_build_filename(f->dir, "haven.conf", NULL);
-  g_autofree char *text = g_strdup_printf("[device]\nkey=%s\nstate-dir=%s/state\n[storage]\nroots=%s/storage\n"
+  g_autofree char *text = g_strdup_printf("[device]\nboard=/b/rpi4.board\nkey=%s\nstate-dir=%s/state\n[storage]\nroots=%s/storage\n"
                                           "[custodians]\nrecipients=%s/cust.pub\n",
                                           key_path, f->dir, f->dir, f->dir);
   g_assert_true(g_file_set_contents(p, text, -1, NULL));
