@@ -123,3 +123,31 @@ hv_cross_tarball() {
     --customize-hook="chroot \"\$1\" sh -c 'cd /tmp/hv-bd && DEBIAN_FRONTEND=noninteractive apt-get -y -q --no-install-recommends build-dep -a arm64 ./' >&2" \
     --customize-hook="rm -rf \"\$1/tmp/hv-bd\""
 }
+
+# hv_debs_cached TOP ARCH : prints a directory holding the packages of the
+# tree at TOP for ARCH, built with tools/build-debs.sh when the cache has none
+# for this content. Keyed by the content of every file git sees except
+# tests/ (what goes into the packages), so the package and image labels share
+# one arm64 build, and a rerun on unchanged sources builds nothing.
+hv_debs_cached() {
+  local top=$1 arch=$2 key dir
+  mkdir -p "$HV_CACHE"
+  key=$(cd "$top" && git ls-files --cached --others --exclude-standard | grep -v '^tests/' |
+        while IFS= read -r f; do [ -f "$f" ] && printf '%s\n' "$f"; done > "$HV_CACHE/.debs-files.$$" &&
+        paste -d' ' - <(git hash-object --stdin-paths < "$HV_CACHE/.debs-files.$$") < "$HV_CACHE/.debs-files.$$" |
+        sha256sum | cut -c1-16)
+  rm -f "$HV_CACHE/.debs-files.$$"
+  [ -n "$key" ] || return 1
+  dir=$HV_CACHE/debs-$arch/$key
+  if ! ls "$dir"/havend_*_"$arch".deb >/dev/null 2>&1; then
+    rm -rf "$dir.tmp"
+    "$top/tools/build-debs.sh" --arch "$arch" --out "$dir.tmp" >&2 || return 1
+    rm -rf "$dir"
+    mv "$dir.tmp" "$dir"
+    # keep the newest few builds only
+    ls -1dt "$HV_CACHE/debs-$arch"/* 2>/dev/null | tail -n +4 | xargs -r rm -rf
+  else
+    hv_log "$arch packages of this source (content $key) from the cache: $dir"
+  fi
+  printf '%s\n' "$dir"
+}

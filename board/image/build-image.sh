@@ -85,9 +85,13 @@ base_pkgs=(systemd systemd-sysv udev dbus kmod linux-image-arm64 initramfs-tools
            gstreamer1.0-x)
 mapfile -t hv_deps < <( { deps_of "${havend_debs[0]}"; deps_of "${haven_debs[0]}"; } | grep -v '^haven' | sort -u)
 all_pkgs=$(printf '%s\n' "${base_pkgs[@]}" "${hv_deps[@]}" | sort -u | paste -sd, -)
-# the key: package list, mirror, and this script's root-building part (below, up to "end of base")
+# The key: the base package list, the mirror, and this script's root-building
+# part (below, up to "end of base"). Not Haven's own dependencies: a root
+# built before Haven gained one is still used, and the missing package is
+# fetched when Haven's packages are installed into the copy (below).
 base_recipe=$(sed -n '/^# --- the Debian root/,/^# --- end of base/p' "$0")
-key=$(printf '%s\n%s\n%s\n%s\n' "$all_pkgs" "$mirror" "$base_recipe" "$(cat "$here/initramfs-modules")" | sha256sum | cut -c1-16)
+key=$(printf '%s\n%s\n%s\n%s\n' "$(printf '%s\n' "${base_pkgs[@]}" | sort -u)" "$mirror" "$base_recipe" \
+      "$(cat "$here/initramfs-modules")" | sha256sum | cut -c1-16)
 base="$cache/rootfs-arm64-$key"
 if [ ! -d "$base" ]; then
   log "building the Debian root (not cached: $base)"
@@ -113,10 +117,17 @@ if [ ! -d "$base" ]; then
     --customize-hook="sync-out /var/cache/apt/archives '$cache/apt-arm64'" \
     bookworm "$base.tmp" "$mirror" >&2
   mv "$base.tmp" "$base"
-  # older roots are stale
-  find "$cache" -maxdepth 1 -name 'rootfs-arm64-*' ! -name "$(basename "$base")" -exec rm -rf {} +
   log "Debian root built in $(( $(date +%s) - t0 )) s"
 fi
+# Older roots are stale; one whose build was interrupted may still have
+# mmdebstrap's mounts (proc, sys, dev/pts): unmount them first, and never
+# cross into another filesystem while deleting.
+for old in "$cache"/rootfs-arm64-*; do
+  [ -e "$old" ] && [ "$old" != "$base" ] || continue
+  awk -v r="$old/" 'index($2, r) == 1 {print $2}' /proc/mounts | sort -r |
+    while read -r m; do umount "$m" 2>/dev/null || umount -l "$m" || true; done
+  rm -rf --one-file-system "$old" || log "warning: could not remove the stale root $old"
+done
 # --- end of base -------------------------------------------------------------
 
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/haven-image.XXXXXX")
@@ -136,8 +147,20 @@ cp "${havend_debs[0]}" "${haven_debs[0]}" "$root/tmp/haven-debs/"
 mount -t proc proc "$root/proc"
 mount --bind /dev "$root/dev"
 printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"; chmod 0755 "$root/usr/sbin/policy-rc.d"
-nice -n 5 chroot "$root" dpkg -i "/tmp/haven-debs/$(basename "${havend_debs[0]}")" \
-  "/tmp/haven-debs/$(basename "${haven_debs[0]}")" >&2
+if ! nice -n 5 chroot "$root" dpkg -i "/tmp/haven-debs/$(basename "${havend_debs[0]}")" \
+       "/tmp/haven-debs/$(basename "${haven_debs[0]}")" >&2; then
+  # a dependency the cached root lacks: from the mirror, into this copy only
+  log "Haven's packages need packages the cached root lacks: fetching them"
+  cp -L /etc/resolv.conf "$root/etc/resolv.conf.haven-build"
+  mv "$root/etc/resolv.conf" "$root/etc/resolv.conf.orig" 2>/dev/null || true
+  cp "$root/etc/resolv.conf.haven-build" "$root/etc/resolv.conf"
+  nice -n 5 chroot "$root" apt-get -q update >&2
+  DEBIAN_FRONTEND=noninteractive nice -n 5 chroot "$root" apt-get -q -y --no-install-recommends -f install >&2
+  chroot "$root" apt-get clean
+  rm -rf "$root"/var/lib/apt/lists/* "$root/etc/resolv.conf" "$root/etc/resolv.conf.haven-build"
+  mv "$root/etc/resolv.conf.orig" "$root/etc/resolv.conf" 2>/dev/null || true
+  chroot "$root" dpkg -s havend haven >/dev/null || { echo "build-image: Haven's packages did not install" >&2; exit 1; }
+fi
 rm -f "$root/usr/sbin/policy-rc.d"
 rm -rf "$root/tmp/haven-debs"
 packages_json=$(chroot "$root" dpkg-query -W -f='${Package}\t${Version}\t${Architecture}\n' |

@@ -16,7 +16,6 @@ Environment: HAVEN_BUILD (the host build: tools/haven), HAVEN_BUILD_CACHE
 (default /var/cache/haven-build), HAVEN_IMAGE_DEBS=DIR to use prebuilt arm64
 packages instead of tools/build-debs.sh, HAVEN_IMAGE_KEEP=1 keeps the work dir."""
 import glob
-import hashlib
 import json
 import os
 import re
@@ -31,7 +30,6 @@ sys.path.insert(0, os.path.join(here, "..", "integration"))
 from vaulttest import HAVEN, Runner, run  # noqa: E402
 
 repo = os.path.abspath(os.path.join(here, "..", ".."))
-cache = os.environ.get("HAVEN_BUILD_CACHE", "/var/cache/haven-build")
 R = Runner("image")
 work = tempfile.mkdtemp(prefix="haven-image-", dir="/var/tmp")
 timings = []
@@ -54,31 +52,16 @@ def sh(*args, **kw):
     return p.stdout
 
 
-def source_hash():
-    """Content hash of what goes into the packages (not docs, not tests)."""
-    files = sh("git", "-C", repo, "ls-files", "-co", "--exclude-standard").split("\n")
-    h = hashlib.sha256()
-    for f in sorted(files):
-        if not f or f.startswith(("docs/", "tests/")) or not os.path.isfile(os.path.join(repo, f)):
-            continue
-        h.update(f.encode() + b"\0")
-        with open(os.path.join(repo, f), "rb") as fh:
-            h.update(hashlib.sha256(fh.read()).digest())
-    return h.hexdigest()[:16]
-
-
 def debs():
     given = os.environ.get("HAVEN_IMAGE_DEBS")
     if given:
         st["debs"] = given
         return
-    out = os.path.join(cache, "image-test-debs", source_hash())
-    if not glob.glob(os.path.join(out, "havend_*_arm64.deb")):
-        tmp = out + ".tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        sh("bash", os.path.join(repo, "tools", "build-debs.sh"), "--arch", "arm64", "--out", tmp)
-        shutil.rmtree(out, ignore_errors=True)
-        os.rename(tmp, out)
+    # tools/debs-lib.sh's cache, keyed by content: shared with the package label
+    p = subprocess.run(["bash", "-c", '. "$1/tools/debs-lib.sh" && hv_debs_cached "$1" arm64', "-", repo],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, f"arm64 packages: exit {p.returncode}\n{p.stderr[-3000:]}"
+    out = p.stdout.strip().splitlines()[-1]
     st["debs"] = out
     for d in glob.glob(os.path.join(out, "*_arm64.deb")):
         arch = sh("dpkg-deb", "-f", d, "Architecture").strip()
@@ -161,17 +144,10 @@ def flash():
     disk = os.path.join(work, "disk.raw")
     with open(disk, "wb") as f:
         f.truncate(DISK_SIZE)
-    has_flash = subprocess.run([HAVEN, "flash", "--help"], capture_output=True).returncode == 0
-    if has_flash:
-        sh(HAVEN, "flash", st["img"], disk)
-        st["flashed_with"] = "haven flash"
-    else:
-        sh("bmaptool", "copy", st["img"], disk)
-        st["flashed_with"] = "bmaptool copy (haven flash not in this build)"
+    sh(HAVEN, "flash", st["img"], disk)
     # haven flash makes a file target exactly the image's size: the card is bigger
     assert os.path.getsize(disk) <= DISK_SIZE
     os.truncate(disk, DISK_SIZE)
-    print(f"     flashed with {st['flashed_with']}")
     st["disk"] = disk
 
 
@@ -182,28 +158,8 @@ def provision():
     disk = st["disk"]
     sh(HAVEN, "keygen", "--out", os.path.join(work, "test"))
     pubs = [os.path.join(work, "test.pub")]
-    has_prov = subprocess.run([HAVEN, "provision", "--help"], capture_output=True).returncode == 0
-    if has_prov:
-        sh(HAVEN, "provision", disk, "--room", "Image test room", "--board", "sim", "--recipient", pubs[0],
-           "--source", "test")
-        st["provisioned_with"] = "haven provision"
-    else:
-        # until haven provision exists: the config partition written here with mtools
-        off = parts(disk)["HAVENCFG"][0]
-        img = f"{disk}@@{off}"
-        conf = os.path.join(work, "haven.conf")
-        with open(conf, "w") as f:
-            f.write("[device]\nroom=Image test room\nboard=/usr/share/haven/boards/sim.board\n"
-                    "key=/var/lib/haven/device.key\nstate-dir=/var/lib/haven\n\n"
-                    "[storage]\nroots=/srv/haven\nmin-free-minutes=5\n\n"
-                    "[custodians]\nrecipients=/etc/haven/recipients/test.pub\n\n"
-                    "[video]\ncameras=1\ncamera1=test\nwidth=320\nheight=240\nfps=10\nbitrate-kbps=300\n\n"
-                    "[audio]\nmicrophone=test\n")
-        sh("mmd", "-i", img, "::/recipients")
-        sh("mcopy", "-i", img, conf, "::/haven.conf")
-        sh("mcopy", "-i", img, pubs[0], "::/recipients/test.pub")
-        st["provisioned_with"] = "mtools (haven provision not in this build)"
-    print(f"     provisioned with {st['provisioned_with']}")
+    sh(HAVEN, "provision", disk, "--room", "Image test room", "--board", "sim", "--recipient", pubs[0],
+       "--source", "test")
 
 
 R.case("provision the flashed disk (room, sim board, test recipient, test sources)",
@@ -304,20 +260,17 @@ def first_boot():
 
 def verify(out, kv):
     root = os.path.join(out, "srv-haven")
-    has_enroll = subprocess.run([HAVEN, "enroll", "--help"], capture_output=True).returncode == 0
     env = dict(os.environ)
-    if has_enroll:
-        trust = os.path.join(work, "trust")
-        env["HAVEN_TRUST_DIR"] = trust
-        sh(HAVEN, "enroll", st["enrollment_file"], env=env)
-        v = subprocess.run([HAVEN, "verify", root], capture_output=True, text=True, env=env)
-    else:
-        # until haven enroll exists: pinned to the board's .pub, whose id must be the enrolled one
-        pub = os.path.join(out, "var-lib-haven", "device.key.pub")
-        v = subprocess.run([HAVEN, "verify", "--device-key", pub, root], capture_output=True, text=True)
+    env["HAVEN_TRUST_DIR"] = os.path.join(work, "trust")
+    sh(HAVEN, "enroll", st["enrollment_file"], env=env)
+    v = subprocess.run([HAVEN, "verify", root], capture_output=True, text=True, env=env)
     assert v.returncode == 0, f"haven verify failed:\n{v.stdout}\n{v.stderr}"
     text = v.stdout + v.stderr
     print("     " + "\n     ".join(text.strip().splitlines()[-4:]))
+    j = subprocess.run([HAVEN, "verify", "--json", root], capture_output=True, text=True, env=env)
+    doc = json.loads(j.stdout)
+    assert j.returncode == 0 and doc["device_pinned"] and doc["pinned_by"] == "trust-list", \
+        f"not pinned to the enrolled key: {j.stdout[:2000]}"
     return text
 
 

@@ -28,10 +28,10 @@ elapsed() { echo $(( $(date +%s) - $1 )); }
 version=$(sed -n 's/^project(haven VERSION \([0-9][0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
 
 t=$(date +%s)
-"$src/tools/build-debs.sh" --arch arm64 --out "$work/debs"
-echo "time: arm64 build (chroot from cache + cross build) $(elapsed $t) s"
-havend_deb=$work/debs/havend_${version}_arm64.deb
-haven_deb=$work/debs/haven_${version}_arm64.deb
+debs=$(hv_debs_cached "$src" arm64)   # shared with the image label
+echo "time: arm64 packages (tools/build-debs.sh in the cross chroot, or this source's cached build) $(elapsed $t) s"
+havend_deb=$debs/havend_${version}_arm64.deb
+haven_deb=$debs/haven_${version}_arm64.deb
 
 mkdir -p "$work/x"
 dpkg-deb -x "$havend_deb" "$work/x"
