@@ -11,18 +11,23 @@
 #   haven flash --buffered: the same, writing a disk through the page cache
 #   bmaptool copy        : writes the mapped blocks, checks range checksums, no read-back
 #   dd + cmp             : writes every byte (conv=fsync), then compares every byte
-# Usage: tools/bench-flash.sh [--image-mib 512] [--mapped-mib 160] [--dir /var/tmp]
+# --image FILE uses a built board image (with its .bmap, .sha256 and
+# .manifest.json beside it, as board/image/build-image.sh writes them)
+# instead of the synthetic one.
+# Usage: tools/bench-flash.sh [--image-mib 512] [--mapped-mib 160] [--image FILE] [--dir /var/tmp]
 set -euo pipefail
 
 IMAGE_MIB=512
 MAPPED_MIB=160
 DIR=/var/tmp
+GIVEN=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --image-mib) IMAGE_MIB=$2; shift 2 ;;
     --mapped-mib) MAPPED_MIB=$2; shift 2 ;;
+    --image) GIVEN=$2; shift 2 ;;
     --dir) DIR=$2; shift 2 ;;
-    *) echo "usage: $0 [--image-mib N] [--mapped-mib N] [--dir DIR]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--image-mib N] [--mapped-mib N] [--image FILE] [--dir DIR]" >&2; exit 2 ;;
   esac
 done
 [ "$(id -u)" -eq 0 ] || { echo "bench-flash: needs root (loop device, drop_caches)" >&2; exit 2; }
@@ -42,23 +47,33 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A sparse image: MAPPED_MIB of random data in 8 extents spread over IMAGE_MIB,
-# like a board image (boot, root and data filesystems with holes between).
-IMG=$WORK/haven-bench.img
-truncate -s "${IMAGE_MIB}M" "$IMG"
-EXTENT_MIB=$((MAPPED_MIB / 8))
-STRIDE_MIB=$((IMAGE_MIB / 8))
-for i in $(seq 0 7); do
-  head -c "${EXTENT_MIB}M" /dev/urandom |
-    dd of="$IMG" bs=1M seek=$((i * STRIDE_MIB)) conv=notrunc status=none
-done
-bmaptool -q create -o "$IMG.bmap" "$IMG"
-SHA=$(sha256sum "$IMG" | cut -d' ' -f1)
-echo "$SHA  $(basename "$IMG")" > "$IMG.sha256"
-SIZE=$(stat -c %s "$IMG")
-MAPPED=$(du -B1 "$IMG" | cut -f1)
-printf '{"format":1,"image":"%s","sha256":"%s","size":%s,"variant":"bench","haven_version":"bench","built":"%s","packages":[]}\n' \
-  "$(basename "$IMG")" "$SHA" "$SIZE" "$(date -u +%FT%TZ)" > "$IMG.manifest.json"
+if [ -n "$GIVEN" ]; then
+  for f in "$GIVEN" "$GIVEN.bmap" "$GIVEN.manifest.json"; do
+    [ -f "$f" ] || { echo "bench-flash: $f is missing" >&2; exit 2; }
+  done
+  IMG=$(cd "$(dirname "$GIVEN")" && pwd)/$(basename "$GIVEN")
+  SIZE=$(stat -c %s "$IMG")
+  MAPPED=$(du -B1 "$IMG" | cut -f1)
+  IMAGE_MIB=$((SIZE / 1048576))
+else
+  # A sparse image: MAPPED_MIB of random data in 8 extents spread over IMAGE_MIB,
+  # like a board image (boot, root and data filesystems with holes between).
+  IMG=$WORK/haven-bench.img
+  truncate -s "${IMAGE_MIB}M" "$IMG"
+  EXTENT_MIB=$((MAPPED_MIB / 8))
+  STRIDE_MIB=$((IMAGE_MIB / 8))
+  for i in $(seq 0 7); do
+    head -c "${EXTENT_MIB}M" /dev/urandom |
+      dd of="$IMG" bs=1M seek=$((i * STRIDE_MIB)) conv=notrunc status=none
+  done
+  bmaptool -q create -o "$IMG.bmap" "$IMG"
+  SHA=$(sha256sum "$IMG" | cut -d' ' -f1)
+  echo "$SHA  $(basename "$IMG")" > "$IMG.sha256"
+  SIZE=$(stat -c %s "$IMG")
+  MAPPED=$(du -B1 "$IMG" | cut -f1)
+  printf '{"format":1,"image":"%s","sha256":"%s","size":%s,"variant":"bench","haven_version":"bench","built":"%s","packages":[]}\n' \
+    "$(basename "$IMG")" "$SHA" "$SIZE" "$(date -u +%FT%TZ)" > "$IMG.manifest.json"
+fi
 echo "image: $IMAGE_MIB MiB, $((MAPPED / 1048576)) MiB mapped; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }

@@ -10,7 +10,9 @@ before, then the contenders alternate, median of N rounds):
    `sha256sum` over the same files;
 2. an archive of many small sessions of the same total size (pseudo-random
    media, sealed the same way): the same three;
-then the ratios (contender time / verify time: above 1 means verify is
+then libsodium's BLAKE2b alone on one core over the same files from memory
+(hv-bench-hash: the most one core can give verify, and so the ceiling of the
+ratio on this machine's cores), and the ratios (contender time / verify time: above 1 means verify is
 faster) and the peak RSS of `haven verify` (GNU time).
 Usage: tools/bench-verify.py [--mib 1024] [--sessions 256] [--rounds 3] [--dir /var/tmp]
 """
@@ -24,6 +26,7 @@ import tempfile
 from benchlib import COMMIT_EVERY, build, build_release, haven, real_media, timed
 
 mksession = os.path.join(build, "tests", "hv-mksession")
+hashtool = os.path.join(build, "tests", "hv-bench-hash")
 
 
 def seal(work, out, *media):
@@ -57,6 +60,19 @@ def compare(label, target, files, rounds):
         print(f"{k:13s} {t:6.2f} s  {size / t / 1e6:6.0f} MB/s")
     v = med["haven verify"]
     print(f"ratio b2sum/verify:     {med['b2sum'] / v:.2f}  (goal >= 1.8 on 2 cores)")
+    # the ceiling: libsodium's BLAKE2b alone, one core, from memory, records of
+    # COMMIT_EVERY bytes; verify cannot beat this times the number of cores
+    hs = []
+    for _ in range(rounds):
+        out = subprocess.run([hashtool, str(COMMIT_EVERY)] + files, check=True, capture_output=True,
+                             text=True).stdout.split()
+        hs.append(float(out[0]))
+    h = statistics.median(hs)
+    cores = os.cpu_count()
+    print(f"libsodium BLAKE2b alone, 1 core, from memory: {h:.2f} s  {size / h / 1e6:6.0f} MB/s  "
+          f"(b2sum/it {med['b2sum'] / h:.2f})")
+    print(f"ceiling on {cores} cores (hashing only, perfect split): b2sum/verify <= "
+          f"{med['b2sum'] / (h / cores):.2f}; verify reaches {(h / cores) / v:.0%} of it")
     print(f"ratio sha256sum/verify: {med['sha256sum'] / v:.2f}")
     print(f"peak RSS haven verify:  {rss / 1024:.1f} MB  (goal <= 32 MB)")
 
