@@ -305,7 +305,7 @@ hv_flash_check_image(HvFlash *f, const char *sha256_hex, GError **error)
     const char *want = NULL;
     hv_bmap_get_range(f->bmap, i, &start, &len, &want);
     ok = check_gap(f, fd, buf, zeros, &sha, pos, start, error);
-    Hasher range_sum;
+    Hasher range_sum = { 0 };
     if (want)
       hasher_init(&range_sum, type);
     for (; ok && c < f->chunks->len; c++) {
