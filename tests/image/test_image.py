@@ -194,7 +194,7 @@ def boot(phase, timeout=900):
     log = open(console, errors="replace").read()
     facts = {}
     for line in log.splitlines():
-        m = re.match(r"^HVTEST (\S+) ?(.*)$", line.strip())
+        m = re.search(r"HVTEST (\S+) ?(.*)$", line.strip())   # a getty prompt may precede it
         if m:
             facts[m.group(1)] = m.group(2).strip()
     assert "end" in facts, f"the guest did not finish (qemu exit {p.returncode}):\n{log[-6000:]}\n{p.stderr[-2000:]}"
