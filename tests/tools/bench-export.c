@@ -96,7 +96,7 @@ main(int argc, char **argv)
   g_autofree char *sum = hv_sha256_file(ts, &err);
   printf("sha-ts %.3f\n", now() - t0);
   t0 = now();
-  gboolean ok = hv_ts_remux_to_mp4(ts, mp4, &err);
+  gboolean ok = hv_ts_remux_to_mp4(ts, mp4, NULL, NULL, &err);
   printf("remux %.3f\n", now() - t0);
   if (!ok) {
     g_printerr("hv-bench-export: remux: %s\n", err->message);
