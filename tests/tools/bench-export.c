@@ -7,7 +7,7 @@
  *   decrypt  the same pass with every media record decrypted to /dev/null
  *   write    the same pass writing the MPEG-TS stream to a file, then fsync
  *   sha-ts   SHA-256 of that file (OpenSSL, as the report does)
- *   remux    MPEG-TS to MP4 (GStreamer, as export does)
+ *   remux    MPEG-TS to MP4 (libavformat, as export does)
  *   sha-mp4  SHA-256 of the MP4
  * Prints "phase seconds" lines; asserts nothing.
  */
