@@ -157,14 +157,17 @@ hv_ts_remux_to_mp4(const char *ts_path, const char *mp4_path, const HvRemuxOptio
   g_autofree char *in_url = g_strconcat("file:", ts_path, NULL);
   g_autofree char *out_url = g_strconcat("file:", mp4_path, NULL);
   g_autoptr(InputContext) in = NULL;
+  /* named by file name: the caller's directory may be a temporary one */
+  g_autofree char *ts_name = g_path_get_basename(ts_path);
+  g_autofree char *mp4_name = g_path_get_basename(mp4_path);
   int ret = avformat_open_input(&in, in_url, av_find_input_format("mpegts"), NULL);
   if (ret < 0) {
-    g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_INPUT, "%s: %s", ts_path, av_error(ret, e));
+    g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_INPUT, "%s: %s", ts_name, av_error(ret, e));
     return FALSE;
   }
   if ((ret = avformat_find_stream_info(in, NULL)) < 0) {
-    g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_INPUT, "%s: reading its streams: %s", ts_path,
-                av_error(ret, e));
+    g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_INPUT, "%s: no audio or video stream could be read "
+                "from it (%s): not the recorder's MPEG-TS", ts_name, av_error(ret, e));
     return FALSE;
   }
 
@@ -186,7 +189,7 @@ hv_ts_remux_to_mp4(const char *ts_path, const char *mp4_path, const HvRemuxOptio
     gboolean video = par->codec_id == AV_CODEC_ID_H264 && par->width > 0 && par->height > 0;
     gboolean audio = par->codec_id == AV_CODEC_ID_AAC && par->sample_rate > 0;
     if (!video && !audio) {
-      g_message("export: leaving out stream %u (%s)", i, avcodec_get_name(par->codec_id));
+      g_debug("leaving out stream %u (%s)", i, avcodec_get_name(par->codec_id));
       continue;
     }
     AVStream *os = avformat_new_stream(out, NULL);
@@ -211,7 +214,7 @@ hv_ts_remux_to_mp4(const char *ts_path, const char *mp4_path, const HvRemuxOptio
   }
   if (out->nb_streams == 0) {
     g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_INPUT,
-                "%s: no H.264 video nor AAC audio stream found (not the recorder's MPEG-TS)", ts_path);
+                "%s: no H.264 video or AAC audio stream in it: not the recorder's MPEG-TS", ts_name);
     return FALSE;
   }
   /* chapters need to be there at the header (the muxer reserves their
@@ -266,12 +269,12 @@ hv_ts_remux_to_mp4(const char *ts_path, const char *mp4_path, const HvRemuxOptio
   /* the plaintext MP4 is the owner's alone, as the MPEG-TS is */
   int fd = open(mp4_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
-    g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_OUTPUT, "%s: %s", mp4_path, g_strerror(errno));
+    g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_OUTPUT, "%s: %s", mp4_name, g_strerror(errno));
     return FALSE;
   }
   close(fd);
   if ((ret = avio_open(&out->pb, out_url, AVIO_FLAG_WRITE)) < 0) {
-    g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_OUTPUT, "%s: %s", mp4_path, av_error(ret, e));
+    g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_OUTPUT, "%s: %s", mp4_name, av_error(ret, e));
     return FALSE;
   }
   g_autoptr(AVDictionary) mux_opts = NULL;
@@ -313,7 +316,7 @@ hv_ts_remux_to_mp4(const char *ts_path, const char *mp4_path, const HvRemuxOptio
     }
   }
   if (ok && ret != AVERROR_EOF) {
-    g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_INPUT, "%s: reading: %s", ts_path, av_error(ret, e));
+    g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_INPUT, "%s: reading: %s", ts_name, av_error(ret, e));
     ok = FALSE;
   }
   for (guint i = 0; i < in->nb_streams; i++) {
@@ -330,7 +333,7 @@ hv_ts_remux_to_mp4(const char *ts_path, const char *mp4_path, const HvRemuxOptio
     av_packet_free(&t->held);
   }
   if (ok && !wrote) {
-    g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_INPUT, "%s: no whole frame to write", ts_path);
+    g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_INPUT, "%s: no whole frame to write", ts_name);
     ok = FALSE;
   }
   if (!ok)
@@ -352,7 +355,7 @@ hv_ts_remux_to_mp4(const char *ts_path, const char *mp4_path, const HvRemuxOptio
     return FALSE;
   }
   if ((ret = avio_closep(&out->pb)) < 0) {
-    g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_OUTPUT, "%s: %s", mp4_path, av_error(ret, e));
+    g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_OUTPUT, "%s: %s", mp4_name, av_error(ret, e));
     return FALSE;
   }
   if (result)

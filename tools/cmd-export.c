@@ -247,36 +247,44 @@ export_mp4(const char *ts_path, const char *mp4_path, const HvVerdict *v, GArray
   HvRemuxResult res;
   if (!hv_ts_remux_to_mp4(ts_path, mp4_path, &ro, &res, error))
     return FALSE;
-  g_autoptr(GString) notes = g_string_new(NULL);
-  if (res.video_frames_dropped)
-    g_string_append_printf(notes, "Last %.3f s of video (%u %s) ends at the interruption and may be "
-                           "incomplete: not included in the MP4; the sealed TS keeps every byte.\n",
-                           res.video_dropped_us / 1e6, res.video_frames_dropped,
-                           hv_cli_plural(res.video_frames_dropped, "frame", "frames"));
-  if (res.audio_frames_dropped)
-    g_string_append_printf(notes, "%.3f s of audio (%u %s) incomplete%s: not included in the MP4; the "
-                           "sealed TS keeps every byte.\n", res.audio_dropped_us / 1e6,
-                           res.audio_frames_dropped, hv_cli_plural(res.audio_frames_dropped, "frame", "frames"),
-                           ro.interrupted ? " at the interruption" : "");
+  /* each line of the text report is one note of the HTML one */
+  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
   g_autofree char *vdur = hv_cli_format_duration((guint64) res.video_us);
   g_autofree char *adur = hv_cli_format_duration((guint64) res.audio_us);
-  gsize start = tail->len + 1;
-  g_string_append_printf(tail, "\nMP4 working copy: fast start, video %s, audio %s, %u %s.\n",
-                         res.has_video ? vdur : "none", res.has_audio ? adur : "none", res.chapters,
-                         hv_cli_plural(res.chapters, "chapter", "chapters"));
-  g_string_append(tail, notes->str);
-  g_autoptr(GString) html_note = g_string_new(tail->str + start);
+  g_ptr_array_add(lines, g_strdup_printf("MP4 working copy: fast start, video %s, audio %s, %u %s.",
+                                         res.has_video ? vdur : "none", res.has_audio ? adur : "none",
+                                         res.chapters, hv_cli_plural(res.chapters, "chapter", "chapters")));
+  if (res.video_frames_dropped)
+    g_ptr_array_add(lines, g_strdup_printf("Last %.3f s of video (%u %s) ends at the interruption and may be "
+                                           "incomplete: not included in the MP4; the sealed TS keeps every "
+                                           "byte.", res.video_dropped_us / 1e6, res.video_frames_dropped,
+                                           hv_cli_plural(res.video_frames_dropped, "frame", "frames")));
+  if (res.audio_frames_dropped)
+    g_ptr_array_add(lines, g_strdup_printf("%.3f s of audio (%u %s) incomplete%s: not included in the MP4; "
+                                           "the sealed TS keeps every byte.", res.audio_dropped_us / 1e6,
+                                           res.audio_frames_dropped,
+                                           hv_cli_plural(res.audio_frames_dropped, "frame", "frames"),
+                                           ro.interrupted ? " at the interruption" : ""));
+  g_string_append_c(tail, '\n');
+  for (guint i = 0; i < lines->len; i++) {
+    g_string_append_printf(tail, "%s\n", (const char *) lines->pdata[i]);
+    hv_report_html_note(html, lines->pdata[i]);
+  }
   if (chapters->len) {
+    g_autoptr(GString) note = g_string_new("MP4 chapters (offset from the first record):");
     g_string_append(tail, "MP4 chapters (one per marker; offset from the first record):\n");
-    g_string_append(html_note, "MP4 chapters (offset from the first record):");
+    if (res.chapters > chapters->len) {   /* the muxer's chapter at 0, before the first marker */
+      g_string_append(tail, "   0  +00:00:00.0  " HV_REMUX_START_CHAPTER "\n");
+      g_string_append(note, " 0. +00:00:00.0 " HV_REMUX_START_CHAPTER ";");
+    }
     for (guint i = 0; i < chapters->len; i++) {
       const Chapter *c = &g_array_index(chapters, Chapter, i);
       g_autofree char *off = hv_cli_format_duration((guint64) MAX(c->offset_us, 0));
       g_string_append_printf(tail, "  %2u  +%s  %s\n", i + 1, off, c->title);
-      g_string_append_printf(html_note, "%s %u. +%s %s", i ? ";" : "", i + 1, off, c->title);
+      g_string_append_printf(note, "%s %u. +%s %s", i ? ";" : "", i + 1, off, c->title);
     }
+    hv_report_html_note(html, note->str);
   }
-  hv_report_html_note(html, g_strstrip(html_note->str));
   return TRUE;
 }
 
