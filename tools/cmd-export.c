@@ -165,7 +165,13 @@ typedef struct {
   gboolean     have_first;
   guint64      first_mono_us;
   GArray      *chapters;   /* of Chapter: one per marker, for the MP4 and the report */
+  guint64      markers_not_chapters;   /* beyond MAX_CHAPTERS */
 } ExportPass;
+
+/* Memory stays bounded whatever the session holds: at most this many
+ * chapters, titles of at most CHAPTER_TITLE_MAX characters. */
+#define MAX_CHAPTERS      10000
+#define CHAPTER_TITLE_MAX 200
 
 /* A marker as an MP4 chapter: its offset from the first record (as the
  * report's event list gives it) and its title, the marker's time and text. */
@@ -188,6 +194,10 @@ chapter_title(const HvRecordHeader *rh, const guint8 *payload)
   g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(rh->wall_us / G_USEC_PER_SEC);
   g_autofree char *when = dt ? g_date_time_format(dt, "%Y-%m-%d %H:%M:%S %:z") : g_strdup("(invalid time)");
   g_autofree char *text = hv_text_escape((const char *) payload, rh->length);
+  if (g_utf8_strlen(text, -1) > CHAPTER_TITLE_MAX) {   /* the report's event list has it whole */
+    g_autofree char *cut = g_utf8_substring(text, 0, CHAPTER_TITLE_MAX - 1);
+    return g_strdup_printf("%s %s\u2026", when, cut);
+  }
   return g_strdup_printf("%s %s", when, text);
 }
 
@@ -201,7 +211,9 @@ export_record(const HvRecordHeader *rh, const guint8 *payload, gpointer user_dat
   }
   if (rh->type == HV_RECORD_MEDIA)
     return hv_decryptor_on_record(rh, payload, x->dec, error);
-  if (rh->type == HV_EVENT_MARKER) {
+  if (rh->type == HV_EVENT_MARKER && x->chapters->len >= MAX_CHAPTERS) {
+    x->markers_not_chapters++;
+  } else if (rh->type == HV_EVENT_MARKER) {
     Chapter c = { .offset_us = (gint64) (rh->mono_us - x->first_mono_us), .title = chapter_title(rh, payload) };
     g_array_append_val(x->chapters, c);
   }
@@ -233,9 +245,10 @@ export_plain(const guint8 *plain, gsize len, gpointer user_data, GError **error)
 /* Remux the exported MPEG-TS to the MP4 working copy (markers as chapters,
  * no torn frame) and describe in tail what it holds and what it leaves out. */
 static gboolean
-export_mp4(const char *ts_path, const char *mp4_path, const HvVerdict *v, GArray *chapters, GString *tail,
+export_mp4(const char *ts_path, const char *mp4_path, const HvVerdict *v, const ExportPass *pass, GString *tail,
            HvReportHtml *html, GError **error)
 {
+  GArray *chapters = pass->chapters;
   g_autofree HvRemuxChapter *ch = g_new0(HvRemuxChapter, MAX(chapters->len, 1));
   for (guint i = 0; i < chapters->len; i++) {
     const Chapter *c = &g_array_index(chapters, Chapter, i);
@@ -265,6 +278,10 @@ export_mp4(const char *ts_path, const char *mp4_path, const HvVerdict *v, GArray
                                            res.audio_frames_dropped,
                                            hv_cli_plural(res.audio_frames_dropped, "frame", "frames"),
                                            ro.interrupted ? " at the interruption" : ""));
+  if (pass->markers_not_chapters)
+    g_ptr_array_add(lines, g_strdup_printf("Only the first %u markers are chapters; the %" G_GUINT64_FORMAT
+                                           " after them are in the event list only.", MAX_CHAPTERS,
+                                           pass->markers_not_chapters));
   g_string_append_c(tail, '\n');
   for (guint i = 0; i < lines->len; i++) {
     g_string_append_printf(tail, "%s\n", (const char *) lines->pdata[i]);
@@ -474,7 +491,7 @@ export_session(const char *session, const Options *o)
 
   g_autoptr(HvReportHtml) html = hv_report_html_new();
   g_autoptr(GString) tail = g_string_new(NULL);
-  gboolean mp4_ok = export_mp4(ts_path, mp4_path, v, chapters, tail, html, &remux_err);
+  gboolean mp4_ok = export_mp4(ts_path, mp4_path, v, &pass, tail, html, &remux_err);
   if (!mp4_ok) {
     (void) g_unlink(mp4_path);
     g_autofree char *m = hv_text_escape(remux_err->message, -1);

@@ -69,6 +69,23 @@ def export_complete():
 R.case("export: original stream, MP4 with H.264+AAC, custody report", export_complete)
 
 
+def long_marker_title():
+    text = "the child describes the room; " * 20     # 600 characters
+    s = ws.session("longmark", "--media", TS, "--markers", "1", "--marker-text", text)
+    out = ws.path("exp-longmark")
+    run(HAVEN, "export", "--identity", ws.path("cust.key"), "--out", out, s, check=0)
+    info = check_playable(os.path.join(out, "longmark.mp4"))
+    title = info["chapters"][1]["tags"]["title"]
+    # "YYYY-MM-DD HH:MM:SS +00:00 " then 199 characters of the text and an ellipsis
+    assert len(title) == 27 + 200 and title.endswith("\u2026") and text[:199] in title, title
+    rep = open(os.path.join(out, "custody-report.txt")).read()
+    assert text in rep, "the event list lost the marker's whole text"
+
+
+R.case("a long marker text: chapter title cut at 200 characters, the event list keeps it whole",
+       long_marker_title)
+
+
 def export_wrong_key():
     s = ws.path("full")
     out = ws.path("exp-wrong")
