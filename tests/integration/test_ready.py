@@ -30,12 +30,18 @@ def timed_wait(d, pred, what):
     return s, time.monotonic() - t0
 
 
-def fault_pattern(d, seconds=2.3):
-    """The amber light over one code cycle (2 s), sampled from status."""
+def fault_pattern(d, seconds=2.3, at_most=15):
+    """The amber light over at least one code cycle (2 s), sampled from
+    status, and on until both of its values were seen: under load a status
+    round trip takes long enough that a few samples can all miss the 250 ms
+    pulses (a pristine-root run saw only 'off' in 2.3 s)."""
     seen = set()
     green = False
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
+    t0 = time.monotonic()
+    while True:
+        now = time.monotonic() - t0
+        if now >= at_most or (now >= seconds and seen == {True, False}):
+            break
         lights = d.lights()
         seen.add(lights["led-fault"])
         green = green or lights["led-ready"]
