@@ -26,20 +26,22 @@ hv_host_sources() {
 }
 
 # One file with the host's Debian sources (mmdebstrap takes it as the mirror).
+# One format only: apt reads a file as deb822 or as one-line by its name, so
+# when the host has deb822 .sources files (Debian 12's default) those are used
+# and one-line lists beside them are left out (a root made by mmdebstrap has
+# both: its own sources.list and the host's debian.sources).
 hv_sources_file() {
-  local out=$1 f
+  local out=$1 f want=list
   : > "$out"
+  hv_host_sources | grep -q '\.sources$' && want=sources
   for f in $(hv_host_sources); do
     case "$f" in
-      *.sources) cat "$f" >> "$out"; printf '\n' >> "$out" ;;
-      *) grep -E '^[[:space:]]*deb[[:space:]]' "$f" >> "$out" || true ;;
+      *.sources) [ $want = sources ] && { cat "$f" >> "$out"; printf '\n' >> "$out"; } ;;
+      *) [ $want = list ] && { grep -E '^[[:space:]]*deb[[:space:]]' "$f" >> "$out" || true; } ;;
     esac
   done
   [ -s "$out" ] || hv_die "no Debian apt sources on this host (/etc/apt/sources.list*)"
-  case "$(hv_host_sources | head -n1)" in
-    *.sources) mv "$out" "$out.sources" && printf '%s\n' "$out.sources" ;;
-    *) mv "$out" "$out.list" && printf '%s\n' "$out.list" ;;
-  esac
+  mv "$out" "$out.$want" && printf '%s\n' "$out.$want"
 }
 
 # hv_root_tarball NAME KEYTEXT MMDEBSTRAP-ARGS... : prints the path of the
