@@ -428,5 +428,32 @@ def catalog_archive():
 
 R.case("catalog index of an archive: incremental, filters, show by sequence or id prefix", catalog_archive)
 
+
+def audit_columns():
+    """haven audit's text: the action and result columns line up whatever the actor (a user name, or
+    'marker button', longer than 12 characters, pushed them out of line)"""
+    db = ws.path("audit.db")
+    run(HAVEN, "catalog", "index", "--catalog", db, os.path.join(ARCH, "s1"), check=0)
+    rows = [("root (uid 0)", "start", "IDLE -> STARTING"), ("marker button", "mark", "marker added"),
+            ("a.very-long.user.name (uid 1234)", "sim press record", "done"), ("jöns (uid 7)", "stop", "done")]
+    import sqlite3
+    con = sqlite3.connect(db)
+    with con:
+        for i, (actor, action, result) in enumerate(rows):
+            con.execute("INSERT INTO audit(wall_us, actor, action, result) VALUES (?,?,?,?)",
+                        (1795958749000000 + i, actor, action, result))
+    con.close()
+    lines = run(HAVEN, "audit", "--catalog", db, check=0).stdout.splitlines()
+    assert lines[-1] == "4 audit entries", lines
+    starts = set()
+    for line, (actor, action, result) in zip(lines, rows):
+        assert line.endswith(result), (line, result)
+        a, r = line.index(actor), line.rindex(result)
+        starts.add((line.index(action, a + len(actor)), r))
+    assert len(starts) == 1, lines
+
+
+R.case("audit: columns aligned whatever the length of the actor", audit_columns)
+
 ws.cleanup()
 R.finish()
