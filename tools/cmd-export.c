@@ -421,7 +421,9 @@ export_session(const char *session, const Options *o)
       g_autofree char *rid = hv_key_id(header.recipients[i].recipient_pk, HV_RECIPIENT_PK_SIZE);
       g_string_append_printf(ids, "%s%s", i ? ", " : "", rid);
     }
-    return refuse(NULL, HV_EXIT_USAGE, "%s: %s; the session's %s: %s", session, err->message,
+    g_autofree char *kid = hv_key_id(id->pk, HV_RECIPIENT_PK_SIZE);
+    return refuse(NULL, HV_EXIT_USAGE, "%s: identity %s is not one of this session's recipients (wrong key "
+                  "file?): the session's %s %s", session, kid,
                   header.n_recipients == 1 ? "recipient is key id" : "recipients are key ids", ids->str);
   }
   if (!dec)

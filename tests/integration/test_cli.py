@@ -270,6 +270,16 @@ def key_info():
     sid = re.search(r"signer id: ([0-9a-f]{16})$", p.stdout, re.M).group(1)
     p = run(HAVEN, "key", "info", ws.path("keyinfo.sign.pub"), check=0)
     assert f"key id: {sid}" in p.stdout, (sid, p.stdout)
+    # an identity says whether it can sign custody events and reports (an old one cannot)
+    assert f"signer: signer id {sid} (" in run(HAVEN, "key", "info", ws.path("keyinfo.key"), check=0).stdout
+    with open(ws.path("keyinfo.key")) as f:
+        first = f.readline()
+    with open(ws.path("old-identity.key"), "w") as f:
+        f.write(first)
+    os.chmod(ws.path("old-identity.key"), 0o600)
+    p = run(HAVEN, "key", "info", ws.path("old-identity.key"), check=0)
+    assert "signer: none (made before signing keys" in p.stdout and "keygen --upgrade" in p.stdout, p.stdout
+    assert "signer:" not in run(HAVEN, "key", "info", ws.path("keyinfo.pub"), check=0).stdout
     secret = open(ws.path("dev.key")).read().split()[1]
     p = run(HAVEN, "key", "info", "--json", ws.path("dev.key"), check=0)
     assert secret[:12] not in p.stdout and json.loads(p.stdout)["secret"] is True, p.stdout
@@ -362,6 +372,12 @@ def wrong_key():
         assert key_id(k) in p.stderr, p.stderr
     assert "recipients are key ids" in p.stderr, p.stderr
     assert not os.path.exists(ws.path("exp-wrong"))
+    # one recipient: one sentence, no "1 recipients", no "?;"
+    p = run(HAVEN, "export", "-i", ws.path("cust3.key"), "-o", ws.path("exp-wrong"), os.path.join(ARCH, "s1"),
+            check=2)
+    assert f"identity {key_id('cust3.pub')} is not one of this session's recipients (wrong key file?): " \
+           f"the session's recipient is key id {key_id('cust.pub')}\n" in p.stderr, p.stderr
+    assert "1 recipients" not in p.stderr and "?;" not in p.stderr, p.stderr
 
 
 R.case("export with the wrong identity lists the session's recipients' key ids", wrong_key)
