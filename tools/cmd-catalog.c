@@ -300,7 +300,12 @@ show(Where *wp, int argc, char **argv)
   }
   safe_key = hv_text_escape(key, -1);
   if (rows->len == 0) {
-    hv_cli_error("catalog", "no session %s in %s", safe_key, path);
+    if (f.session)
+      hv_cli_error("catalog", "show: no session whose id starts with %s in %s", safe_key, path);
+    else
+      hv_cli_error("catalog", "show: no session with sequence %s in %s (a number of fewer than 8 digits is a "
+                   "sequence; for a session id that starts with digits give 8 or more of its hex digits)",
+                   safe_key, path);
     return HV_EXIT_USAGE;
   }
   if (rows->len > 1) {

@@ -420,7 +420,11 @@ def catalog_archive():
     assert "sequence 2" in p.stdout and "Green room" in p.stdout and "1 marker)" in p.stdout, p.stdout
     sid = re.search(r"session id:  ([0-9a-f]{32})", p.stdout).group(1)
     assert run(HAVEN, "catalog", "show", "--catalog", db, sid[:8], check=0).stdout == p.stdout
-    run(HAVEN, "catalog", "show", "--catalog", db, "9", check=2)
+    p = run(HAVEN, "catalog", "show", "--catalog", db, "9", check=2)
+    # says how the argument was read: a short number is a sequence, not the start of a session id
+    assert "no session with sequence 9 in" in p.stderr and "8 or more of its hex digits" in p.stderr, p.stderr
+    p = run(HAVEN, "catalog", "show", "--catalog", db, "ffffffffff", check=2)
+    assert "no session whose id starts with ffffffffff in" in p.stderr, p.stderr
     p = run(HAVEN, "catalog", "list", "--catalog", ws.path("nosuch.db"), check=2)
     assert "no such file" in p.stderr and "catalog index" in p.stderr, p.stderr
     assert not os.path.exists(ws.path("nosuch.db"))
