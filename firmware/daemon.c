@@ -690,6 +690,17 @@ hv_daemon_is_idle(const HvDaemon *d)
   return d->state == HV_STATE_IDLE || d->state == HV_STATE_FAULT;
 }
 
+/* A start or stop by the record button is audited as 'haven start|stop' are
+ * (and as the marker button's markers): who (the button), what, the change. */
+static void
+audit_button(HvDaemon *d, const char *what, HvState before)
+{
+  if (d->state == before)
+    return; /* a press that changed nothing: journaled as ignored, not an action */
+  g_autofree char *result = g_strdup_printf("%s -> %s", hv_state_name(before), hv_state_name(d->state));
+  hv_daemon_audit(d, "record button", what, result);
+}
+
 /* The record button. A session starts on the release of a short press, so a
  * hold from IDLE never leaves a throwaway session; every press is
  * acknowledged on the lights when it goes down (lights.h). */
@@ -707,20 +718,26 @@ record_button_event(HvDaemon *d, HvButtonEvent ev, gint64 at)
       show_feedback(d, HV_FEEDBACK_NOTED, at); /* a short press changes nothing: hold to stop */
     }
     break;
-  case HV_BUTTON_TAP:
+  case HV_BUTTON_TAP: {
+    HvState before = d->state;
     if (hv_daemon_is_idle(d))
       d->release_at = g_get_monotonic_time();
     hv_daemon_apply(d, HV_INPUT_PRESS, "record button"); /* a start replaces "armed" with the red blinking */
     if (d->feedback == HV_FEEDBACK_ARMED)
       end_feedback(d);
+    audit_button(d, "start", before);
     break;
-  case HV_BUTTON_HOLD:
+  }
+  case HV_BUTTON_HOLD: {
+    HvState before = d->state;
     if (hv_daemon_is_idle(d)) {
       d->press_at = 0; /* no start to measure */
       show_feedback(d, HV_FEEDBACK_NOTED, at); /* held too long: nothing starts */
     }
     hv_daemon_apply(d, HV_INPUT_HOLD, "record button");
+    audit_button(d, "stop", before);
     break;
+  }
   case HV_BUTTON_UP:
     if (d->feedback == HV_FEEDBACK_ARMED)
       end_feedback(d);

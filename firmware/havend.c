@@ -68,12 +68,12 @@ check_config(const char *path, const char *user_name)
   g_autoptr(HvBoard) board = NULL;
   g_autoptr(GError) err = NULL;
   if (cfg && !(board = hv_board_load(cfg->board_path, &err)))
-    g_ptr_array_add(problems, g_strdup(err->message));
+    g_ptr_array_add(problems, g_strdup_printf("%s: [device] board: %s", cfg->path, err->message));
   g_clear_error(&err);
   g_autoptr(HvServiceUser) user = service_user(user_name, &err);
   if (!user) {
     g_ptr_array_add(problems, g_strdup_printf("--user: %s (the user havend runs as; access is checked as that "
-                                              "user, and as the current one meanwhile)", err->message));
+                                              "user; until it exists, access is checked as the current user)", err->message));
     user = hv_service_user_lookup(NULL, NULL);
   }
   if (cfg && user)
@@ -253,7 +253,8 @@ main(int argc, char **argv)
     "Records interviews from the configured cameras and microphone, sealed in memory\n"
     "to the custodians' keys. Buttons and lights through the board's GPIO; local\n"
     "control with 'haven status|start|stop|mark'. Exit status: 0 clean stop, 1 runtime\n"
-    "error, 2 bad configuration or usage. The device key is created only by\n"
+    "error, 2 bad configuration or usage, 3 --check-config: valid but not ready to\n"
+    "record now. The device key is created only by\n"
     "--init-device, never by a start: a missing key is a configuration error.");
   g_autoptr(GError) err = NULL;
   if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
@@ -298,7 +299,7 @@ main(int argc, char **argv)
     return write_enrollment(cfg, enrollment_path, image_version_arg);
   g_autoptr(HvBoard) board = hv_board_load(cfg->board_path, &err);
   if (!board) {
-    g_printerr("havend: %s\n", err->message);
+    g_printerr("havend: %s: [device] board: %s\n", cfg->path, err->message);
     return 2;
   }
   if (lights_off) {

@@ -300,7 +300,12 @@ show(Where *wp, int argc, char **argv)
   }
   safe_key = hv_text_escape(key, -1);
   if (rows->len == 0) {
-    hv_cli_error("catalog", "no session %s in %s", safe_key, path);
+    if (f.session)
+      hv_cli_error("catalog", "show: no session whose id starts with %s in %s", safe_key, path);
+    else
+      hv_cli_error("catalog", "show: no session with sequence %s in %s (a number of fewer than 8 digits is a "
+                   "sequence; for a session id that starts with digits give 8 or more of its hex digits)",
+                   safe_key, path);
     return HV_EXIT_USAGE;
   }
   if (rows->len > 1) {
@@ -617,12 +622,22 @@ hv_cmd_audit(int argc, char **argv)
     json_builder_end_array(b);
     hv_json_print(b);
   } else {
+    /* columns as wide as their widest entry (in characters): "marker button" and long
+     * user names must not push the action and result out of line */
+    glong actor_w = 12, action_w = 10;
+    for (guint i = 0; i < rows->len; i++) {
+      const HvCatalogAuditEntry *a = rows->pdata[i];
+      g_autofree char *actor = hv_text_escape(a->actor, -1), *action = hv_text_escape(a->action, -1);
+      actor_w = MAX(actor_w, g_utf8_strlen(actor, -1));
+      action_w = MAX(action_w, g_utf8_strlen(action, -1));
+    }
     for (guint i = 0; i < rows->len; i++) {
       const HvCatalogAuditEntry *a = rows->pdata[i];
       g_autofree char *t = hv_cli_format_time(a->wall_us);
       g_autofree char *actor = hv_text_escape(a->actor, -1), *action = hv_text_escape(a->action, -1);
       g_autofree char *result = hv_text_escape(a->result, -1);
-      printf("%s  %-12s %-10s %s\n", t, actor, action, result);
+      printf("%s  %s%*s %s%*s %s\n", t, actor, (int) (actor_w - g_utf8_strlen(actor, -1)), "", action,
+             (int) (action_w - g_utf8_strlen(action, -1)), "", result);
     }
     printf("%u audit %s\n", rows->len, hv_cli_plural(rows->len, "entry", "entries"));
   }

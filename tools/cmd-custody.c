@@ -10,6 +10,15 @@
 
 #define CUSTODY_JSON_SCHEMA "haven.custody/1"   /* docs/JSON.md */
 
+/* The subcommand that runs ("custody add", from the program name main sets),
+ * so that its errors are prefixed as its unknown options are. */
+static const char *
+sub(void)
+{
+  const char *p = g_get_prgname();
+  return p && g_str_has_prefix(p, "haven custody ") ? p + strlen("haven ") : "custody";
+}
+
 static void
 print_escaped(const char *label, const char *value)
 {
@@ -142,7 +151,7 @@ load_signers(char **files, GPtrArray **ret)
     g_autoptr(GError) err = NULL;
     if (!hv_signer_load(files[i], pk, &err)) {
       g_autofree char *m = hv_text_escape(err->message, -1);
-      hv_cli_error("custody", "--signer: %s", m);
+      hv_cli_error(sub(), "--signer: %s", m);
       return FALSE;
     }
     g_ptr_array_add(keys, g_bytes_new(pk, sizeof pk));
@@ -180,10 +189,10 @@ show_or_verify(int argc, char **argv, gboolean verify_mode)
   if (!hv_cli_parse(ctx, &argc, &argv))
     return HV_EXIT_USAGE;
   if (argc != 2) {
-    hv_cli_error("custody", "one SESSION is required");
+    hv_cli_error(sub(), "one SESSION is required");
     return HV_EXIT_USAGE;
   }
-  if (!hv_cli_require_session_dir("custody", argv[1]))
+  if (!hv_cli_require_session_dir(sub(), argv[1]))
     return HV_EXIT_USAGE;
   g_autoptr(GPtrArray) signers = NULL;
   if (!load_signers(signer_files, &signers))
@@ -192,7 +201,7 @@ show_or_verify(int argc, char **argv, gboolean verify_mode)
   g_autoptr(HvCustodyVerdict) v = hv_custody_verify(argv[1], log, signers, &err);
   if (!v) {
     g_autofree char *m = hv_text_escape(err->message, -1);
-    hv_cli_error("custody", "%s", m);
+    hv_cli_error(sub(), "%s", m);
     return HV_EXIT_USAGE;
   }
   int ret = v->intact || !verify_mode ? HV_EXIT_OK : HV_EXIT_INTEGRITY;
@@ -244,29 +253,29 @@ add(int argc, char **argv)
   if (!hv_cli_parse(ctx, &argc, &argv))
     return HV_EXIT_USAGE;
   if (argc != 2 || !identity || !action) {
-    hv_cli_error("custody", "add: one SESSION, --action and --identity are required");
+    hv_cli_error(sub(), "one SESSION, --action and --identity are required");
     return HV_EXIT_USAGE;
   }
   if (!hv_custody_action_valid(action) || g_str_equal(action, "export")) {
     g_autofree char *a = hv_text_escape(action, -1);
-    hv_cli_error("custody", "add: --action '%s': not one of transfer, handover, verify ('export' is "
+    hv_cli_error(sub(), "--action '%s': not one of transfer, handover, verify ('export' is "
                  "recorded by 'haven export')", a);
     return HV_EXIT_USAGE;
   }
   if ((g_str_equal(action, "transfer") || g_str_equal(action, "handover")) && (!to || !to[0])) {
-    hv_cli_error("custody", "add: --action %s needs --to (who receives it)", action);
+    hv_cli_error(sub(), "--action %s needs --to (who receives it)", action);
     return HV_EXIT_USAGE;
   }
-  if (!hv_cli_require_session_dir("custody", argv[1]))
+  if (!hv_cli_require_session_dir(sub(), argv[1]))
     return HV_EXIT_USAGE;
   g_autoptr(GError) err = NULL;
   if (!hv_custody_text_check("--to", to, &err) || !hv_custody_text_check("--ref", ref, &err)) {
-    hv_cli_error("custody", "add: %s", err->message);
+    hv_cli_error(sub(), "%s", err->message);
     return HV_EXIT_USAGE;
   }
   g_autoptr(HvIdentity) id = hv_identity_load(identity, &err);
   if (id && !id->sign_sk) {
-    hv_cli_error("custody", "add: %s has no signing key ('haven keygen --upgrade %s' adds one)", identity,
+    hv_cli_error(sub(), "%s has no signing key ('haven keygen --upgrade %s' adds one)", identity,
                  identity);
     return HV_EXIT_USAGE;
   }
@@ -275,13 +284,13 @@ add(int argc, char **argv)
                 hv_custody_writer_append(w, id, action, to, ref, NULL, NULL, &err);
   if (!ok) {
     g_autofree char *m = hv_text_escape(err->message, -1);
-    hv_cli_error("custody", "add: %s", m);
+    hv_cli_error(sub(), "%s", m);
     return HV_EXIT_USAGE;
   }
   g_autofree char *path = hv_text_escape(hv_custody_writer_path(w), -1);
   g_autofree char *others = hv_custody_writer_other_signers(w, id->sign_pk);
   if (others)
-    hv_cli_error("custody", "warning: %s holds entries signed by other keys (%s); check them with "
+    hv_cli_error(sub(), "warning: %s holds entries signed by other keys (%s); check them with "
                  "'haven custody verify --signer KEY.sign.pub ...'", path, others);
   printf("recorded: entry %" G_GUINT64_FORMAT " (%s) of %s\n", hv_custody_writer_next_seq(w) - 1, action, path);
   return HV_EXIT_OK;
@@ -305,7 +314,7 @@ verify_report(int argc, char **argv)
   if (!hv_cli_parse(ctx, &argc, &argv))
     return HV_EXIT_USAGE;
   if (argc != 2) {
-    hv_cli_error("custody", "verify-report: one REPORT is required");
+    hv_cli_error(sub(), "one REPORT is required");
     return HV_EXIT_USAGE;
   }
   g_autoptr(GPtrArray) signers = NULL;
@@ -317,7 +326,7 @@ verify_report(int argc, char **argv)
   if (!hv_report_verify(argv[1], signers, &sid, &err)) {
     g_autofree char *m = hv_text_escape(err->message, -1);
     if (err->code == HV_REPORT_SIGN_ERROR_IO) {
-      hv_cli_error("custody", "verify-report: %s", m);
+      hv_cli_error(sub(), "%s", m);
       return HV_EXIT_USAGE;
     }
     /* the message names the file itself when it is the report: once is enough */

@@ -292,11 +292,6 @@ export_session(const char *session, const Options *o)
       !g_error_matches(custody_err, HV_CUSTODY_ERROR, HV_CUSTODY_ERROR_SESSION))
     return refuse(NULL, HV_EXIT_USAGE, "%s", custody_err->message);
   g_autofree char *other_signers = custody ? hv_custody_writer_other_signers(custody, id->sign_pk) : NULL;
-  if (other_signers) {
-    g_autofree char *log = hv_text_escape(hv_custody_writer_path(custody), -1);
-    g_printerr("haven export: warning: %s holds entries signed by other keys (%s); check them with "
-               "'haven custody verify --signer KEY.sign.pub ...'\n", log, other_signers);
-  }
   /* The key is checked against the header first, so a wrong key leaves nothing
    * behind; then one pass verifies and decrypts, and an INVALID verdict
    * discards everything decrypted. */
@@ -325,12 +320,20 @@ export_session(const char *session, const Options *o)
       g_autofree char *rid = hv_key_id(header.recipients[i].recipient_pk, HV_RECIPIENT_PK_SIZE);
       g_string_append_printf(ids, "%s%s", i ? ", " : "", rid);
     }
-    return refuse(NULL, HV_EXIT_USAGE, "%s: %s; the session's %s: %s", session, err->message,
+    g_autofree char *kid = hv_key_id(id->pk, HV_RECIPIENT_PK_SIZE);
+    return refuse(NULL, HV_EXIT_USAGE, "%s: identity %s is not one of this session's recipients (wrong key "
+                  "file?): the session's %s %s", session, kid,
                   header.n_recipients == 1 ? "recipient is key id" : "recipients are key ids", ids->str);
   }
   if (!dec)
     return refuse(NULL, err->code == HV_VAULT_ERROR_COMMITMENT ? HV_EXIT_INTEGRITY : HV_EXIT_USAGE,
                   "%s: %s", session, err->message);
+  /* only once this identity opens the session: a wrong key file gets its error alone */
+  if (other_signers) {
+    g_autofree char *log = hv_text_escape(hv_custody_writer_path(custody), -1);
+    g_printerr("haven export: warning: %s holds entries signed by other keys (%s); check them with "
+               "'haven custody verify --signer KEY.sign.pub ...'\n", log, other_signers);
+  }
 
   g_autofree char *tmpl = g_strdup_printf("%s.partial-XXXXXX", o->out);
   if (!g_mkdtemp_full(tmpl, 0700))

@@ -11,6 +11,7 @@ typedef struct {
   const char *text;      /* what the text output says it is */
   gboolean    secret;
   char       *key_id;
+  char       *signing;   /* an identity: its signing key, or that it has none (text output only) */
 } KeyInfo;
 
 /* Try each kind of haven key file; the secret ones are loaded into secure
@@ -22,31 +23,42 @@ identify(const char *path, KeyInfo *k, GError **error)
   g_autoptr(GError) first = NULL;
   if (hv_recipient_load(path, pk, &first)) {
     *k = (KeyInfo) { "custodian-recipient", "custodian recipient (public: goes into the recorders' "
-                     "[custodians] recipients)", FALSE, hv_key_id(pk, HV_RECIPIENT_PK_SIZE) };
+                     "[custodians] recipients)", FALSE, hv_key_id(pk, HV_RECIPIENT_PK_SIZE), NULL };
     return TRUE;
   }
   g_autoptr(HvIdentity) id = hv_identity_load(path, NULL);
   if (id) {
     *k = (KeyInfo) { "custodian-identity", "custodian identity (SECRET: decrypts sessions with 'haven "
-                     "export'; the key id is its recipient's)", TRUE, hv_key_id(id->pk, HV_RECIPIENT_PK_SIZE) };
+                     "export'; the key id is its recipient's)", TRUE, hv_key_id(id->pk, HV_RECIPIENT_PK_SIZE), NULL };
+    if (id->sign_sk) {
+      g_autofree char *sid = hv_key_id(id->sign_pk, HV_SIGNER_PK_SIZE);
+      g_autofree char *spub = hv_identity_signer_path(path);
+      g_autofree char *shown = hv_text_escape(spub, -1);
+      k->signing = g_strdup_printf("signer id %s (signs custody events and reports; its public half is %s)",
+                                   sid, shown);
+    } else {
+      g_autofree char *shown = hv_text_escape(path, -1);
+      k->signing = g_strdup_printf("none (made before signing keys: export records no custody event and signs "
+                                   "no report; 'haven keygen --upgrade %s' adds one)", shown);
+    }
     return TRUE;
   }
   g_autoptr(HvDeviceKey) dev = hv_device_key_load(path, NULL);
   if (dev) {
     *k = (KeyInfo) { "device-private", "device private key (SECRET: signs sessions; it stays on the board; "
-                     "the key id is its public key's)", TRUE, hv_key_id(dev->pk, HV_DEVICE_PK_SIZE) };
+                     "the key id is its public key's)", TRUE, hv_key_id(dev->pk, HV_DEVICE_PK_SIZE), NULL };
     return TRUE;
   }
   if (hv_device_pubkey_load(path, pk, NULL)) {
     *k = (KeyInfo) { "device-public", "device public key (pins the device: 'haven verify --device-key')",
-                     FALSE, hv_key_id(pk, HV_DEVICE_PK_SIZE) };
+                     FALSE, hv_key_id(pk, HV_DEVICE_PK_SIZE), NULL };
     return TRUE;
   }
   guint8 spk[HV_SIGNER_PK_SIZE];
   if (hv_signer_load(path, spk, NULL)) {
     *k = (KeyInfo) { "custodian-signer", "custodian signing public key (checks that custodian's custody records "
                      "and signed reports: 'haven custody verify --signer'; the key id is keygen's signer id)",
-                     FALSE, hv_key_id(spk, HV_SIGNER_PK_SIZE) };
+                     FALSE, hv_key_id(spk, HV_SIGNER_PK_SIZE), NULL };
     return TRUE;
   }
   g_propagate_error(error, g_steal_pointer(&first));
@@ -97,7 +109,10 @@ hv_cmd_key(int argc, char **argv)
     hv_json_print(b);
   } else {
     printf("file:   %s\ntype:   %s\nkey id: %s\n", shown, k.text, k.key_id);
+    if (k.signing)
+      printf("signer: %s\n", k.signing);
   }
   g_free(k.key_id);
+  g_free(k.signing);
   return HV_EXIT_OK;
 }

@@ -255,7 +255,7 @@ report_changes(const Previous *prev, const Options *o, GPtrArray *names)
     printf("room changed from \"%s\" to \"%s\": the board keeps its key and ledger and audits the change at its "
            "next start; the custodians' trust lists keep the old room until they enroll a new enrollment file: "
            "delete enrollment.conf from this partition and the board writes a new one, same key, at its next "
-           "boot)\n", old, room);
+           "boot\n", old, room);
   }
   if (prev->board && !g_str_equal(prev->board, o->board))
     printf("board changed from %s to %s\n", prev->board, o->board);
@@ -350,7 +350,8 @@ provision_dir(const char *dir, const Options *o, const char *target)
            e ? hv_enrollment_device_id(e) : "", e ? ")" : "");
   }
   printf("checked as havend --check-config checks the file; the board file's GPIO lines, the storage and the "
-         "device key are checked on the board (havend --check-config at every start)\n");
+         "device key are checked on the board: run havend --check-config there (havend itself refuses to start on a "
+         "configuration problem and shows a fault for a missing camera, microphone or storage)\n");
   return TRUE;
 }
 

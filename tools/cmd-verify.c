@@ -424,8 +424,17 @@ print_text_tail(Run *r, GPtrArray *ledger, gboolean ledger_bad)
     g_autofree char *line = device_text((guint64) r->o->from_seq, ledger->pdata[i]);
     printf("%s\n", line);
   }
-  if (r->o->device_key)
+  if (r->o->device_key) {
+    /* say it as plainly as the enrolled and NOT PINNED cases do */
+    guint8 pk[HV_DEVICE_PK_SIZE];
+    if (hv_device_pubkey_load(r->o->device_key, pk, NULL)) {
+      g_autofree char *id = hv_key_id(pk, HV_DEVICE_PK_SIZE);
+      g_autofree char *shown = hv_text_escape(r->o->device_key, -1);
+      printf("device pinned: device %s, the key given with --device-key %s (a session signed by any other key "
+             "is INVALID)\n", id, shown);
+    }
     return;
+  }
   GHashTableIter it;
   gpointer value;
   g_hash_table_iter_init(&it, r->pinned);

@@ -49,6 +49,14 @@ def board_catalog():
         d.haven("start", check=0)
         d.haven("stop", check=0)
         assert d.status()["last_session"]["status"] == "COMPLETE"
+        # the record button's start and stop are audited too, as the marker button's markers are
+        d.press()
+        d.wait(lambda st: st["state"] == "RECORDING", 60, "the button's start")
+        d.press(hold=2.5)
+        d.wait(lambda st: st["state"] == "IDLE", 60, "the button's stop")
+        audit = json.loads(d.haven("audit", "--json", *conf, check=0).stdout)
+        button = [(e["action"], e["result"]) for e in audit["entries"] if e["actor"] == "record button"]
+        assert button == [("start", "IDLE -> STARTING"), ("stop", "RECORDING -> STOPPING")], audit
     finally:
         d.stop()
 

@@ -270,6 +270,16 @@ def key_info():
     sid = re.search(r"signer id: ([0-9a-f]{16})$", p.stdout, re.M).group(1)
     p = run(HAVEN, "key", "info", ws.path("keyinfo.sign.pub"), check=0)
     assert f"key id: {sid}" in p.stdout, (sid, p.stdout)
+    # an identity says whether it can sign custody events and reports (an old one cannot)
+    assert f"signer: signer id {sid} (" in run(HAVEN, "key", "info", ws.path("keyinfo.key"), check=0).stdout
+    with open(ws.path("keyinfo.key")) as f:
+        first = f.readline()
+    with open(ws.path("old-identity.key"), "w") as f:
+        f.write(first)
+    os.chmod(ws.path("old-identity.key"), 0o600)
+    p = run(HAVEN, "key", "info", ws.path("old-identity.key"), check=0)
+    assert "signer: none (made before signing keys" in p.stdout and "keygen --upgrade" in p.stdout, p.stdout
+    assert "signer:" not in run(HAVEN, "key", "info", ws.path("keyinfo.pub"), check=0).stdout
     secret = open(ws.path("dev.key")).read().split()[1]
     p = run(HAVEN, "key", "info", "--json", ws.path("dev.key"), check=0)
     assert secret[:12] not in p.stdout and json.loads(p.stdout)["secret"] is True, p.stdout
@@ -362,6 +372,14 @@ def wrong_key():
         assert key_id(k) in p.stderr, p.stderr
     assert "recipients are key ids" in p.stderr, p.stderr
     assert not os.path.exists(ws.path("exp-wrong"))
+    # one recipient: one sentence, no "1 recipients", no "?;"
+    p = run(HAVEN, "export", "-i", ws.path("cust3.key"), "-o", ws.path("exp-wrong"), os.path.join(ARCH, "s1"),
+            check=2)
+    assert f"identity {key_id('cust3.pub')} is not one of this session's recipients (wrong key file?): " \
+           f"the session's recipient is key id {key_id('cust.pub')}\n" in p.stderr, p.stderr
+    assert "1 recipients" not in p.stderr and "?;" not in p.stderr, p.stderr
+    # s1's custody log holds exports by cust.key: a wrong key file gets its error alone, not that warning first
+    assert "warning" not in p.stderr and len(p.stderr.splitlines()) == 1, p.stderr
 
 
 R.case("export with the wrong identity lists the session's recipients' key ids", wrong_key)
@@ -404,7 +422,11 @@ def catalog_archive():
     assert "sequence 2" in p.stdout and "Green room" in p.stdout and "1 marker)" in p.stdout, p.stdout
     sid = re.search(r"session id:  ([0-9a-f]{32})", p.stdout).group(1)
     assert run(HAVEN, "catalog", "show", "--catalog", db, sid[:8], check=0).stdout == p.stdout
-    run(HAVEN, "catalog", "show", "--catalog", db, "9", check=2)
+    p = run(HAVEN, "catalog", "show", "--catalog", db, "9", check=2)
+    # says how the argument was read: a short number is a sequence, not the start of a session id
+    assert "no session with sequence 9 in" in p.stderr and "8 or more of its hex digits" in p.stderr, p.stderr
+    p = run(HAVEN, "catalog", "show", "--catalog", db, "ffffffffff", check=2)
+    assert "no session whose id starts with ffffffffff in" in p.stderr, p.stderr
     p = run(HAVEN, "catalog", "list", "--catalog", ws.path("nosuch.db"), check=2)
     assert "no such file" in p.stderr and "catalog index" in p.stderr, p.stderr
     assert not os.path.exists(ws.path("nosuch.db"))
@@ -427,6 +449,33 @@ def catalog_archive():
 
 
 R.case("catalog index of an archive: incremental, filters, show by sequence or id prefix", catalog_archive)
+
+
+def audit_columns():
+    """haven audit's text: the action and result columns line up whatever the actor (a user name, or
+    'marker button', longer than 12 characters, pushed them out of line)"""
+    db = ws.path("audit.db")
+    run(HAVEN, "catalog", "index", "--catalog", db, os.path.join(ARCH, "s1"), check=0)
+    rows = [("root (uid 0)", "start", "IDLE -> STARTING"), ("marker button", "mark", "marker added"),
+            ("a.very-long.user.name (uid 1234)", "sim press record", "done"), ("jöns (uid 7)", "stop", "done")]
+    import sqlite3
+    con = sqlite3.connect(db)
+    with con:
+        for i, (actor, action, result) in enumerate(rows):
+            con.execute("INSERT INTO audit(wall_us, actor, action, result) VALUES (?,?,?,?)",
+                        (1795958749000000 + i, actor, action, result))
+    con.close()
+    lines = run(HAVEN, "audit", "--catalog", db, check=0).stdout.splitlines()
+    assert lines[-1] == "4 audit entries", lines
+    starts = set()
+    for line, (actor, action, result) in zip(lines, rows):
+        assert line.endswith(result), (line, result)
+        a, r = line.index(actor), line.rindex(result)
+        starts.add((line.index(action, a + len(actor)), r))
+    assert len(starts) == 1, lines
+
+
+R.case("audit: columns aligned whatever the length of the actor", audit_columns)
 
 ws.cleanup()
 R.finish()

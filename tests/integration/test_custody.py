@@ -374,6 +374,11 @@ def add_usage():
     s = ws.session("addu", "--bytes", "20000")
     p = run(HAVEN, "custody", "add", "--action", "transfer", "--identity", ws.path("cust.key"), s, check=2)
     assert "needs --to" in p.stderr, p.stderr
+    # errors name the subcommand as its unknown options do ("haven custody add: ...", not "custody: add:")
+    assert p.stderr.startswith("haven custody add: --action transfer needs --to"), p.stderr
+    for sub in ("show", "verify", "verify-report"):
+        p = run(HAVEN, "custody", sub, check=2)
+        assert p.stderr.startswith(f"haven custody {sub}: one "), p.stderr
     p = run(HAVEN, "custody", "add", "--action", "export", "--to", "x", "--identity", ws.path("cust.key"), s,
             check=2)
     assert "haven export" in p.stderr, p.stderr

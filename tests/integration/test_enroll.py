@@ -228,6 +228,10 @@ def verify_pins():
         other = b.ws.session("o1", "--bytes", "20000", key="other.key")
         p = run(HAVEN, "verify", "--device-key", b.ws.path("other.key.pub"), s, env=b.env, check=1)
         assert "device pinned: enrolled" not in p.stdout, p.stdout
+        # the pin by --device-key is stated as plainly as the enrolled one (it said nothing)
+        oid = re.search(r"key id: ([0-9a-f]{16})", run(HAVEN, "key", "info", b.ws.path("other.key.pub")).stdout)[1]
+        assert f"device pinned: device {oid}, the key given with --device-key {b.ws.path('other.key.pub')}" \
+            in p.stdout and "NOT PINNED" not in p.stdout, p.stdout
         # an empty trust list: as before
         p = run(HAVEN, "verify", s, env=dict(b.env, HAVEN_TRUST_DIR=b.ws.path("empty")), check=0)
         assert "NOT PINNED" in p.stdout, p.stdout

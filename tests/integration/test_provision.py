@@ -121,6 +121,12 @@ def reprovision():
         assert "board changed from rpi4 to rpi5" in p.stdout, p.stdout
         assert "recipient added: cust2.pub" in p.stdout and "recipient removed: cust.pub" in p.stdout, p.stdout
         assert "enrollment.conf kept" in p.stdout, p.stdout
+        # every line reads as a sentence: brackets balanced (a stray ')' ended the room line), and no claim
+        # that the unit runs --check-config at each start (it does not: README, "Deploying on a board")
+        for line in p.stdout.splitlines():
+            assert line.count("(") == line.count(")"), line
+        assert "check-config at every start" not in p.stdout and "run havend --check-config there" in p.stdout, \
+            p.stdout
         assert open(os.path.join(cfg, "enrollment.conf")).read() == "[enrollment]\nformat=1\n"
         assert open(os.path.join(cfg, "haven.conf.previous")).read() == first
         assert os.listdir(os.path.join(cfg, "recipients")) == ["cust2.pub"]

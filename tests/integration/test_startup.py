@@ -301,6 +301,12 @@ def check_config_reports_everything():
             rewrite(d.conf, board, os.path.abspath(rpi4))
             p = run(HAVEND, "--config", d.conf, "--check-config", "--user", user)
             assert p.returncode == 2 and "GPIO chip 'pinctrl-bcm2711' not found" in p.stderr, p.stderr
+        # a board file that is not there names the key that points at it
+        rewrite(d.conf, os.path.abspath(rpi4) if not os.path.exists("/dev/gpiochip0") else board,
+                ws.path("nosuch.board"))
+        p = run(HAVEND, "--config", d.conf, "--check-config", "--user", user)
+        assert p.returncode == 2, (p.returncode, p.stderr)
+        assert f"{d.conf}: [device] board: {ws.path('nosuch.board')}: " in p.stderr, p.stderr
     finally:
         ws.cleanup()
 
