@@ -164,7 +164,42 @@ typedef struct {
   GString     *line;    /* reused: no allocation per event */
   gboolean     have_first;
   guint64      first_mono_us;
+  GArray      *chapters;   /* of Chapter: one per marker, for the MP4 and the report */
+  guint64      markers_not_chapters;   /* beyond MAX_CHAPTERS */
 } ExportPass;
+
+/* Memory stays bounded whatever the session holds: at most this many
+ * chapters, titles of at most CHAPTER_TITLE_MAX characters. */
+#define MAX_CHAPTERS      10000
+#define CHAPTER_TITLE_MAX 200
+
+/* A marker as an MP4 chapter: its offset from the first record (as the
+ * report's event list gives it) and its title, the marker's time and text. */
+typedef struct {
+  gint64  offset_us;
+  char   *title;
+} Chapter;
+
+static void
+chapter_clear(gpointer p)
+{
+  g_free(((Chapter *) p)->title);
+}
+
+/* The marker's wall-clock time, as UTC with its offset, then its text
+ * (escaped as in the report). */
+static char *
+chapter_title(const HvRecordHeader *rh, const guint8 *payload)
+{
+  g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(rh->wall_us / G_USEC_PER_SEC);
+  g_autofree char *when = dt ? g_date_time_format(dt, "%Y-%m-%d %H:%M:%S %:z") : g_strdup("(invalid time)");
+  g_autofree char *text = hv_text_escape((const char *) payload, rh->length);
+  if (g_utf8_strlen(text, -1) > CHAPTER_TITLE_MAX) {   /* the report's event list has it whole */
+    g_autofree char *cut = g_utf8_substring(text, 0, CHAPTER_TITLE_MAX - 1);
+    return g_strdup_printf("%s %s\u2026", when, cut);
+  }
+  return g_strdup_printf("%s %s", when, text);
+}
 
 static gboolean
 export_record(const HvRecordHeader *rh, const guint8 *payload, gpointer user_data, GError **error)
@@ -176,6 +211,12 @@ export_record(const HvRecordHeader *rh, const guint8 *payload, gpointer user_dat
   }
   if (rh->type == HV_RECORD_MEDIA)
     return hv_decryptor_on_record(rh, payload, x->dec, error);
+  if (rh->type == HV_EVENT_MARKER && x->chapters->len >= MAX_CHAPTERS) {
+    x->markers_not_chapters++;
+  } else if (rh->type == HV_EVENT_MARKER) {
+    Chapter c = { .offset_us = (gint64) (rh->mono_us - x->first_mono_us), .title = chapter_title(rh, payload) };
+    g_array_append_val(x->chapters, c);
+  }
   g_autofree char *t = hv_cli_format_time(rh->wall_us);
   g_autofree char *rel = hv_cli_format_duration(rh->mono_us - x->first_mono_us);
   g_string_printf(x->line, "  %s  +%s  %-13s ", t, rel, hv_record_type_name(rh->type));
@@ -193,19 +234,74 @@ export_record(const HvRecordHeader *rh, const guint8 *payload, gpointer user_dat
 }
 
 /* Each chunk of plaintext, once written to the .ts file, is hashed for the
- * report and fed to the MP4 remux, which so runs beside decryption. */
-typedef struct {
-  HvSha256 *ts_sum;
-  HvRemux  *remux;      /* NULL once it failed (its error comes from hv_remux_finish) */
-} ExportSink;
-
+ * report. */
 static gboolean
 export_plain(const guint8 *plain, gsize len, gpointer user_data, GError **error)
 {
-  ExportSink *s = user_data;
-  hv_sha256_update(s->ts_sum, plain, len);
-  if (s->remux && !hv_remux_push(s->remux, plain, len))
-    s->remux = NULL;
+  hv_sha256_update(user_data, plain, len);
+  return TRUE;
+}
+
+/* Remux the exported MPEG-TS to the MP4 working copy (markers as chapters,
+ * no torn frame) and describe in tail what it holds and what it leaves out. */
+static gboolean
+export_mp4(const char *ts_path, const char *mp4_path, const HvVerdict *v, const ExportPass *pass, GString *tail,
+           HvReportHtml *html, GError **error)
+{
+  GArray *chapters = pass->chapters;
+  g_autofree HvRemuxChapter *ch = g_new0(HvRemuxChapter, MAX(chapters->len, 1));
+  for (guint i = 0; i < chapters->len; i++) {
+    const Chapter *c = &g_array_index(chapters, Chapter, i);
+    ch[i] = (HvRemuxChapter) { .start_us = c->offset_us, .title = c->title };
+  }
+  /* a session that did not end with a clean stop may end inside a frame */
+  HvRemuxOptions ro = { .interrupted = v->seal.status != HV_STATUS_COMPLETE, .chapters = ch,
+                        .n_chapters = chapters->len };
+  HvRemuxResult res;
+  if (!hv_ts_remux_to_mp4(ts_path, mp4_path, &ro, &res, error))
+    return FALSE;
+  /* each line of the text report is one note of the HTML one */
+  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
+  g_autofree char *vdur = hv_cli_format_duration((guint64) res.video_us);
+  g_autofree char *adur = hv_cli_format_duration((guint64) res.audio_us);
+  g_ptr_array_add(lines, g_strdup_printf("MP4 working copy: fast start, video %s, audio %s, %u %s.",
+                                         res.has_video ? vdur : "none", res.has_audio ? adur : "none",
+                                         res.chapters, hv_cli_plural(res.chapters, "chapter", "chapters")));
+  if (res.video_frames_dropped)
+    g_ptr_array_add(lines, g_strdup_printf("Last %.3f s of video (%u %s) ends at the interruption and may be "
+                                           "incomplete: not included in the MP4; the sealed TS keeps every "
+                                           "byte.", res.video_dropped_us / 1e6, res.video_frames_dropped,
+                                           hv_cli_plural(res.video_frames_dropped, "frame", "frames")));
+  if (res.audio_frames_dropped)
+    g_ptr_array_add(lines, g_strdup_printf("%.3f s of audio (%u %s) incomplete%s: not included in the MP4; "
+                                           "the sealed TS keeps every byte.", res.audio_dropped_us / 1e6,
+                                           res.audio_frames_dropped,
+                                           hv_cli_plural(res.audio_frames_dropped, "frame", "frames"),
+                                           ro.interrupted ? " at the interruption" : ""));
+  if (pass->markers_not_chapters)
+    g_ptr_array_add(lines, g_strdup_printf("Only the first %u markers are chapters; the %" G_GUINT64_FORMAT
+                                           " after them are in the event list only.", MAX_CHAPTERS,
+                                           pass->markers_not_chapters));
+  g_string_append_c(tail, '\n');
+  for (guint i = 0; i < lines->len; i++) {
+    g_string_append_printf(tail, "%s\n", (const char *) lines->pdata[i]);
+    hv_report_html_note(html, lines->pdata[i]);
+  }
+  if (chapters->len) {
+    g_autoptr(GString) note = g_string_new("MP4 chapters (offset from the first record):");
+    g_string_append(tail, "MP4 chapters (one per marker; offset from the first record):\n");
+    if (res.chapters > chapters->len) {   /* the muxer's chapter at 0, before the first marker */
+      g_string_append(tail, "   0  +00:00:00.0  " HV_REMUX_START_CHAPTER "\n");
+      g_string_append(note, " 0. +00:00:00.0 " HV_REMUX_START_CHAPTER ";");
+    }
+    for (guint i = 0; i < chapters->len; i++) {
+      const Chapter *c = &g_array_index(chapters, Chapter, i);
+      g_autofree char *off = hv_cli_format_duration((guint64) MAX(c->offset_us, 0));
+      g_string_append_printf(tail, "  %2u  +%s  %s\n", i + 1, off, c->title);
+      g_string_append_printf(note, "%s %u. +%s %s", i ? ";" : "", i + 1, off, c->title);
+    }
+    hv_report_html_note(html, note->str);
+  }
   return TRUE;
 }
 
@@ -355,7 +451,7 @@ export_session(const char *session, const Options *o)
   }
   hv_decryptor_set_output(dec, fd);
   /* The MP4 is plaintext too: created 0600 like the MPEG-TS, so that the
-   * muxer's filesink (which opens it "wb") keeps that mode whatever the umask. */
+   * muxer (which opens it for writing) keeps that mode whatever the umask. */
   int mp4_fd = open(mp4_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (mp4_fd < 0) {
     int e = errno;
@@ -364,20 +460,19 @@ export_session(const char *session, const Options *o)
   }
   close(mp4_fd);
   g_autoptr(GError) remux_err = NULL;
-  g_autoptr(HvRemux) remux = hv_remux_new(mp4_path, &remux_err);
   g_autoptr(HvSha256) ts_sum = hv_sha256_new();
-  ExportSink sink = { .ts_sum = ts_sum, .remux = remux };
-  hv_decryptor_set_sink(dec, export_plain, &sink);
+  hv_decryptor_set_sink(dec, export_plain, ts_sum);
   g_autoptr(GString) line = g_string_sized_new(4 * HV_EVENT_MAX + 128);
-  ExportPass pass = { .dec = dec, .events = events, .html_rows = html_rows, .line = line };
+  g_autoptr(GArray) chapters = g_array_new(FALSE, FALSE, sizeof(Chapter));
+  g_array_set_clear_func(chapters, chapter_clear);
+  ExportPass pass = { .dec = dec, .events = events, .html_rows = html_rows, .line = line,
+                      .chapters = chapters };
   HvVerifyOptions vo = { .expected_device_pk = pin, .on_record = export_record, .user_data = &pass,
                          .threads = HV_VERIFY_ALL_CPUS };
   g_autoptr(HvVerdict) v = hv_vault_verify(session, &vo, &err);
   gboolean synced = fsync(fd) == 0;
   int sync_errno = errno;
   close(fd);
-  if (!v || !v->intact || !synced)
-    g_clear_pointer(&remux, hv_remux_free);   /* stop it before the partial export is removed */
   if (v && v->intact && want && g_strcmp0(v->fingerprint, want) != 0)
     return refuse(tmpl, HV_EXIT_INTEGRITY, "refusing to export: %s: fingerprint is %s, not the expected "
                   "%s (a different session, or the paper record was misread)", session, v->fingerprint,
@@ -394,7 +489,9 @@ export_session(const char *session, const Options *o)
   if (id->sign_sk && !custody)
     return refuse(tmpl, HV_EXIT_USAGE, "%s", custody_err->message);
 
-  gboolean mp4_ok = remux && hv_remux_finish(remux, &remux_err);
+  g_autoptr(HvReportHtml) html = hv_report_html_new();
+  g_autoptr(GString) tail = g_string_new(NULL);
+  gboolean mp4_ok = export_mp4(ts_path, mp4_path, v, &pass, tail, html, &remux_err);
   if (!mp4_ok) {
     (void) g_unlink(mp4_path);
     g_autofree char *m = hv_text_escape(remux_err->message, -1);
@@ -406,11 +503,9 @@ export_session(const char *session, const Options *o)
                        .ref = o->ref, .to = o->to,
                        .custody_log = custody ? hv_custody_writer_path(custody) : NULL,
                        .custody_seq = custody ? hv_custody_writer_next_seq(custody) : 0 };
-  g_autoptr(HvReportHtml) html = hv_report_html_new();
   g_autoptr(GString) head = custody_head(v, &rc, html, &err);
   if (!head)
     return refuse(tmpl, HV_EXIT_USAGE, "hashing the sealed source files: %s", err->message);
-  g_autoptr(GString) tail = g_string_new(NULL);
   if (!mp4_ok) {
     g_autofree char *m = hv_text_escape(remux_err->message, -1);
     g_string_append_printf(tail, "\nMP4 working copy NOT produced: %s\n", m);
@@ -513,7 +608,9 @@ hv_cmd_export(int argc, char **argv)
     "has a signing key both reports are signed (REPORT.sig) and a signed custody event\n"
     "is appended to SESSION/custody.log (or --custody-log FILE; a read-only session\n"
     "directory needs it). On any failure nothing is left behind. An INTERRUPTED\n"
-    "session exports its intact prefix.\n"
+    "session exports its intact prefix. The MP4 is fast start, has a chapter per\n"
+    "marker, and leaves out a last frame an interruption may have torn (the\n"
+    "MPEG-TS keeps every byte; the report says what was left out).\n"
     "Without --device-key, a session of an enrolled device (haven enroll) is pinned to\n"
     "its key in the trust list; any other is checked against the key in its own header\n"
     "only: the output and the report then say that the device was NOT PINNED.\n"
