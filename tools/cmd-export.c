@@ -6,7 +6,7 @@
 #include "report-sign.h"
 #include "trust.h"
 #include "sha256.h"
-#include "ts-remux.h"
+#include "remux-process.h"
 #include "vault/vault.h"
 
 #include <errno.h>
@@ -258,7 +258,7 @@ export_mp4(const char *ts_path, const char *mp4_path, const HvVerdict *v, const 
   HvRemuxOptions ro = { .interrupted = v->seal.status != HV_STATUS_COMPLETE, .chapters = ch,
                         .n_chapters = chapters->len };
   HvRemuxResult res;
-  if (!hv_ts_remux_to_mp4(ts_path, mp4_path, &ro, &res, error))
+  if (!hv_remux_process_run(ts_path, mp4_path, &ro, &res, error))
     return FALSE;
   /* each line of the text report is one note of the HTML one */
   g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
@@ -616,8 +616,9 @@ hv_cmd_export(int argc, char **argv)
     "only: the output and the report then say that the device was NOT PINNED.\n"
     "Exit status: 0 exported, 1 integrity failure (INVALID, another device, wrong\n"
     "fingerprint, key commitment), 2 usage or I/O error (a wrong key, a full disk:\n"
-    "nothing is left behind), 4 exported without the MP4 working copy (the remux\n"
-    "failed: the verified MPEG-TS original and the report are in DIR, and say so).");
+    "nothing is left behind), 4 exported without the MP4 working copy (the remux,\n"
+    "which runs in its own process, haven-remux, failed or crashed: the verified\n"
+    "MPEG-TS original and the report are in DIR, and say so).");
   int ret = HV_EXIT_USAGE;
   if (hv_cli_parse(ctx, &argc, &argv)) {
     if (!o.identity || !o.out || argc != 2)

@@ -354,6 +354,32 @@ def export_failures():
 R.case("export: a full disk is exit 2 leaving nothing, a failed remux exit 4 saying so", export_failures)
 
 
+def remux_helper_fails():
+    """The remux runs in haven-remux ($HAVEN_REMUX): a helper that exits
+    non-zero, dies of a signal or is missing is exit 4 with the original and
+    the report exported, and a message naming the helper and what happened;
+    never a crash of haven."""
+    crash = ws.path("remux-crash.sh")
+    with open(crash, "w") as f:
+        f.write("#!/bin/sh\necho 'haven-remux: about to crash' >&2\nkill -SEGV $$\n")
+    os.chmod(crash, 0o700)
+    cases = [("/bin/false", "the MP4 remux program /bin/false failed (exit status 1)"),
+             (crash, f"the MP4 remux program {crash} was killed by signal 11 (Segmentation fault): about to crash"),
+             (ws.path("no-such-remux"), "the MP4 remux program could not be run")]
+    for i, (helper, says) in enumerate(cases):
+        out = ws.path(f"exp-helper{i}")
+        env = dict(os.environ, HAVEN_REMUX=helper)
+        p = run(HAVEN, "export", "-i", ws.path("cust.key"), "-o", out, os.path.join(ARCH, "s1"), env=env, check=4)
+        assert f"MP4 working copy NOT produced: {says}" in p.stderr, p.stderr
+        assert "exit status 4" in p.stderr and "mp4:         NOT produced" in p.stdout, p
+        assert sorted(os.listdir(out)) == ["custody-report.html", "custody-report.html.sig", "custody-report.txt",
+                                           "custody-report.txt.sig", "s1.ts"], os.listdir(out)
+        assert says in open(os.path.join(out, "custody-report.txt")).read()
+
+
+R.case("export: a failing, crashing or missing remux helper (haven-remux) is exit 4 saying which", remux_helper_fails)
+
+
 def wrong_key():
     two = ws.session("two", "--bytes", "1000", recipients=("cust.pub", "cust2.pub"))
     run(HAVEN, "keygen", "--out", ws.path("cust3"), check=0)
