@@ -18,7 +18,7 @@ ws = Workspace()
 R = Runner("cli")
 DOC = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "JSON.md")
 
-COMMANDS = [["keygen"], ["verify"], ["info"], ["export"], ["recover"], ["status"], ["start"], ["stop"],
+COMMANDS = [["keygen"], ["verify"], ["verify-clip"], ["info"], ["export"], ["recover"], ["status"], ["start"], ["stop"],
             ["mark"], ["sim"], ["catalog", "list"], ["catalog", "show"], ["catalog", "index"],
             ["catalog", "rebuild"], ["audit"], ["key"], ["flash"], ["provision"], ["enroll"],
             ["custody", "show"], ["custody", "verify"], ["custody", "add"], ["custody", "verify-report"]]
