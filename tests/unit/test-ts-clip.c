@@ -53,7 +53,8 @@ feed_pieces(HvTsScan *s, const guint8 *data, gsize len, guint32 seed, gsize max)
 {
   g_autoptr(GRand) r = g_rand_new_with_seed(seed);
   for (gsize off = 0; off < len;) {
-    gsize n = MIN(len - off, (gsize) g_rand_int_range(r, 1, (gint32) max + 1));
+    gsize want = (gsize) g_rand_int_range(r, 1, (gint32) max + 1);   /* not inside MIN: evaluated twice */
+    gsize n = MIN(len - off, want);
     hv_ts_scan_feed(s, data + off, n);
     off += n;
   }
@@ -157,7 +158,8 @@ extract(const HvTsCut *c, guint32 seed, gsize max, gsize upto)
   g_autoptr(HvTsExtract) x = hv_ts_extract_new(c, append_sink, out);
   g_autoptr(GRand) r = g_rand_new_with_seed(seed);
   for (gsize off = 0; off < upto;) {
-    gsize n = MIN(upto - off, (gsize) g_rand_int_range(r, 1, (gint32) max + 1));
+    gsize want = (gsize) g_rand_int_range(r, 1, (gint32) max + 1);
+    gsize n = MIN(upto - off, want);
     g_assert_true(hv_ts_extract_feed(x, ts + off, n, NULL));
     off += n;
   }
