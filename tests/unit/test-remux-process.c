@@ -176,7 +176,7 @@ test_run_ok(Fixture *f, gconstpointer data)
     "[ \"$(cat)\" = '{\"interrupted\":true,\"chapters\":[{\"start_us\":2000000,\"title\":\"two s\"}]}' ] "
     "|| exit 8\n"
     "printf '%%s\\n' '%s'", RESULT);
-  g_autofree char *prog = stand_in(f, body);
+  g_free(stand_in(f, body));
   HvRemuxResult res = { 0 };
   g_autoptr(GError) err = NULL;
   g_assert_true(run(&res, &err));
