@@ -4,6 +4,7 @@ export decodes without error in an independent decoder (ffmpeg), audio and
 video last the same, the MP4 is fast start, markers are chapters; a session
 cut by kill -9 at several points exports without its torn last frame, and
 the report says so."""
+import json
 import os
 import re
 import signal
@@ -49,6 +50,24 @@ def complete_with_markers():
         # the report lists the same chapters, and nothing was left out
         assert "MP4 chapters (one per marker" in rep and titles[1] in rep and titles[2] in rep, rep
         assert "not included in the MP4" not in rep, rep
+        # a clip from the first marker to the end (FORMAT §14): it plays, its chapters are the
+        # markers, moved by the clip's start, and verify-clip re-derives it from the session
+        out = ws.path("clip")
+        run(HAVEN, "export", "--identity", ws.path("cust.key"), "--out", out, "--from", "marker:1",
+            d.sessions()[0], check=0)
+        with open(os.path.join(out, "clip.json")) as f:
+            c = json.load(f)
+        clip_mp4 = [n for n in os.listdir(out) if n.endswith(".mp4")][0]
+        cinfo = check_playable(os.path.join(out, clip_mp4))
+        ctitles = [ch["tags"]["title"] for ch in cinfo["chapters"]]
+        cstarts = [float(ch["start_time"]) for ch in cinfo["chapters"]]
+        for title, start in zip(titles[1:], starts[1:]):
+            at = cstarts[ctitles.index(title)]
+            assert abs(at - (start - c["start_us"] / 1e6)) < 0.002, (title, at, start, c)
+        p = run(HAVEN, "verify-clip", "--identity", ws.path("cust.key"), out, d.sessions()[0], check=0)
+        assert p.stdout.startswith("clip OK: "), p.stdout
+        print(f"     clip from marker:1 ({c['from_us'] / 1e6:.2f} s): keyframe at {c['start_us'] / 1e6:.2f} s, "
+              f"{c['ts_bytes']} of {c['stream_bytes']} bytes, chapters {list(zip(ctitles, cstarts))}")
     finally:
         d.stop()
         ws.cleanup()
