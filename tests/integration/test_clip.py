@@ -13,7 +13,7 @@ import shutil
 import subprocess
 
 from playback import check_playable
-from vaulttest import HAVEN, Runner, Workspace, flip, records, run
+from vaulttest import HAVEN, MKSESSION, Runner, Workspace, flip, records, run
 
 ws = Workspace()
 R = Runner("clip")
@@ -99,6 +99,29 @@ def to_the_end():
 
 R.case("export --from 00:00:04.5 runs to the end of the stream; --from marker:2 starts at the marker",
        to_the_end)
+
+
+def interrupted_to_the_end():
+    s = ws.path("crashed")
+    p = run(MKSESSION, "--device-key", ws.path("dev.key"), "--recipient", ws.path("cust.pub"), "--out", s,
+            "--media", TS, "--commit-every", "20000", "--kill-after", "200001")
+    assert p.returncode == -9, p
+    run(HAVEN, "recover", "--device-key", ws.path("dev.key"), "--open-seq", "1", s, check=0)
+    p = run(HAVEN, "export", "-i", KEY, "-o", ws.path("exp-int"), "--from", "2", s, check=0)
+    c = clip_json("exp-int")
+    # the stream ends wherever the last checkpoint did: the clip ends at its last whole packet
+    assert c["status"] == "INTERRUPTED" and c["end_us"] == -1, c
+    assert c["end"] == c["stream_bytes"] - c["stream_bytes"] % 188 and c["start_us"] == 2000000, c
+    mp4 = [n for n in os.listdir(ws.path("exp-int")) if n.endswith(".mp4")][0]
+    check_playable(ws.path("exp-int", mp4))   # the last access unit, which may be torn, left out
+    rep = open(ws.path("exp-int", "custody-report.txt")).read()
+    assert "ends at the interruption and may be incomplete: not included in the MP4" in rep, rep
+    p = run(HAVEN, "verify-clip", "-i", KEY, ws.path("exp-int"), s, check=0)
+    assert "(INTERRUPTED; records" in p.stdout, p.stdout
+
+
+R.case("INTERRUPTED session: a clip to the end stops at the last whole packet, its MP4 without the torn "
+       "last frame decodes cleanly, verify-clip re-derives it", interrupted_to_the_end)
 
 
 def bad_points():
