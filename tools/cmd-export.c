@@ -259,17 +259,20 @@ export_plain(const guint8 *plain, gsize len, gpointer user_data, GError **error)
 /* Remux the exported MPEG-TS to the MP4 working copy (markers as chapters,
  * no torn frame) and describe in tail what it holds and what it leaves out. */
 static gboolean
-export_mp4(const char *ts_path, const char *mp4_path, gboolean interrupted, const ExportPass *pass, gint64 from_us,
-           gint64 to_us, GString *tail, HvReportHtml *html, GError **error)
+export_mp4(const char *ts_path, const char *mp4_path, gboolean interrupted, const ExportPass *pass,
+           const HvTsCut *cut, GString *tail, HvReportHtml *html, GError **error)
 {
   GArray *chapters = pass->chapters;
-  /* a clip's chapters: the markers within it, from its start */
+  /* a clip's chapters: the markers within it, from its start; the whole
+   * session's: every marker */
+  gint64 from_us = cut ? cut->start_us : 0;
+  gint64 to_us = cut && cut->end_us >= 0 ? cut->end_us : G_MAXINT64;
   g_autofree HvRemuxChapter *ch = g_new0(HvRemuxChapter, MAX(chapters->len, 1));
   g_autofree guint *marker_of = g_new0(guint, MAX(chapters->len, 1));
   guint n = 0;
   for (guint i = 0; i < chapters->len; i++) {
     const Chapter *c = &g_array_index(chapters, Chapter, i);
-    if (c->offset_us < from_us || c->offset_us >= to_us)
+    if (cut && (c->offset_us < from_us || c->offset_us >= to_us))
       continue;
     marker_of[n] = i;
     ch[n++] = (HvRemuxChapter) { .start_us = c->offset_us - from_us, .title = c->title };
@@ -695,7 +698,6 @@ export_session(const char *session, const Options *o)
   g_autoptr(GString) tail = g_string_new(NULL);
   /* a session that did not end with a clean stop may end inside a frame */
   gboolean interrupted = v->seal.status != HV_STATUS_COMPLETE;
-  gint64 from_us = 0, to_us = G_MAXINT64;
   g_autofree char *first_sum = NULL;
   g_auto(HvClipInfo) ci = { 0 };
   if (clip) {
@@ -704,13 +706,11 @@ export_session(const char *session, const Options *o)
                            &ci, &err);
     if (code != HV_EXIT_OK)
       return refuse(tmpl, code, "%s", err->message);
-    from_us = ci.cut.start_us;
-    to_us = ci.cut.end_us < 0 ? G_MAXINT64 : ci.cut.end_us;
     interrupted = interrupted && ci.cut.end_us < 0;   /* cut before a keyframe: its last frame is whole */
     first_sum = g_strdup(ci.ts_sha256);
     clip_report(&ci, tail, html);
   }
-  gboolean mp4_ok = export_mp4(ts_path, mp4_path, interrupted, &pass, from_us, to_us, tail, html, &remux_err);
+  gboolean mp4_ok = export_mp4(ts_path, mp4_path, interrupted, &pass, clip ? &ci.cut : NULL, tail, html, &remux_err);
   if (!mp4_ok) {
     (void) g_unlink(mp4_path);
     g_autofree char *m = hv_text_escape(remux_err->message, -1);
