@@ -2,296 +2,363 @@
 #define G_LOG_DOMAIN "haven-remux"
 #include "ts-remux.h"
 
-#include <gst/app/gstappsrc.h>
-#include <glib/gstdio.h>
-#include <gst/gst.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libavformat/avformat.h>
+#include <libavutil/avutil.h>
+#include <libavutil/mathematics.h>
 #include <string.h>
+#include <unistd.h>
 
-#define STALL_SECONDS 10
+G_DEFINE_QUARK(hv-remux-error-quark, hv_remux_error)
 
-typedef struct {
-  GstElement *pipeline;
-  GstElement *mux;
-} Remux;
+static const AVRational US = { 1, 1000000 };
+#define CHAPTER_MIN 1000   /* us: the chapter track's time unit is 1 ms */
 
-/* Link one elementary stream from tsdemux through its parser into the muxer. */
+/* libavformat's own diagnostics (e.g. "PES packet size mismatch" on the
+ * torn last PES) are for debugging: what matters is in the GError. */
 static void
-on_pad_added(GstElement *demux, GstPad *pad, gpointer user_data)
+log_to_glib(void *avcl, int level, const char *fmt, va_list vl)
 {
-  Remux *r = user_data;
-  g_autoptr(GstCaps) caps = gst_pad_get_current_caps(pad);
-  if (!caps)
-    caps = gst_pad_query_caps(pad, NULL);
-  const char *media = gst_structure_get_name(gst_caps_get_structure(caps, 0));
-  const char *parser_name, *mux_pad;
-  if (g_str_equal(media, "video/x-h264")) {
-    parser_name = "h264parse";
-    mux_pad = "video_%u";
-  } else if (g_str_equal(media, "audio/mpeg")) {
-    parser_name = "aacparse";
-    mux_pad = "audio_%u";
-  } else {
-    g_message("export: skipping a stream of type %s", media);
+  if (level > AV_LOG_WARNING)
     return;
-  }
-  GstElement *queue = gst_element_factory_make("queue", NULL);
-  /* streams may have gaps: let one run ahead by up to 64 MiB rather than stall */
-  g_object_set(queue, "max-size-time", (guint64) 0, "max-size-buffers", 0u,
-               "max-size-bytes", 64u << 20, NULL);
-  GstElement *parser = gst_element_factory_make(parser_name, NULL);
-  gst_bin_add_many(GST_BIN(r->pipeline), queue, parser, NULL);
-  gst_element_link(queue, parser);
-  g_autoptr(GstPad) sink = gst_element_get_static_pad(queue, "sink");
-  g_autoptr(GstPad) src = gst_element_get_static_pad(parser, "src");
-  g_autoptr(GstPad) muxpad = gst_element_request_pad_simple(r->mux, mux_pad);
-  if (gst_pad_link(pad, sink) != GST_PAD_LINK_OK || gst_pad_link(src, muxpad) != GST_PAD_LINK_OK)
-    GST_ELEMENT_ERROR(demux, CORE, NEGOTIATION, ("cannot link %s stream to mp4mux", media), (NULL));
-  gst_element_sync_state_with_parent(parser);
-  gst_element_sync_state_with_parent(queue);
+  char line[1024];
+  int prefix = 1;
+  av_log_format_line2(avcl, level, fmt, vl, line, sizeof line, &prefix);
+  g_debug("libavformat: %s", g_strchomp(line));
 }
 
-gboolean
-hv_ts_remux_to_mp4(const char *ts_path, const char *mp4_path, GError **error)
+static void
+format_context_close_input(AVFormatContext *c)
 {
-  gst_init(NULL, NULL);
-  Remux r = { 0 };
-  r.pipeline = gst_pipeline_new("remux");
-  GstElement *src = gst_element_factory_make("filesrc", NULL);
-  GstElement *demux = gst_element_factory_make("tsdemux", NULL);
-  r.mux = gst_element_factory_make("mp4mux", NULL);
-  GstElement *sink = gst_element_factory_make("filesink", NULL);
-  if (!src || !demux || !r.mux || !sink) {
-    g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
-                "GStreamer elements filesrc, tsdemux, mp4mux or filesink are missing "
-                "(install gstreamer1.0-plugins-good and -bad)");
-    gst_object_unref(r.pipeline);
+  avformat_close_input(&c);
+}
+typedef AVFormatContext InputContext;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(InputContext, format_context_close_input)
+
+static void
+format_context_free_output(AVFormatContext *c)
+{
+  if (c->pb)
+    (void) avio_closep(&c->pb);
+  avformat_free_context(c);
+}
+typedef AVFormatContext OutputContext;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(OutputContext, format_context_free_output)
+
+static void
+packet_free(AVPacket *p)
+{
+  av_packet_free(&p);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(AVPacket, packet_free)
+
+static void
+dict_free(AVDictionary *d)
+{
+  av_dict_free(&d);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(AVDictionary, dict_free)
+
+static const char *
+av_error(int err, char buf[AV_ERROR_MAX_STRING_SIZE])
+{
+  return av_make_error_string(buf, AV_ERROR_MAX_STRING_SIZE, err);
+}
+
+/* One input stream that goes into the MP4. */
+typedef struct {
+  int        out_index;       /* -1: not written */
+  gboolean   video;
+  AVPacket  *held;            /* video: the last access unit, written once the next comes */
+  gint64     offset;          /* subtracted so that the MP4 starts at 0 (stream time base) */
+  gint64     frame;           /* a frame's duration when the packet has none (stream time base) */
+  gint64     last_dts;        /* as written (stream time base); INT64_MIN: none yet */
+  gint64     first_pts, end_pts;
+} Track;
+
+/* An ADTS frame is whole when its header's frame_length is its size. */
+static gboolean
+aac_frame_whole(const AVPacket *pkt)
+{
+  if (pkt->flags & AV_PKT_FLAG_CORRUPT)
     return FALSE;
-  }
-  g_object_set(src, "location", ts_path, NULL);
-  g_object_set(sink, "location", mp4_path, NULL);
-  gst_bin_add_many(GST_BIN(r.pipeline), src, demux, r.mux, sink, NULL);
-  gst_element_link(src, demux);
-  gst_element_link(r.mux, sink);
-  g_signal_connect(demux, "pad-added", G_CALLBACK(on_pad_added), &r);
-
-  gboolean ok = FALSE;
-  if (gst_element_set_state(r.pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
-    g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_STATE_CHANGE, "remux pipeline did not start");
-  } else {
-    g_autoptr(GstBus) bus = gst_element_get_bus(r.pipeline);
-    g_autoptr(GstMessage) msg = NULL;
-    gint64 last = -1;
-    /* A stream the muxer cannot interleave would stall forever: watch progress. */
-    while (!(msg = gst_bus_timed_pop_filtered(bus, STALL_SECONDS * GST_SECOND,
-                                              GST_MESSAGE_EOS | GST_MESSAGE_ERROR))) {
-      gint64 pos = -1;
-      if (!gst_element_query_position(src, GST_FORMAT_BYTES, &pos) || pos == last)
-        break;
-      last = pos;
-    }
-    if (!msg) {
-      g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
-                  "remuxing to MP4 made no progress for %d s (stream cannot be interleaved)",
-                  STALL_SECONDS);
-    } else if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
-      g_autoptr(GError) gerr = NULL;
-      g_autofree char *dbg = NULL;
-      gst_message_parse_error(msg, &gerr, &dbg);
-      g_set_error(error, gerr->domain, gerr->code, "remuxing to MP4 failed: %s", gerr->message);
-    } else {
-      ok = TRUE;
-    }
-  }
-  gst_element_set_state(r.pipeline, GST_STATE_NULL);
-  gst_object_unref(r.pipeline);
-  return ok;
+  if (pkt->size < 7 || pkt->data[0] != 0xff || (pkt->data[1] & 0xf6) != 0xf0)
+    return TRUE;   /* not ADTS-framed: nothing says how long it should be */
+  int frame_length = ((pkt->data[3] & 0x03) << 11) | (pkt->data[4] << 3) | (pkt->data[5] >> 5);
+  return frame_length == pkt->size;
 }
 
-/* ---- fed as the stream is produced ---- */
-
-#define REMUX_AHEAD (8u << 20)
-
-struct _HvRemux {
-  Remux       r;
-  GstElement *src;
-  GMutex      lock;
-  GCond       cond;
-  gboolean    full;       /* appsrc holds REMUX_AHEAD bytes: wait for need-data */
-  GError     *error;      /* the first failure: from the bus, or a stall */
-  char       *mp4_path;
-};
-
-static void
-set_failed(HvRemux *x, GError *err)
+static gint64
+packet_duration(const Track *t, const AVPacket *pkt)
 {
-  g_mutex_lock(&x->lock);
-  if (!x->error)
-    x->error = err;
+  return pkt->duration > 0 ? pkt->duration : t->frame;
+}
+
+static gboolean
+write_packet(AVFormatContext *out, Track *t, const AVStream *is, AVPacket *pkt, GError **error)
+{
+  if (pkt->dts == AV_NOPTS_VALUE)
+    pkt->dts = pkt->pts;
+  if (pkt->dts == AV_NOPTS_VALUE) {
+    g_debug("dropping a packet without timestamps on stream %d", pkt->stream_index);
+    av_packet_unref(pkt);
+    return TRUE;
+  }
+  pkt->dts -= t->offset;
+  if (pkt->pts != AV_NOPTS_VALUE)
+    pkt->pts -= t->offset;
   else
-    g_error_free(err);
-  g_cond_broadcast(&x->cond);
-  g_mutex_unlock(&x->lock);
-}
-
-/* Runs in the thread that posts: an error wakes a push that waits. */
-static GstBusSyncReply
-on_bus_sync(GstBus *bus, GstMessage *msg, gpointer user_data)
-{
-  if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
-    GError *gerr = NULL;
-    gst_message_parse_error(msg, &gerr, NULL);
-    set_failed(user_data, g_error_new(gerr->domain, gerr->code, "remuxing to MP4 failed: %s", gerr->message));
-    g_error_free(gerr);
+    pkt->pts = pkt->dts;
+  /* the muxer takes strictly increasing dts only (a source restarted mid-session) */
+  if (t->last_dts != G_MININT64 && pkt->dts <= t->last_dts) {
+    gint64 shift = t->last_dts + 1 - pkt->dts;
+    pkt->dts += shift;
+    if (pkt->pts < pkt->dts)
+      pkt->pts = pkt->dts;
   }
-  return GST_BUS_PASS;
-}
-
-static void
-on_need_data(GstAppSrc *src, guint length, gpointer user_data)
-{
-  HvRemux *x = user_data;
-  g_mutex_lock(&x->lock);
-  x->full = FALSE;
-  g_cond_broadcast(&x->cond);
-  g_mutex_unlock(&x->lock);
-}
-
-static void
-on_enough_data(GstAppSrc *src, gpointer user_data)
-{
-  HvRemux *x = user_data;
-  g_mutex_lock(&x->lock);
-  x->full = TRUE;
-  g_mutex_unlock(&x->lock);
-}
-
-HvRemux *
-hv_remux_new(const char *mp4_path, GError **error)
-{
-  gst_init(NULL, NULL);
-  g_autoptr(HvRemux) x = g_new0(HvRemux, 1);
-  g_mutex_init(&x->lock);
-  g_cond_init(&x->cond);
-  x->mp4_path = g_strdup(mp4_path);
-  x->r.pipeline = gst_pipeline_new("remux");
-  x->src = gst_element_factory_make("appsrc", NULL);
-  GstElement *demux = gst_element_factory_make("tsdemux", NULL);
-  x->r.mux = gst_element_factory_make("mp4mux", NULL);
-  GstElement *sink = gst_element_factory_make("filesink", NULL);
-  if (!x->src || !demux || !x->r.mux || !sink) {
-    g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
-                "GStreamer elements appsrc, tsdemux, mp4mux or filesink are missing "
-                "(install gstreamer1.0-plugins-base, -good and -bad)");
-    GstElement *made[] = { x->src, demux, x->r.mux, sink };   /* not yet in the pipeline */
-    for (guint i = 0; i < G_N_ELEMENTS(made); i++)
-      if (made[i])
-        gst_object_unref(gst_object_ref_sink(made[i]));
-    x->src = NULL;
-    return NULL;
-  }
-  g_autoptr(GstCaps) caps = gst_caps_new_simple("video/mpegts", "systemstream", G_TYPE_BOOLEAN, TRUE,
-                                                "packetsize", G_TYPE_INT, 188, NULL);
-  g_object_set(x->src, "caps", caps, "format", GST_FORMAT_BYTES, "max-bytes", (guint64) REMUX_AHEAD,
-               "min-percent", 50u, "block", FALSE, NULL);   /* need-data at half: no gap while refilled */
-  g_signal_connect(x->src, "need-data", G_CALLBACK(on_need_data), x);
-  g_signal_connect(x->src, "enough-data", G_CALLBACK(on_enough_data), x);
-  g_object_set(sink, "location", mp4_path, NULL);
-  gst_bin_add_many(GST_BIN(x->r.pipeline), x->src, demux, x->r.mux, sink, NULL);
-  gst_element_link(x->src, demux);
-  gst_element_link(x->r.mux, sink);
-  g_signal_connect(demux, "pad-added", G_CALLBACK(on_pad_added), &x->r);
-  g_autoptr(GstBus) bus = gst_element_get_bus(x->r.pipeline);
-  gst_bus_set_sync_handler(bus, on_bus_sync, x, NULL);
-  if (gst_element_set_state(x->r.pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
-    g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_STATE_CHANGE, "remux pipeline did not start");
-    return NULL;
-  }
-  return g_steal_pointer(&x);
-}
-
-gboolean
-hv_remux_push(HvRemux *x, const guint8 *data, gsize len)
-{
-  if (len == 0)   /* e.g. an empty final chunk */
-    return x->error == NULL;
-  g_mutex_lock(&x->lock);
-  /* A stream the muxer cannot interleave stops taking data: give up on it
-   * after STALL_SECONDS without room, as the file-to-file remux does. */
-  gint64 deadline = g_get_monotonic_time() + STALL_SECONDS * G_TIME_SPAN_SECOND;
-  while (x->full && !x->error) {
-    if (!g_cond_wait_until(&x->cond, &x->lock, deadline) && x->full && !x->error)
-      x->error = g_error_new(GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
-                             "remuxing to MP4 made no progress for %d s (stream cannot be interleaved)",
-                             STALL_SECONDS);
-  }
-  gboolean ok = x->error == NULL;
-  g_mutex_unlock(&x->lock);
-  if (ok && gst_app_src_push_buffer(GST_APP_SRC(x->src), gst_buffer_new_memdup(data, len)) != GST_FLOW_OK) {
-    set_failed(x, g_error_new(GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
-                              "remuxing to MP4 failed: the pipeline stopped taking data"));
-    ok = FALSE;
-  }
-  return ok;
-}
-
-gboolean
-hv_remux_finish(HvRemux *x, GError **error)
-{
-  g_mutex_lock(&x->lock);
-  GError *failed = x->error ? g_error_copy(x->error) : NULL;
-  g_mutex_unlock(&x->lock);
-  if (!failed) {
-    (void) gst_app_src_end_of_stream(GST_APP_SRC(x->src));
-    g_autoptr(GstBus) bus = gst_element_get_bus(x->r.pipeline);
-    guint64 last_level = G_MAXUINT64;
-    gint64 last_size = -1;
-    for (;;) {
-      g_autoptr(GstMessage) msg = gst_bus_timed_pop_filtered(bus, STALL_SECONDS * GST_SECOND,
-                                                             GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-      if (msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS)
-        break;
-      if (msg) {   /* the sync handler kept its error */
-        g_mutex_lock(&x->lock);
-        failed = g_error_copy(x->error);
-        g_mutex_unlock(&x->lock);
-        break;
-      }
-      /* still going while the stream drains into the muxer or the MP4 grows */
-      guint64 level = gst_app_src_get_current_level_bytes(GST_APP_SRC(x->src));
-      GStatBuf st;
-      gint64 size = g_stat(x->mp4_path, &st) == 0 ? (gint64) st.st_size : -1;
-      if (level == last_level && size == last_size) {
-        failed = g_error_new(GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
-                             "remuxing to MP4 made no progress for %d s (stream cannot be interleaved)",
-                             STALL_SECONDS);
-        break;
-      }
-      last_level = level;
-      last_size = size;
-    }
-  }
-  gst_element_set_state(x->r.pipeline, GST_STATE_NULL);
-  if (failed) {
-    g_propagate_error(error, failed);
+  t->last_dts = pkt->dts;
+  gint64 end = pkt->pts + packet_duration(t, pkt);
+  if (t->first_pts == G_MININT64 || pkt->pts < t->first_pts)
+    t->first_pts = pkt->pts;
+  if (end > t->end_pts)
+    t->end_pts = end;
+  if (pkt->duration <= 0)
+    pkt->duration = t->frame;
+  AVStream *os = out->streams[t->out_index];
+  pkt->stream_index = t->out_index;
+  av_packet_rescale_ts(pkt, is->time_base, os->time_base);
+  pkt->pos = -1;
+  int ret = av_interleaved_write_frame(out, pkt);
+  if (ret < 0) {
+    char e[AV_ERROR_MAX_STRING_SIZE];
+    g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_OUTPUT, "writing the MP4: %s", av_error(ret, e));
     return FALSE;
   }
   return TRUE;
 }
 
-void
-hv_remux_free(HvRemux *x)
+gboolean
+hv_ts_remux_to_mp4(const char *ts_path, const char *mp4_path, const HvRemuxOptions *opts,
+                   HvRemuxResult *result, GError **error)
 {
-  if (!x)
-    return;
-  if (x->r.pipeline) {
-    gst_element_set_state(x->r.pipeline, GST_STATE_NULL);
-    g_autoptr(GstBus) bus = gst_element_get_bus(x->r.pipeline);
-    gst_bus_set_sync_handler(bus, NULL, NULL, NULL);
-    gst_object_unref(x->r.pipeline);
+  static gsize logging = 0;
+  if (g_once_init_enter(&logging)) {
+    av_log_set_callback(log_to_glib);
+    g_once_init_leave(&logging, 1);
   }
-  g_clear_error(&x->error);
-  g_free(x->mp4_path);
-  g_mutex_clear(&x->lock);
-  g_cond_clear(&x->cond);
-  g_free(x);
+  static const HvRemuxOptions none = { 0 };
+  if (!opts)
+    opts = &none;
+  HvRemuxResult res = { 0 };
+  char e[AV_ERROR_MAX_STRING_SIZE];
+
+  /* "file:" so that no part of a path is taken for a protocol */
+  g_autofree char *in_url = g_strconcat("file:", ts_path, NULL);
+  g_autofree char *out_url = g_strconcat("file:", mp4_path, NULL);
+  g_autoptr(InputContext) in = NULL;
+  /* named by file name: the caller's directory may be a temporary one */
+  g_autofree char *ts_name = g_path_get_basename(ts_path);
+  g_autofree char *mp4_name = g_path_get_basename(mp4_path);
+  int ret = avformat_open_input(&in, in_url, av_find_input_format("mpegts"), NULL);
+  if (ret < 0) {
+    g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_INPUT, "%s: %s", ts_name, av_error(ret, e));
+    return FALSE;
+  }
+  if ((ret = avformat_find_stream_info(in, NULL)) < 0) {
+    g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_INPUT, "%s: no audio or video stream could be read "
+                "from it (%s): not the recorder's MPEG-TS", ts_name, av_error(ret, e));
+    return FALSE;
+  }
+
+  g_autoptr(OutputContext) out = NULL;
+  if ((ret = avformat_alloc_output_context2(&out, NULL, "mp4", out_url)) < 0) {
+    g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_OUTPUT, "MP4 muxer: %s", av_error(ret, e));
+    return FALSE;
+  }
+  g_autofree Track *tracks = g_new0(Track, in->nb_streams);
+  gint64 start = in->start_time == AV_NOPTS_VALUE ? 0 : in->start_time;
+  for (guint i = 0; i < in->nb_streams; i++) {
+    AVStream *is = in->streams[i];
+    Track *t = &tracks[i];
+    t->out_index = -1;
+    t->last_dts = G_MININT64;
+    t->first_pts = G_MININT64;
+    t->end_pts = G_MININT64;
+    const AVCodecParameters *par = is->codecpar;
+    gboolean video = par->codec_id == AV_CODEC_ID_H264 && par->width > 0 && par->height > 0;
+    gboolean audio = par->codec_id == AV_CODEC_ID_AAC && par->sample_rate > 0;
+    if (!video && !audio) {
+      g_debug("leaving out stream %u (%s)", i, avcodec_get_name(par->codec_id));
+      continue;
+    }
+    AVStream *os = avformat_new_stream(out, NULL);
+    if (!os || avcodec_parameters_copy(os->codecpar, par) < 0) {
+      g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_OUTPUT, "MP4 muxer: out of memory");
+      return FALSE;
+    }
+    os->codecpar->codec_tag = 0;
+    os->time_base = is->time_base;
+    t->out_index = os->index;
+    t->video = video;
+    t->offset = av_rescale_q(start, AV_TIME_BASE_Q, is->time_base);
+    AVRational rate = is->avg_frame_rate.num > 0 ? is->avg_frame_rate : is->r_frame_rate;
+    if (video && rate.num > 0 && rate.den > 0)
+      t->frame = av_rescale_q(1, av_inv_q(rate), is->time_base);
+    else if (audio && par->frame_size > 0)
+      t->frame = av_rescale_q(par->frame_size, (AVRational) { 1, par->sample_rate }, is->time_base);
+    if (video)
+      res.has_video = TRUE;
+    else
+      res.has_audio = TRUE;
+  }
+  if (out->nb_streams == 0) {
+    g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_INPUT,
+                "%s: no H.264 video or AAC audio stream in it: not the recorder's MPEG-TS", ts_name);
+    return FALSE;
+  }
+  /* chapters need to be there at the header (the muxer reserves their
+   * track); their times are settled once the duration is known. A QuickTime
+   * chapter track has no gaps: one at 0 covers what comes before the first. */
+  guint n_chapters = opts->n_chapters + (opts->n_chapters > 0 && opts->chapters[0].start_us > 0);
+  if (n_chapters > 0) {
+    out->chapters = av_calloc(n_chapters, sizeof *out->chapters);
+    if (!out->chapters) {
+      g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_OUTPUT, "MP4 muxer: out of memory");
+      return FALSE;
+    }
+    for (guint i = 0; i < n_chapters; i++) {
+      AVChapter *ch = av_mallocz(sizeof *ch);
+      if (!ch) {
+        g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_OUTPUT, "MP4 muxer: out of memory");
+        return FALSE;
+      }
+      out->chapters[out->nb_chapters++] = ch;
+      ch->id = i + 1;
+      ch->time_base = US;
+      guint k = i - (n_chapters - opts->n_chapters);   /* wraps for the start chapter */
+      const HvRemuxChapter *c = i + opts->n_chapters >= n_chapters ? &opts->chapters[k] : NULL;
+      ch->start = ch->end = c ? MAX(c->start_us, 0) : 0;
+      av_dict_set(&ch->metadata, "title", c ? c->title : HV_REMUX_START_CHAPTER, 0);
+    }
+  }
+
+  /* The muxer writes the chapter track with the header: each chapter lasts
+   * at least CHAPTER_MIN (one of no length is lost) and starts within the
+   * media as the demuxer estimates its length (the frame left out at an
+   * interruption aside): markers at the same time, or after the last frame,
+   * are moved by as little as that takes. */
+  if (out->nb_chapters > 0) {
+    guint n = out->nb_chapters;
+    gint64 total_us = in->duration > 0 ? in->duration : 0;
+    for (guint i = 0; i < in->nb_streams && opts->interrupted; i++)
+      if (tracks[i].video)
+        total_us = MAX(total_us - av_rescale_q(tracks[i].frame, in->streams[i]->time_base, US), 0);
+    for (guint i = 0; i < n; i++) {
+      AVChapter *ch = out->chapters[i];
+      gint64 earliest = i ? out->chapters[i - 1]->start + CHAPTER_MIN : 0;
+      gint64 latest = total_us - (gint64) (n - i) * CHAPTER_MIN;
+      ch->start = MAX(MIN(ch->start, latest), earliest);
+    }
+    for (guint i = 0; i < n; i++) {
+      AVChapter *ch = out->chapters[i];
+      ch->end = i + 1 < n ? out->chapters[i + 1]->start : MAX(total_us, ch->start + CHAPTER_MIN);
+    }
+  }
+
+  /* the plaintext MP4 is the owner's alone, as the MPEG-TS is */
+  int fd = open(mp4_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_OUTPUT, "%s: %s", mp4_name, g_strerror(errno));
+    return FALSE;
+  }
+  close(fd);
+  if ((ret = avio_open(&out->pb, out_url, AVIO_FLAG_WRITE)) < 0) {
+    g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_OUTPUT, "%s: %s", mp4_name, av_error(ret, e));
+    return FALSE;
+  }
+  g_autoptr(AVDictionary) mux_opts = NULL;
+  av_dict_set(&mux_opts, "movflags", "+faststart", 0);   /* moov first: plays at once from a share */
+  if ((ret = avformat_write_header(out, &mux_opts)) < 0) {
+    g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_OUTPUT, "writing the MP4 header: %s", av_error(ret, e));
+    return FALSE;
+  }
+
+  g_autoptr(AVPacket) pkt = av_packet_alloc();
+  if (!pkt) {
+    g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_OUTPUT, "MP4 muxer: out of memory");
+    return FALSE;
+  }
+  gboolean ok = TRUE;
+  gboolean wrote = FALSE;
+  while (ok && (ret = av_read_frame(in, pkt)) >= 0) {
+    Track *t = &tracks[pkt->stream_index];
+    const AVStream *is = in->streams[pkt->stream_index];
+    if (t->out_index < 0) {
+      av_packet_unref(pkt);
+    } else if (!t->video && !aac_frame_whole(pkt)) {
+      res.audio_frames_dropped++;
+      res.audio_dropped_us += av_rescale_q(packet_duration(t, pkt), is->time_base, US);
+      av_packet_unref(pkt);
+    } else if (t->video) {
+      if (t->held) {
+        ok = write_packet(out, t, is, t->held, error);
+        wrote = TRUE;
+      } else {
+        t->held = av_packet_alloc();
+        ok = t->held != NULL;
+      }
+      if (ok)
+        av_packet_move_ref(t->held, pkt);
+    } else {
+      ok = write_packet(out, t, is, pkt, error);
+      wrote = TRUE;
+    }
+  }
+  if (ok && ret != AVERROR_EOF) {
+    g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_INPUT, "%s: reading: %s", ts_name, av_error(ret, e));
+    ok = FALSE;
+  }
+  for (guint i = 0; i < in->nb_streams; i++) {
+    Track *t = &tracks[i];
+    if (ok && t->held && t->held->size > 0) {
+      if (opts->interrupted) {   /* the interruption may have cut it anywhere */
+        res.video_frames_dropped++;
+        res.video_dropped_us += av_rescale_q(packet_duration(t, t->held), in->streams[i]->time_base, US);
+      } else {
+        ok = write_packet(out, t, in->streams[i], t->held, error);
+        wrote = TRUE;
+      }
+    }
+    av_packet_free(&t->held);
+  }
+  if (ok && !wrote) {
+    g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_INPUT, "%s: no whole frame to write", ts_name);
+    ok = FALSE;
+  }
+  if (!ok)
+    return FALSE;
+
+  for (guint i = 0; i < in->nb_streams; i++) {
+    Track *t = &tracks[i];
+    if (t->out_index < 0 || t->first_pts == G_MININT64)
+      continue;
+    gint64 us = av_rescale_q(t->end_pts - t->first_pts, in->streams[i]->time_base, US);
+    if (t->video)
+      res.video_us = MAX(res.video_us, us);
+    else
+      res.audio_us = MAX(res.audio_us, us);
+  }
+  res.chapters = out->nb_chapters;
+  if ((ret = av_write_trailer(out)) < 0) {
+    g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_OUTPUT, "finishing the MP4: %s", av_error(ret, e));
+    return FALSE;
+  }
+  if ((ret = avio_closep(&out->pb)) < 0) {
+    g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_OUTPUT, "%s: %s", mp4_name, av_error(ret, e));
+    return FALSE;
+  }
+  if (result)
+    *result = res;
+  return TRUE;
 }

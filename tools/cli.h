@@ -21,6 +21,7 @@ int hv_cmd_keygen(int argc, char **argv);
 int hv_cmd_verify(int argc, char **argv);
 int hv_cmd_info(int argc, char **argv);
 int hv_cmd_export(int argc, char **argv);
+int hv_cmd_verify_clip(int argc, char **argv);
 int hv_cmd_recover(int argc, char **argv);
 int hv_cmd_status(int argc, char **argv);
 int hv_cmd_start(int argc, char **argv);

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* haven export: verify, decrypt with the custodian's identity, remux, report. */
 #include "cli.h"
+#include "clip.h"
 #include "custody-log.h"
 #include "report-html.h"
 #include "report-sign.h"
 #include "trust.h"
 #include "sha256.h"
-#include "ts-remux.h"
+#include "remux-process.h"
 #include "vault/vault.h"
 
 #include <errno.h>
@@ -164,7 +165,43 @@ typedef struct {
   GString     *line;    /* reused: no allocation per event */
   gboolean     have_first;
   guint64      first_mono_us;
+  GArray      *chapters;   /* of Chapter: one per marker, for the MP4 and the report */
+  guint64      markers_not_chapters;   /* beyond MAX_CHAPTERS */
+  GArray      *records;    /* of HvClipRecord, for a clip (--from/--until); else NULL */
 } ExportPass;
+
+/* Memory stays bounded whatever the session holds: at most this many
+ * chapters, titles of at most CHAPTER_TITLE_MAX characters. */
+#define MAX_CHAPTERS      10000
+#define CHAPTER_TITLE_MAX 200
+
+/* A marker as an MP4 chapter: its offset from the first record (as the
+ * report's event list gives it) and its title, the marker's time and text. */
+typedef struct {
+  gint64  offset_us;
+  char   *title;
+} Chapter;
+
+static void
+chapter_clear(gpointer p)
+{
+  g_free(((Chapter *) p)->title);
+}
+
+/* The marker's wall-clock time, as UTC with its offset, then its text
+ * (escaped as in the report). */
+static char *
+chapter_title(const HvRecordHeader *rh, const guint8 *payload)
+{
+  g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(rh->wall_us / G_USEC_PER_SEC);
+  g_autofree char *when = dt ? g_date_time_format(dt, "%Y-%m-%d %H:%M:%S %:z") : g_strdup("(invalid time)");
+  g_autofree char *text = hv_text_escape((const char *) payload, rh->length);
+  if (g_utf8_strlen(text, -1) > CHAPTER_TITLE_MAX) {   /* the report's event list has it whole */
+    g_autofree char *cut = g_utf8_substring(text, 0, CHAPTER_TITLE_MAX - 1);
+    return g_strdup_printf("%s %s\u2026", when, cut);
+  }
+  return g_strdup_printf("%s %s", when, text);
+}
 
 static gboolean
 export_record(const HvRecordHeader *rh, const guint8 *payload, gpointer user_data, GError **error)
@@ -174,8 +211,18 @@ export_record(const HvRecordHeader *rh, const guint8 *payload, gpointer user_dat
     x->have_first = TRUE;
     x->first_mono_us = rh->mono_us;
   }
+  if (rh->type == HV_RECORD_MEDIA && x->records) {   /* where its plaintext begins: a clip's record range */
+    HvClipRecord r = { .index = rh->index, .offset = hv_decryptor_plain_bytes(x->dec) };
+    g_array_append_val(x->records, r);
+  }
   if (rh->type == HV_RECORD_MEDIA)
     return hv_decryptor_on_record(rh, payload, x->dec, error);
+  if (rh->type == HV_EVENT_MARKER && x->chapters->len >= MAX_CHAPTERS) {
+    x->markers_not_chapters++;
+  } else if (rh->type == HV_EVENT_MARKER) {
+    Chapter c = { .offset_us = (gint64) (rh->mono_us - x->first_mono_us), .title = chapter_title(rh, payload) };
+    g_array_append_val(x->chapters, c);
+  }
   g_autofree char *t = hv_cli_format_time(rh->wall_us);
   g_autofree char *rel = hv_cli_format_duration(rh->mono_us - x->first_mono_us);
   g_string_printf(x->line, "  %s  +%s  %-13s ", t, rel, hv_record_type_name(rh->type));
@@ -192,20 +239,93 @@ export_record(const HvRecordHeader *rh, const guint8 *payload, gpointer user_dat
   return TRUE;
 }
 
-/* Each chunk of plaintext, once written to the .ts file, is hashed for the
- * report and fed to the MP4 remux, which so runs beside decryption. */
 typedef struct {
-  HvSha256 *ts_sum;
-  HvRemux  *remux;      /* NULL once it failed (its error comes from hv_remux_finish) */
-} ExportSink;
+  HvSha256 *sum;
+  HvTsScan *scan;   /* a clip's keyframes; NULL: no clip */
+} PlainSink;
 
+/* Each chunk of plaintext, once written to the .ts file, is hashed for the
+ * report (and scanned for keyframes for a clip). */
 static gboolean
 export_plain(const guint8 *plain, gsize len, gpointer user_data, GError **error)
 {
-  ExportSink *s = user_data;
-  hv_sha256_update(s->ts_sum, plain, len);
-  if (s->remux && !hv_remux_push(s->remux, plain, len))
-    s->remux = NULL;
+  PlainSink *ps = user_data;
+  hv_sha256_update(ps->sum, plain, len);
+  if (ps->scan)
+    hv_ts_scan_feed(ps->scan, plain, len);
+  return TRUE;
+}
+
+/* Remux the exported MPEG-TS to the MP4 working copy (markers as chapters,
+ * no torn frame) and describe in tail what it holds and what it leaves out. */
+static gboolean
+export_mp4(const char *ts_path, const char *mp4_path, gboolean interrupted, const ExportPass *pass,
+           const HvTsCut *cut, GString *tail, HvReportHtml *html, GError **error)
+{
+  GArray *chapters = pass->chapters;
+  /* a clip's chapters: the markers within it, from its start; the whole
+   * session's: every marker */
+  gint64 from_us = cut ? cut->start_us : 0;
+  gint64 to_us = cut && cut->end_us >= 0 ? cut->end_us : G_MAXINT64;
+  g_autofree HvRemuxChapter *ch = g_new0(HvRemuxChapter, MAX(chapters->len, 1));
+  g_autofree guint *marker_of = g_new0(guint, MAX(chapters->len, 1));
+  guint n = 0;
+  for (guint i = 0; i < chapters->len; i++) {
+    const Chapter *c = &g_array_index(chapters, Chapter, i);
+    if (cut && (c->offset_us < from_us || c->offset_us >= to_us))
+      continue;
+    marker_of[n] = i;
+    ch[n++] = (HvRemuxChapter) { .start_us = c->offset_us - from_us, .title = c->title };
+  }
+  /* a stream that did not end with a clean stop may end inside a frame */
+  HvRemuxOptions ro = { .interrupted = interrupted, .chapters = ch, .n_chapters = n };
+  HvRemuxResult res;
+  if (!hv_remux_process_run(ts_path, mp4_path, &ro, &res, error))
+    return FALSE;
+  /* each line of the text report is one note of the HTML one */
+  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
+  g_autofree char *vdur = hv_cli_format_duration((guint64) res.video_us);
+  g_autofree char *adur = hv_cli_format_duration((guint64) res.audio_us);
+  g_ptr_array_add(lines, g_strdup_printf("MP4 working copy: fast start, video %s, audio %s, %u %s.",
+                                         res.has_video ? vdur : "none", res.has_audio ? adur : "none",
+                                         res.chapters, hv_cli_plural(res.chapters, "chapter", "chapters")));
+  if (res.video_frames_dropped)
+    g_ptr_array_add(lines, g_strdup_printf("Last %.3f s of video (%u %s) ends at the interruption and may be "
+                                           "incomplete: not included in the MP4; the sealed TS keeps every "
+                                           "byte.", res.video_dropped_us / 1e6, res.video_frames_dropped,
+                                           hv_cli_plural(res.video_frames_dropped, "frame", "frames")));
+  if (res.audio_frames_dropped)
+    g_ptr_array_add(lines, g_strdup_printf("%.3f s of audio (%u %s) incomplete%s: not included in the MP4; "
+                                           "the sealed TS keeps every byte.", res.audio_dropped_us / 1e6,
+                                           res.audio_frames_dropped,
+                                           hv_cli_plural(res.audio_frames_dropped, "frame", "frames"),
+                                           ro.interrupted ? " at the interruption" : ""));
+  if (pass->markers_not_chapters)
+    g_ptr_array_add(lines, g_strdup_printf("Only the first %u markers are chapters; the %" G_GUINT64_FORMAT
+                                           " after them are in the event list only.", MAX_CHAPTERS,
+                                           pass->markers_not_chapters));
+  g_string_append_c(tail, '\n');
+  for (guint i = 0; i < lines->len; i++) {
+    g_string_append_printf(tail, "%s\n", (const char *) lines->pdata[i]);
+    hv_report_html_note(html, lines->pdata[i]);
+  }
+  if (n) {
+    g_autoptr(GString) note = g_string_new("MP4 chapters (offset from the first record):");
+    g_string_append(tail, "MP4 chapters (one per marker; offset from the first record):\n");
+    if (res.chapters > n) {   /* the muxer's chapter at 0, before the first marker */
+      g_autofree char *at = hv_cli_format_duration((guint64) from_us);
+      g_string_append_printf(tail, "   0  +%s  " HV_REMUX_START_CHAPTER "\n", at);
+      g_string_append_printf(note, " 0. +%s " HV_REMUX_START_CHAPTER ";", at);
+    }
+    for (guint k = 0; k < n; k++) {
+      guint i = marker_of[k];
+      const Chapter *c = &g_array_index(chapters, Chapter, i);
+      g_autofree char *off = hv_cli_format_duration((guint64) MAX(c->offset_us, 0));
+      g_string_append_printf(tail, "  %2u  +%s  %s\n", i + 1, off, c->title);
+      g_string_append_printf(note, "%s %u. +%s %s", k ? ";" : "", i + 1, off, c->title);
+    }
+    hv_report_html_note(html, note->str);
+  }
   return TRUE;
 }
 
@@ -245,7 +365,184 @@ typedef struct {
   char *ref;
   char *to;
   char *custody_log;
+  char *from, *until;   /* a clip (FORMAT §14); NULL: the whole session */
 } Options;
+
+/* A time of the recording as the report prints it ("00:01:30.0"). */
+static char *
+clip_time(gint64 us)
+{
+  return hv_cli_format_duration((guint64) MAX(us, 0));
+}
+
+typedef struct {
+  int       fd;
+  HvSha256 *sum;
+} ClipOut;
+
+static gboolean
+clip_write(const guint8 *data, gsize len, gpointer user_data, GError **error)
+{
+  ClipOut *co = user_data;
+  hv_sha256_update(co->sum, data, len);
+  while (len > 0) {
+    ssize_t n = write(co->fd, data, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "writing the clip: %s", g_strerror(errno));
+      return FALSE;
+    }
+    data += n;
+    len -= (gsize) n;
+  }
+  return TRUE;
+}
+
+/* Copy the clip out of the written stream at ts_path into clip_path (0600),
+ * hashing it. */
+static gboolean
+clip_extract(const char *ts_path, const char *clip_path, HvClipInfo *ci, GError **error)
+{
+  int in = open(ts_path, O_RDONLY | O_CLOEXEC);
+  if (in < 0) {
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "%s: %s", ts_path, g_strerror(errno));
+    return FALSE;
+  }
+  g_autoptr(HvSha256) sum = hv_sha256_new();
+  ClipOut co = { open(clip_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600), sum };
+  if (co.fd < 0) {
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "%s: %s", clip_path, g_strerror(errno));
+    close(in);
+    return FALSE;
+  }
+  g_autoptr(HvTsExtract) x = hv_ts_extract_new(&ci->cut, clip_write, &co);
+  g_autofree guint8 *buf = g_malloc(1 << 20);
+  gboolean ok = TRUE, failed = FALSE;
+  guint64 at = 0;
+  while (ok && at < ci->cut.end) {
+    ssize_t n = read(in, buf, 1 << 20);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      if (n < 0) {
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "%s: %s", ts_path, g_strerror(errno));
+        failed = TRUE;
+      }
+      break;
+    }
+    ok = hv_ts_extract_feed(x, buf, (gsize) n, error);
+    at += (guint64) n;
+  }
+  ok = ok && !failed && hv_ts_extract_finish(x, error);
+  if (ok && fsync(co.fd) < 0) {
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "%s: %s", clip_path, g_strerror(errno));
+    ok = FALSE;
+  }
+  close(co.fd);
+  close(in);
+  if (!ok)
+    return FALSE;
+  ci->ts_sha256 = hv_sha256_finish(sum);
+  ci->ts_bytes = hv_ts_cut_length(&ci->cut);
+  return TRUE;
+}
+
+/* --from/--until (FORMAT §14): resolve the points, cut the written stream,
+ * write the clip's TS and clip.json in tmpl, remove the whole stream, and
+ * name the MP4 after the clip. Returns an exit status (HV_EXIT_OK or the
+ * failure's, with error). */
+static int
+export_clip(const Options *o, const HvVerdict *v, const ExportPass *pass, const HvTsScan *scan, const char *tmpl,
+            const char *base, const char *stream_sum, char **ts_name, char **ts_path, char **mp4_name,
+            char **mp4_path, HvClipInfo *ci, GError **error)
+{
+  GArray *chapters = pass->chapters;
+  g_autofree gint64 *markers = g_new0(gint64, MAX(chapters->len, 1));
+  for (guint i = 0; i < chapters->len; i++)
+    markers[i] = g_array_index(chapters, Chapter, i).offset_us;
+  ci->from = g_strdup(o->from ? o->from : "0");
+  ci->until = g_strdup(o->until ? o->until : "end");
+  ci->to_us = G_MAXINT64;
+  if (!hv_clip_parse_point("--from", ci->from, markers, chapters->len, &ci->from_us, error)
+      || (o->until && !hv_clip_parse_point("--until", ci->until, markers, chapters->len, &ci->to_us, error)))
+    return HV_EXIT_USAGE;
+  if (!hv_ts_scan_cut(scan, ci->from_us, ci->to_us, &ci->cut, error)) {
+    g_prefix_error(error, "no clip: ");
+    return HV_EXIT_USAGE;
+  }
+  if (pass->records->len == 0) {
+    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "no clip: the session has no media record");
+    return HV_EXIT_USAGE;
+  }
+  hv_clip_info_set_records(ci, pass->records);
+  ci->fingerprint = g_strdup(v->fingerprint);
+  ci->status = g_strdup(hv_status_name(v->seal.status));
+  ci->stream_bytes = hv_ts_scan_bytes(scan);
+  ci->stream_sha256 = g_strdup(stream_sum);
+  g_autofree char *t0 = g_strdup_printf("%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT "s", ci->cut.start_us / G_USEC_PER_SEC,
+                                        ci->cut.start_us / 100000 % 10);
+  g_autofree char *t1 = ci->cut.end_us < 0 ? g_strdup("end")
+                                           : g_strdup_printf("%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT "s",
+                                                             ci->cut.end_us / G_USEC_PER_SEC,
+                                                             ci->cut.end_us / 100000 % 10);
+  /* named by the cut (seconds from the start, to a tenth) */
+  g_autofree char *stem = g_strdup_printf("%s-clip-%s-%s", base, t0, t1);
+  ci->ts_name = g_strdup_printf("%s.ts", stem);
+  g_autofree char *clip_ts = g_build_filename(tmpl, ci->ts_name, NULL);
+  if (!clip_extract(*ts_path, clip_ts, ci, error))
+    return HV_EXIT_USAGE;
+  /* the whole stream is not part of a clip export */
+  (void) g_unlink(*ts_path);
+  g_free(*ts_name);
+  g_free(*ts_path);
+  *ts_name = g_strdup(ci->ts_name);
+  *ts_path = g_steal_pointer(&clip_ts);
+  g_autofree char *new_mp4 = g_strdup_printf("%s.mp4", stem);
+  g_autofree char *new_mp4_path = g_build_filename(tmpl, new_mp4, NULL);
+  if (rename(*mp4_path, new_mp4_path) < 0) {   /* created 0600 before the pass */
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "%s: %s", new_mp4_path, g_strerror(errno));
+    return HV_EXIT_USAGE;
+  }
+  g_free(*mp4_name);
+  g_free(*mp4_path);
+  *mp4_name = g_steal_pointer(&new_mp4);
+  *mp4_path = g_steal_pointer(&new_mp4_path);
+  g_autofree char *json = hv_clip_info_to_json(ci);
+  g_autofree char *json_path = g_build_filename(tmpl, HV_CLIP_JSON, NULL);
+  if (!g_file_set_contents_full(json_path, json, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error))
+    return HV_EXIT_USAGE;
+  return HV_EXIT_OK;
+}
+
+/* The clip's provenance in the report (FORMAT §14). */
+static void
+clip_report(const HvClipInfo *ci, GString *tail, HvReportHtml *html)
+{
+  g_autofree char *from = hv_text_escape(ci->from, -1);
+  g_autofree char *until = hv_text_escape(ci->until, -1);
+  g_autofree char *a = clip_time(ci->cut.start_us);
+  g_autofree char *b = ci->cut.end_us < 0 ? g_strdup("the end of the recording") : clip_time(ci->cut.end_us);
+  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
+  g_ptr_array_add(lines, g_strdup_printf("CLIP of the session (docs/FORMAT.md section 14), asked --from %s --until %s: "
+                                         "from the keyframe at +%s to %s.", from, until, a, b));
+  g_ptr_array_add(lines, g_strdup_printf(
+    "Clip stream bytes %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT " of the %" G_GUINT64_FORMAT "-byte "
+    "plaintext stream (SHA-256 %s), in media records %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT
+    "; prepended: the PAT at byte %" G_GINT64_FORMAT " (record %" G_GINT64_FORMAT ") and the PMT at byte %"
+    G_GINT64_FORMAT " (record %" G_GINT64_FORMAT ").", ci->cut.start, ci->cut.end, ci->stream_bytes,
+    ci->stream_sha256, ci->first.index, ci->last.index, ci->cut.pat, ci->pat_record, ci->cut.pmt,
+    ci->pmt_record));
+  g_ptr_array_add(lines, g_strdup_printf("Clip TS %s: %" G_GUINT64_FORMAT " bytes, SHA-256 %s; clip.json has "
+                                         "the cut, and 'haven verify-clip DIR SESSION --identity KEY' re-derives "
+                                         "the clip byte for byte from the sealed session.", ci->ts_name,
+                                         ci->ts_bytes, ci->ts_sha256));
+  g_string_append_c(tail, '\n');
+  for (guint i = 0; i < lines->len; i++) {
+    g_string_append_printf(tail, "%s\n", (const char *) lines->pdata[i]);
+    hv_report_html_note(html, lines->pdata[i]);
+  }
+}
 
 static int
 refuse(const char *tmpl, int code, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
@@ -358,7 +655,7 @@ export_session(const char *session, const Options *o)
   }
   hv_decryptor_set_output(dec, fd);
   /* The MP4 is plaintext too: created 0600 like the MPEG-TS, so that the
-   * muxer's filesink (which opens it "wb") keeps that mode whatever the umask. */
+   * muxer (which opens it for writing) keeps that mode whatever the umask. */
   int mp4_fd = open(mp4_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (mp4_fd < 0) {
     int e = errno;
@@ -367,20 +664,23 @@ export_session(const char *session, const Options *o)
   }
   close(mp4_fd);
   g_autoptr(GError) remux_err = NULL;
-  g_autoptr(HvRemux) remux = hv_remux_new(mp4_path, &remux_err);
   g_autoptr(HvSha256) ts_sum = hv_sha256_new();
-  ExportSink sink = { .ts_sum = ts_sum, .remux = remux };
-  hv_decryptor_set_sink(dec, export_plain, &sink);
+  gboolean clip = o->from || o->until;
+  g_autoptr(HvTsScan) scan = clip ? hv_ts_scan_new() : NULL;
+  g_autoptr(GArray) records = clip ? g_array_new(FALSE, FALSE, sizeof(HvClipRecord)) : NULL;
+  PlainSink psink = { ts_sum, scan };
+  hv_decryptor_set_sink(dec, export_plain, &psink);
   g_autoptr(GString) line = g_string_sized_new(4 * HV_EVENT_MAX + 128);
-  ExportPass pass = { .dec = dec, .events = events, .html_rows = html_rows, .line = line };
+  g_autoptr(GArray) chapters = g_array_new(FALSE, FALSE, sizeof(Chapter));
+  g_array_set_clear_func(chapters, chapter_clear);
+  ExportPass pass = { .dec = dec, .events = events, .html_rows = html_rows, .line = line,
+                      .chapters = chapters, .records = records };
   HvVerifyOptions vo = { .expected_device_pk = pin, .on_record = export_record, .user_data = &pass,
                          .threads = HV_VERIFY_ALL_CPUS };
   g_autoptr(HvVerdict) v = hv_vault_verify(session, &vo, &err);
   gboolean synced = fsync(fd) == 0;
   int sync_errno = errno;
   close(fd);
-  if (!v || !v->intact || !synced)
-    g_clear_pointer(&remux, hv_remux_free);   /* stop it before the partial export is removed */
   if (v && v->intact && want && g_strcmp0(v->fingerprint, want) != 0)
     return refuse(tmpl, HV_EXIT_INTEGRITY, "refusing to export: %s: fingerprint is %s, not the expected "
                   "%s (a different session, or the paper record was misread)", session, v->fingerprint,
@@ -397,7 +697,23 @@ export_session(const char *session, const Options *o)
   if (id->sign_sk && !custody)
     return refuse(tmpl, HV_EXIT_USAGE, "%s", custody_err->message);
 
-  gboolean mp4_ok = remux && hv_remux_finish(remux, &remux_err);
+  g_autoptr(HvReportHtml) html = hv_report_html_new();
+  g_autoptr(GString) tail = g_string_new(NULL);
+  /* a session that did not end with a clean stop may end inside a frame */
+  gboolean interrupted = v->seal.status != HV_STATUS_COMPLETE;
+  g_autofree char *first_sum = NULL;
+  g_auto(HvClipInfo) ci = { 0 };
+  if (clip) {
+    g_autofree char *stream_sum = hv_sha256_finish(ts_sum);
+    int code = export_clip(o, v, &pass, scan, tmpl, base, stream_sum, &ts_name, &ts_path, &mp4_name, &mp4_path,
+                           &ci, &err);
+    if (code != HV_EXIT_OK)
+      return refuse(tmpl, code, "%s", err->message);
+    interrupted = interrupted && ci.cut.end_us < 0;   /* cut before a keyframe: its last frame is whole */
+    first_sum = g_strdup(ci.ts_sha256);
+    clip_report(&ci, tail, html);
+  }
+  gboolean mp4_ok = export_mp4(ts_path, mp4_path, interrupted, &pass, clip ? &ci.cut : NULL, tail, html, &remux_err);
   if (!mp4_ok) {
     (void) g_unlink(mp4_path);
     g_autofree char *m = hv_text_escape(remux_err->message, -1);
@@ -409,11 +725,9 @@ export_session(const char *session, const Options *o)
                        .ref = o->ref, .to = o->to,
                        .custody_log = custody ? hv_custody_writer_path(custody) : NULL,
                        .custody_seq = custody ? hv_custody_writer_next_seq(custody) : 0 };
-  g_autoptr(HvReportHtml) html = hv_report_html_new();
   g_autoptr(GString) head = custody_head(v, &rc, html, &err);
   if (!head)
     return refuse(tmpl, HV_EXIT_USAGE, "hashing the sealed source files: %s", err->message);
-  g_autoptr(GString) tail = g_string_new(NULL);
   if (!mp4_ok) {
     g_autofree char *m = hv_text_escape(remux_err->message, -1);
     g_string_append_printf(tail, "\nMP4 working copy NOT produced: %s\n", m);
@@ -422,10 +736,13 @@ export_session(const char *session, const Options *o)
   }
   g_string_append_printf(tail, "\nFiles (SHA-256):\n");
   g_autoptr(GPtrArray) produced = g_ptr_array_new_with_free_func((GDestroyNotify) hv_custody_file_free);
-  const char *files[] = { ts_name, mp4_ok ? mp4_name : NULL };
+  const char *mp4_file = mp4_ok ? mp4_name : NULL;
+  const char *files[] = { ts_name, clip ? HV_CLIP_JSON : mp4_file, clip ? mp4_file : NULL };
+  if (!first_sum)
+    first_sum = hv_sha256_finish(ts_sum);
   for (guint i = 0; i < G_N_ELEMENTS(files) && files[i]; i++) {
     g_autofree char *p = g_build_filename(tmpl, files[i], NULL);
-    g_autofree char *sum = i == 0 ? hv_sha256_finish(ts_sum) : hv_sha256_file(p, &err);
+    g_autofree char *sum = i == 0 ? g_strdup(first_sum) : hv_sha256_file(p, &err);
     if (!sum)
       return refuse(tmpl, HV_EXIT_USAGE, "%s", err->message);
     g_autofree char *name = hv_text_escape(files[i], -1);
@@ -480,6 +797,9 @@ export_session(const char *session, const Options *o)
          "report:      %s\n", hv_status_name(v->seal.status), v->fingerprint,
          want ? " (as expected)" : " (not compared: no --expect given)", dev, o->out,
          mp4_ok ? final_mp4 : "NOT produced (see the report)", rep_path);
+  if (clip)
+    printf("clip:        %s (stream bytes %" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT ", records %" G_GUINT64_FORMAT
+           "-%" G_GUINT64_FORMAT ")\n", ci.ts_name, ci.cut.start, ci.cut.end, ci.first.index, ci.last.index);
   if (custody)
     printf("custody:     entry %" G_GUINT64_FORMAT " of %s\n", hv_custody_writer_next_seq(custody) - 1,
            hv_custody_writer_path(custody));
@@ -503,6 +823,9 @@ hv_cmd_export(int argc, char **argv)
     { "to", 0, 0, G_OPTION_ARG_STRING, &o.to, "Who the export is for (court, recipient)", "TEXT" },
     { "custody-log", 0, 0, G_OPTION_ARG_FILENAME, &o.custody_log,
       "Custody log to append to instead of SESSION/custody.log (a read-only master)", "FILE" },
+    { "from", 0, 0, G_OPTION_ARG_STRING, &o.from,
+      "Export a clip from this point: a time from the start ([[HH:]MM:]SS[.f]) or marker:N", "POINT" },
+    { "until", 0, 0, G_OPTION_ARG_STRING, &o.until, "... up to this point (default: the end)", "POINT" },
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new("SESSION - export a session for court");
@@ -516,14 +839,21 @@ hv_cmd_export(int argc, char **argv)
     "has a signing key both reports are signed (REPORT.sig) and a signed custody event\n"
     "is appended to SESSION/custody.log (or --custody-log FILE; a read-only session\n"
     "directory needs it). On any failure nothing is left behind. An INTERRUPTED\n"
-    "session exports its intact prefix.\n"
+    "session exports its intact prefix. The MP4 is fast start, has a chapter per\n"
+    "marker, and leaves out a last frame an interruption may have torn (the\n"
+    "MPEG-TS keeps every byte; the report says what was left out).\n"
+    "--from/--until export a provable clip instead (docs/FORMAT.md section 14): the\n"
+    "stream's bytes from the keyframe at or before --from to the keyframe at or after\n"
+    "--until (no re-encoding), its MP4, and clip.json naming the byte and record\n"
+    "range; 'haven verify-clip' re-derives it from the sealed session.\n"
     "Without --device-key, a session of an enrolled device (haven enroll) is pinned to\n"
     "its key in the trust list; any other is checked against the key in its own header\n"
     "only: the output and the report then say that the device was NOT PINNED.\n"
     "Exit status: 0 exported, 1 integrity failure (INVALID, another device, wrong\n"
     "fingerprint, key commitment), 2 usage or I/O error (a wrong key, a full disk:\n"
-    "nothing is left behind), 4 exported without the MP4 working copy (the remux\n"
-    "failed: the verified MPEG-TS original and the report are in DIR, and say so).");
+    "nothing is left behind), 4 exported without the MP4 working copy (the remux,\n"
+    "which runs in its own process, haven-remux, failed or crashed: the verified\n"
+    "MPEG-TS original and the report are in DIR, and say so).");
   int ret = HV_EXIT_USAGE;
   if (hv_cli_parse(ctx, &argc, &argv)) {
     if (!o.identity || !o.out || argc != 2)
@@ -538,5 +868,7 @@ hv_cmd_export(int argc, char **argv)
   g_free(o.ref);
   g_free(o.to);
   g_free(o.custody_log);
+  g_free(o.from);
+  g_free(o.until);
   return ret;
 }

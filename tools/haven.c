@@ -15,6 +15,7 @@ static const struct {
   { "verify",  hv_cmd_verify,  "verify sessions without any decryption key" },
   { "info",    hv_cmd_info,    "show what a session holds, without any key" },
   { "export",  hv_cmd_export,  "verify, decrypt and export a session for court" },
+  { "verify-clip", hv_cmd_verify_clip, "re-derive a clip (export --from/--until) from its sealed session" },
   { "recover", hv_cmd_recover, "seal sessions left open by a crash (device key needed)" },
   { "status",  hv_cmd_status,  "show the running havend's state, lights and last session" },
   { "start",   hv_cmd_start,   "start recording and wait until it records (like a short press)" },

@@ -13,6 +13,8 @@ PACKAGES=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x gstreamer1.0-alsa gstreamer1.0-plugins-base-apps
+  # export's MP4 remux (libavformat); ffmpeg/ffprobe: the tests' independent decoder
+  libavformat-dev libavcodec-dev libavutil-dev ffmpeg
   python3 python3-cryptography time
   # the config partition (haven provision, the image and its boot test)
   mtools dosfstools fdisk

@@ -18,7 +18,7 @@ ws = Workspace()
 R = Runner("cli")
 DOC = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "JSON.md")
 
-COMMANDS = [["keygen"], ["verify"], ["info"], ["export"], ["recover"], ["status"], ["start"], ["stop"],
+COMMANDS = [["keygen"], ["verify"], ["verify-clip"], ["info"], ["export"], ["recover"], ["status"], ["start"], ["stop"],
             ["mark"], ["sim"], ["catalog", "list"], ["catalog", "show"], ["catalog", "index"],
             ["catalog", "rebuild"], ["audit"], ["key"], ["flash"], ["provision"], ["enroll"],
             ["custody", "show"], ["custody", "verify"], ["custody", "add"], ["custody", "verify-report"]]
@@ -362,6 +362,32 @@ def export_failures():
 
 
 R.case("export: a full disk is exit 2 leaving nothing, a failed remux exit 4 saying so", export_failures)
+
+
+def remux_helper_fails():
+    """The remux runs in haven-remux ($HAVEN_REMUX): a helper that exits
+    non-zero, dies of a signal or is missing is exit 4 with the original and
+    the report exported, and a message naming the helper and what happened;
+    never a crash of haven."""
+    crash = ws.path("remux-crash.sh")
+    with open(crash, "w") as f:
+        f.write("#!/bin/sh\necho 'haven-remux: about to crash' >&2\nkill -SEGV $$\n")
+    os.chmod(crash, 0o700)
+    cases = [("/bin/false", "the MP4 remux program /bin/false failed (exit status 1)"),
+             (crash, f"the MP4 remux program {crash} was killed by signal 11 (Segmentation fault): about to crash"),
+             (ws.path("no-such-remux"), "the MP4 remux program could not be run")]
+    for i, (helper, says) in enumerate(cases):
+        out = ws.path(f"exp-helper{i}")
+        env = dict(os.environ, HAVEN_REMUX=helper)
+        p = run(HAVEN, "export", "-i", ws.path("cust.key"), "-o", out, os.path.join(ARCH, "s1"), env=env, check=4)
+        assert f"MP4 working copy NOT produced: {says}" in p.stderr, p.stderr
+        assert "exit status 4" in p.stderr and "mp4:         NOT produced" in p.stdout, p
+        assert sorted(os.listdir(out)) == ["custody-report.html", "custody-report.html.sig", "custody-report.txt",
+                                           "custody-report.txt.sig", "s1.ts"], os.listdir(out)
+        assert says in open(os.path.join(out, "custody-report.txt")).read()
+
+
+R.case("export: a failing, crashing or missing remux helper (haven-remux) is exit 4 saying which", remux_helper_fails)
 
 
 def wrong_key():

@@ -11,6 +11,7 @@ import stat
 import struct
 import subprocess
 
+from playback import check_playable
 from vaulttest import HAVEN, Runner, Workspace, records, run
 
 ws = Workspace()
@@ -35,7 +36,7 @@ def discover(path):
 
 
 def export_complete():
-    s = ws.session("full", "--media", TS, "--commit-every", "20000")
+    s = ws.session("full", "--media", TS, "--commit-every", "20000", "--markers", "2")
     out = ws.path("exp-full")
     p = run(HAVEN, "export", "--identity", ws.path("cust.key"), "--out", out, s, check=0)
     assert "verdict:     COMPLETE" in p.stdout, p.stdout
@@ -45,7 +46,16 @@ def export_complete():
     info, dur = discover(os.path.join(out, name + ".mp4"))
     assert "H.264" in info and "MPEG-4 AAC" in info, info
     assert abs(dur - 10.0) < 0.5, f"duration {dur}"
+    # an independent decoder: no error, audio and video as long, fast start,
+    # every frame kept (a clean end), one chapter per marker after the start
+    info = check_playable(os.path.join(out, name + ".mp4"))
+    assert float([x for x in info["streams"] if x["codec_type"] == "video"][0]["duration"]) == 10.0, info
+    titles = [c["tags"]["title"] for c in info["chapters"]]
+    assert titles[0] == "Start of the recording" and len(titles) == 3, titles
+    assert all(t.endswith(f" marker {k}") and " +00:00 " in t for k, t in enumerate(titles[1:], 1)), titles
     rep = open(os.path.join(out, "custody-report.txt")).read()
+    assert "MP4 chapters (one per marker" in rep and titles[1] in rep and titles[2] in rep, rep
+    assert "not included in the MP4" not in rep, rep
     assert "Fingerprint:" in rep and "marker" in rep and name + ".mp4" in rep, rep
     import hashlib
     digest = hashlib.sha256(open(TS, "rb").read()).hexdigest()
@@ -57,6 +67,23 @@ def export_complete():
 
 
 R.case("export: original stream, MP4 with H.264+AAC, custody report", export_complete)
+
+
+def long_marker_title():
+    text = "the child describes the room; " * 20     # 600 characters
+    s = ws.session("longmark", "--media", TS, "--markers", "1", "--marker-text", text)
+    out = ws.path("exp-longmark")
+    run(HAVEN, "export", "--identity", ws.path("cust.key"), "--out", out, s, check=0)
+    info = check_playable(os.path.join(out, "longmark.mp4"))
+    title = info["chapters"][1]["tags"]["title"]
+    # "YYYY-MM-DD HH:MM:SS +00:00 " then 199 characters of the text and an ellipsis
+    assert len(title) == 27 + 200 and title.endswith("\u2026") and text[:199] in title, title
+    rep = open(os.path.join(out, "custody-report.txt")).read()
+    assert text in rep, "the event list lost the marker's whole text"
+
+
+R.case("a long marker text: chapter title cut at 200 characters, the event list keeps it whole",
+       long_marker_title)
 
 
 def export_wrong_key():
@@ -141,6 +168,12 @@ for i in range(6):
         if len(ts) > 40000:
             info, dur = discover(os.path.join(out, name + ".mp4"))
             assert dur > 0, info
+        if mp4:
+            # torn frames are left out: it decodes without error, and says so
+            check_playable(os.path.join(out, name + ".mp4"))
+            rep = open(os.path.join(out, "custody-report.txt")).read()
+            assert "Last 0.040 s of video (1 frame) ends at the interruption and may be incomplete: not " \
+                "included in the MP4; the sealed TS keeps every byte." in rep, rep
     R.case(f"SIGKILL at media byte {kill_at}: recovered INTERRUPTED, prefix exports", crash)
 
 

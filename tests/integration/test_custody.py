@@ -491,7 +491,7 @@ MASKS = [
 def masked(text):
     text = text.replace(os.path.realpath(ws.dir), "<WS>")
     text = re.sub(r"(OS user(?::\s+|</th><td>))(.*?) \(uid \d+\)", r"\1<USER> (uid <UID>)", text)
-    # synthetic media never remuxes; GStreamer's wording of why may vary
+    # synthetic media never remuxes; the remux's wording of why may vary
     text = re.sub(r"(MP4 working copy NOT produced: )[^\n<]*", r"\1<REASON>", text)
     for rx, rep in MASKS:
         text = rx.sub(rep, text)

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 
+from playback import check_playable
 from vaulttest import BUILD, HAVEN, Runner, Workspace, run
 
 RECORD = os.path.join(BUILD, "tests", "hv-record")
@@ -72,6 +73,10 @@ def basic():
         f"MP4 {dur:.2f} s, recorded {rec:.2f} s, pipeline start-up {latency:.2f} s"
     i = info(s)
     assert "marker" in i and "start" in i and "stop" in i, i
+    # ffmpeg decodes it cleanly; hv-record's marker, half way, is a chapter there
+    pb = check_playable(mp4)
+    ch = [c for c in pb["chapters"] if c["tags"]["title"].endswith(" marker from test")]
+    assert len(ch) == 1 and abs(float(ch[0]["start_time"]) - 3.0) < 0.5 + latency, pb["chapters"]
 
 
 R.case("record 6 s from two test cameras: COMPLETE, MP4 H.264+AAC within 0.5 s", basic)
@@ -121,6 +126,7 @@ def camera_fails():
     mp4, _ = export(s, "exp-camfail")
     out, dur = discover(mp4)
     assert "MPEG-4 AAC" in out and dur > 6, out
+    check_playable(mp4)
 
 
 R.case("camera error mid-session: recording goes on, event in the chain, verify clean", camera_fails)
@@ -136,6 +142,7 @@ def mic_fails():
     mp4, _ = export(s, "exp-micfail")
     out, dur = discover(mp4)
     assert "H.264" in out and dur > 5, out
+    check_playable(mp4)
 
 
 R.case("microphone error mid-session: video goes on, event in the chain", mic_fails)

@@ -75,9 +75,9 @@ R.case("info: 20,000 events of 4 KiB printed: peak RSS at most 8 MiB above start
 
 
 def export_sealed():
-    """Export also remuxes to MP4 with GStreamer, whose own footprint (about 70 MB
-    under ASan) does not depend on the session: the bound is on what the events
-    add, against the same export of a session without them."""
+    """Export also tries the MP4 remux (libavformat), whose own footprint does
+    not depend on the session: the bound is on what the events add, against
+    the same export of a session without them."""
     base = make("exp0", 0)
     kib0 = measure(HAVEN, "export", "--identity", ws.path("cust.key"), "--out", ws.path("out0"), base,
                    expect=4)  # synthetic media: no MP4, exit 4

@@ -26,7 +26,7 @@ complete() { :; }   # the file registers itself; not needed here
 _init_completion() { :; }
 . "$completion"
 
-cmds=$("$haven" --help | sed -n -E '/^Commands:/,/^$/s/^  ([a-z]+) .*/\1/p')
+cmds=$("$haven" --help | sed -n -E '/^Commands:/,/^$/s/^  ([a-z][a-z-]*) .*/\1/p')
 [ -n "$cmds" ] || problem "no commands parsed from 'haven --help'"
 for c in $cmds; do
   case " $_haven_commands " in *" $c "*) ;; *) problem "completion: command '$c' missing from _haven_commands" ;; esac

@@ -56,13 +56,22 @@ check "havend holds only the real boards (no sim.board, vm-gpio-sim.board)" \
 unit_doc=$(dpkg-deb --fsys-tarfile "$havend_deb" | tar -xOf - ./lib/systemd/system/havend.service |
            sed -n 's|^Documentation=file://\([^ ]*\).*|\1|p')
 check "the unit's Documentation= ($unit_doc) is in the package" grep -q -x -F "$unit_doc" "$work/havend.files"
-for f in /usr/bin/haven /usr/share/man/man1/haven.1.gz /usr/share/bash-completion/completions/haven; do
+for f in /usr/bin/haven /usr/libexec/haven/haven-remux /usr/share/man/man1/haven.1.gz \
+         /usr/share/bash-completion/completions/haven; do
   check "haven holds $f" grep -q -x -F "$f" "$work/haven.files"
 done
-check "haven holds no daemon" bash -c "! grep -E 'havend|libexec' '$work/haven.files'"
+check "haven holds no daemon" bash -c "! grep -E 'havend|haven-capture' '$work/haven.files'"
+# export's remux runs in haven-remux, the only program linking libavformat
+mkdir -p "$work/haven-x"
+dpkg-deb -x "$haven_deb" "$work/haven-x"
+check "/usr/bin/haven does not link FFmpeg's libraries (haven-remux does)" \
+  bash "$src/tests/tools/check-needed.sh" "$work/haven-x/usr/bin/haven" '^lib(av|sw|postproc)[a-z]*[.-]'
+check "/usr/libexec/haven/haven-remux links libavformat" \
+  bash -c "readelf -d -W '$work/haven-x/usr/libexec/haven/haven-remux' | grep -q 'NEEDED.*libavformat'"
 deps=$(dpkg-deb -f "$haven_deb" Depends)
 echo "haven Depends: $deps"
 check "haven does not depend on libgpiod or libsystemd" bash -c "! grep -E 'gpiod|libsystemd' <<<'$deps'"
+check "haven does not depend on GStreamer (haven-remux remuxes with libavformat)" bash -c "! grep -E 'gstreamer' <<<'$deps'"
 
 # 3. lintian (errors fail; overrides in board/debian/*.lintian-overrides say why)
 t=$(date +%s)
@@ -105,10 +114,10 @@ echo "time: install haven alone $(elapsed $t) s ($(wc -l < "$work/new") packages
 check "haven alone pulls in no libgpiod or gpiod" bash -c "! grep -E 'gpiod' '$work/new'"
 # libsystemd0 is in every Debian root (apt depends on it): haven must not be
 # what brings it, and its own Depends name neither (checked above). Debian's
-# GStreamer plugins that export needs (good, bad) bring systemd itself through
-# their own dependencies: listed, not haven's doing.
+# FFmpeg libraries that export needs may bring systemd-related packages
+# through their own dependencies: listed, not haven's doing.
 check "libsystemd0 was there before haven, not brought by it" grep -q -x libsystemd0 "$work/before"
-echo "systemd-related packages the GStreamer plugins' dependencies brought: $(grep systemd "$work/new" | tr '\n' ' ')"
+echo "systemd-related packages the FFmpeg libraries' dependencies brought: $(grep systemd "$work/new" | tr '\n' ' ')"
 check "haven alone pulls in no havend" bash -c "! grep -x havend '$work/new'"
 check "installed haven --version says $version" test "$(in_r1 haven --version)" = "haven $version"
 in_r1 haven verify --device-key /tmp/hv/dev.key.pub /tmp/hv/sess > "$work/verify.txt" 2>&1 && v=0 || v=$?

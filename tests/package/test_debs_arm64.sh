@@ -36,7 +36,7 @@ haven_deb=$debs/haven_${version}_arm64.deb
 mkdir -p "$work/x"
 dpkg-deb -x "$havend_deb" "$work/x"
 dpkg-deb -x "$haven_deb" "$work/x"
-for b in usr/sbin/havend usr/libexec/haven/haven-capture usr/bin/haven; do
+for b in usr/sbin/havend usr/libexec/haven/haven-capture usr/bin/haven usr/libexec/haven/haven-remux; do
   desc=$(file -b "$work/x/$b")
   echo "$b: $desc"
   check "$b is aarch64 ELF" grep -q 'ELF 64-bit LSB.*ARM aarch64' <<<"$desc"

@@ -7,7 +7,7 @@
  *   decrypt  the same pass with every media record decrypted to /dev/null
  *   write    the same pass writing the MPEG-TS stream to a file, then fsync
  *   sha-ts   SHA-256 of that file (OpenSSL, as the report does)
- *   remux    MPEG-TS to MP4 (GStreamer, as export does)
+ *   remux    MPEG-TS to MP4 (libavformat, as export does)
  *   sha-mp4  SHA-256 of the MP4
  * Prints "phase seconds" lines; asserts nothing.
  */
@@ -96,7 +96,7 @@ main(int argc, char **argv)
   g_autofree char *sum = hv_sha256_file(ts, &err);
   printf("sha-ts %.3f\n", now() - t0);
   t0 = now();
-  gboolean ok = hv_ts_remux_to_mp4(ts, mp4, &err);
+  gboolean ok = hv_ts_remux_to_mp4(ts, mp4, NULL, NULL, &err);
   printf("remux %.3f\n", now() - t0);
   if (!ok) {
     g_printerr("hv-bench-export: remux: %s\n", err->message);

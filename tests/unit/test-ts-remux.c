@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * ts-remux: the remux fed while export decrypts (HvRemux) writes the MP4
- * the file-to-file remux writes, whatever pieces the stream comes in; a
- * stream that is not MPEG-TS ends with an error naming the remux; freeing
- * it unfinished stops it.
+ * ts-remux: a whole stream goes into a fast-start MP4 (moov before mdat,
+ * 0600) with all its frames; a stream cut anywhere at an interruption
+ * loses its last video access unit and any AAC frame that is not whole,
+ * and what is written decodes without error (ffmpeg, the independent
+ * decoder); chapters are written; a stream that is not MPEG-TS is an
+ * input error. GStreamer only makes the test stream, as the recorder does.
  */
 #include "ts-remux.h"
 
 #include <gst/gst.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Two seconds of H.264 + AAC in MPEG-TS, encoded as the recorder does. */
 static char *
@@ -44,38 +47,160 @@ file_size(const char *path)
   return (gsize) st.st_size;
 }
 
+/* The order of the MP4's top-level boxes, e.g. "ftyp moov free mdat". */
+static char *
+top_level_boxes(const char *path)
+{
+  gchar *data;
+  gsize len;
+  g_assert_true(g_file_get_contents(path, &data, &len, NULL));
+  g_autoptr(GString) order = g_string_new(NULL);
+  for (gsize off = 0; off + 8 <= len;) {
+    guint64 size = ((guint64) (guint8) data[off] << 24) | ((guint8) data[off + 1] << 16) |
+                   ((guint8) data[off + 2] << 8) | (guint8) data[off + 3];
+    if (size == 1 && off + 16 <= len) {
+      size = 0;
+      for (int k = 0; k < 8; k++)
+        size = size << 8 | (guint8) data[off + 8 + k];
+    }
+    g_string_append_printf(order, "%s%.4s", order->len ? " " : "", data + off + 4);
+    if (size < 8)
+      break;
+    off += size;
+  }
+  g_free(data);
+  return g_string_free(g_steal_pointer(&order), FALSE);
+}
+
+/* ffmpeg's decoder errors on the MP4 ("" when it decodes cleanly). */
+static char *
+decode_errors(const char *mp4)
+{
+  const char *argv[] = { "ffmpeg", "-nostdin", "-v", "error", "-i", mp4, "-f", "null", "-", NULL };
+  g_autofree char *out = NULL;
+  char *err = NULL;
+  int status;
+  g_autoptr(GError) e = NULL;
+  g_assert_true(g_spawn_sync(NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &status, &e));
+  g_assert_no_error(e);
+  g_assert_true(g_spawn_check_wait_status(status, NULL));
+  return err;
+}
+
 static void
-test_streamed_equals_file(void)
+test_complete(void)
 {
   g_autofree char *dir = g_dir_make_tmp("haven-remux-XXXXXX", NULL);
   g_autofree char *ts = make_ts(dir);
-  g_autofree char *a = g_build_filename(dir, "a.mp4", NULL);
-  g_autofree char *b = g_build_filename(dir, "b.mp4", NULL);
+  g_autofree char *mp4 = g_build_filename(dir, "a.mp4", NULL);
   g_autoptr(GError) err = NULL;
-  g_assert_true(hv_ts_remux_to_mp4(ts, a, &err));
+  HvRemuxResult res;
+  mode_t old = umask(022);
+  gboolean ok = hv_ts_remux_to_mp4(ts, mp4, NULL, &res, &err);
+  umask(old);
   g_assert_no_error(err);
+  g_assert_true(ok);
+  g_assert_true(res.has_video && res.has_audio);
+  g_assert_cmpuint(res.video_frames_dropped, ==, 0);
+  g_assert_cmpuint(res.audio_frames_dropped, ==, 0);
+  g_assert_cmpint(res.video_us, ==, 2000000);   /* 50 frames at 25/s: every one */
+  g_assert_cmpint(ABS(res.audio_us - res.video_us), <, 100000);
+  g_assert_cmpuint(file_size(mp4), >, 10000);
+  GStatBuf st;
+  g_assert_cmpint(g_stat(mp4, &st), ==, 0);
+  g_assert_cmpint(st.st_mode & 0777, ==, 0600);
+  g_autofree char *boxes = top_level_boxes(mp4);
+  g_test_message("boxes: %s", boxes);
+  g_assert_nonnull(strstr(boxes, "moov"));
+  g_assert_true(strstr(boxes, "moov") < strstr(boxes, "mdat"));   /* fast start */
+  g_autofree char *errors = decode_errors(mp4);
+  g_assert_cmpstr(errors, ==, "");
+  g_unlink(mp4);
+  g_unlink(ts);
+  g_rmdir(dir);
+}
 
+/* The stream cut at many points in its last 20 kB, as an interruption cuts it. */
+static void
+test_interrupted(void)
+{
+  g_autofree char *dir = g_dir_make_tmp("haven-remux-XXXXXX", NULL);
+  g_autofree char *ts = make_ts(dir);
   gchar *data;
   gsize len;
   g_assert_true(g_file_get_contents(ts, &data, &len, NULL));
-  g_autoptr(HvRemux) r = hv_remux_new(b, &err);
-  g_assert_no_error(err);
-  /* pieces of every size, as decrypted chunks come (an empty final chunk included) */
-  gsize off = 0;
-  for (guint k = 0; off < len; k++) {
-    gsize n = MIN(len - off, (gsize) (k * 7919) % 65537);
-    g_assert_true(hv_remux_push(r, (const guint8 *) data + off, n));
-    off += n;
+  g_autofree char *cut = g_build_filename(dir, "cut.ts", NULL);
+  guint audio_dropped = 0, cuts = 0;
+  for (gsize end = len - 188; end + 20000 > len; end -= 188 * 7) {
+    g_assert_true(g_file_set_contents(cut, data, (gssize) end, NULL));
+    g_autofree char *mp4 = g_build_filename(dir, "cut.mp4", NULL);
+    g_autoptr(GError) err = NULL;
+    HvRemuxOptions ro = { .interrupted = TRUE };
+    HvRemuxResult res;
+    g_assert_true(hv_ts_remux_to_mp4(cut, mp4, &ro, &res, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(res.video_frames_dropped, ==, 1);
+    g_assert_cmpint(res.video_dropped_us, ==, 40000);
+    audio_dropped += res.audio_frames_dropped;
+    g_autofree char *errors = decode_errors(mp4);
+    g_test_message("cut at %" G_GSIZE_FORMAT ": video %" G_GINT64_FORMAT " us, audio %" G_GINT64_FORMAT
+                   " us, %u audio frames dropped%s%s", end, res.video_us, res.audio_us,
+                   res.audio_frames_dropped, *errors ? ": " : "", errors);
+    g_assert_cmpstr(errors, ==, "");
+    g_unlink(mp4);
+    /* the same cut, taken as a clean end, keeps its last access unit */
+    ro.interrupted = FALSE;
+    g_assert_true(hv_ts_remux_to_mp4(cut, mp4, &ro, &res, &err));
+    g_assert_cmpuint(res.video_frames_dropped, ==, 0);
+    g_unlink(mp4);
+    cuts++;
   }
-  g_assert_true(hv_remux_push(r, (const guint8 *) "", 0));
-  g_assert_true(hv_remux_finish(r, &err));
-  g_assert_no_error(err);
+  g_test_message("%u cuts, %u torn audio frames left out", cuts, audio_dropped);
+  g_assert_cmpuint(cuts, >, 10);
+  g_assert_cmpuint(audio_dropped, >, 0);   /* some cut tore an audio frame */
   g_free(data);
-  /* the same MP4 (mp4mux stamps its creation time, so the bytes may differ there) */
-  g_assert_cmpuint(file_size(a), >, 10000);
-  g_assert_cmpuint(file_size(b), ==, file_size(a));
-  g_unlink(a);
-  g_unlink(b);
+  g_unlink(cut);
+  g_unlink(ts);
+  g_rmdir(dir);
+}
+
+static void
+test_chapters(void)
+{
+  g_autofree char *dir = g_dir_make_tmp("haven-remux-XXXXXX", NULL);
+  g_autofree char *ts = make_ts(dir);
+  g_autofree char *mp4 = g_build_filename(dir, "c.mp4", NULL);
+  HvRemuxChapter ch[] = { { 500000, "2026-11-29 10:00:00 +00:00 first marker" },
+                          { 1500000, "2026-11-29 10:00:01 +00:00 second marker" },
+                          { 9000000, "2026-11-29 10:00:09 +00:00 after the end" } };
+  HvRemuxOptions ro = { .chapters = ch, .n_chapters = G_N_ELEMENTS(ch) };
+  HvRemuxResult res;
+  g_autoptr(GError) err = NULL;
+  g_assert_true(hv_ts_remux_to_mp4(ts, mp4, &ro, &res, &err));
+  g_assert_no_error(err);
+  g_assert_cmpuint(res.chapters, ==, 4);   /* and the start */
+  const char *argv[] = { "ffprobe", "-v", "error", "-show_entries", "chapter=start_time,end_time:chapter_tags=title",
+                         "-of", "csv=p=0", mp4, NULL };
+  g_autofree char *out = NULL;
+  int status;
+  g_assert_true(g_spawn_sync(NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
+                             NULL, NULL, &out, NULL, &status, &err));
+  g_test_message("%s", out);
+  g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
+  g_assert_cmpuint(g_strv_length(lines), ==, 5);
+  g_assert_cmpstr(lines[0], ==, "0.000000,0.500000," HV_REMUX_START_CHAPTER);
+  g_assert_cmpstr(lines[1], ==, "0.500000,1.500000,2026-11-29 10:00:00 +00:00 first marker");
+  /* a marker after the last frame is a chapter at the very end */
+  double start, end;
+  g_assert_cmpint(sscanf(lines[2], "1.500000,%lf,", &end), ==, 1);
+  g_assert_true(g_str_has_suffix(lines[2], ",2026-11-29 10:00:01 +00:00 second marker"));
+  g_assert_cmpint(sscanf(lines[3], "%lf,%lf,", &start, &end), ==, 2);
+  g_assert_true(g_str_has_suffix(lines[3], ",2026-11-29 10:00:09 +00:00 after the end"));
+  g_assert_cmpfloat(start, >, 1.9);
+  g_assert_cmpfloat(start, <, 2.03);   /* the stream lasts 2.027 s */
+  g_assert_cmpfloat(end, >, start);
+  g_assert_cmpfloat(end, <=, 2.03);
+  g_unlink(mp4);
   g_unlink(ts);
   g_rmdir(dir);
 }
@@ -84,42 +209,19 @@ static void
 test_not_ts(void)
 {
   g_autofree char *dir = g_dir_make_tmp("haven-remux-XXXXXX", NULL);
+  g_autofree char *in = g_build_filename(dir, "junk.ts", NULL);
   g_autofree char *out = g_build_filename(dir, "x.mp4", NULL);
+  guint8 junk[1 << 16];
+  for (gsize k = 0; k < sizeof junk; k++)
+    junk[k] = (guint8) (k * 131 + (k >> 8));
+  g_assert_true(g_file_set_contents(in, (const char *) junk, sizeof junk, NULL));
   g_autoptr(GError) err = NULL;
-  g_autoptr(HvRemux) r = hv_remux_new(out, &err);
-  g_assert_no_error(err);
-  guint8 junk[65536];
-  for (guint i = 0; i < 32; i++) {
-    for (gsize k = 0; k < sizeof junk; k++)
-      junk[k] = (guint8) (k * 131 + i * 7 + (k >> 8));
-    if (!hv_remux_push(r, junk, sizeof junk))
-      break;
-  }
-  g_assert_false(hv_remux_finish(r, &err));
-  g_assert_nonnull(err);
+  g_assert_false(hv_ts_remux_to_mp4(in, out, NULL, NULL, &err));
+  g_assert_error(err, HV_REMUX_ERROR, HV_REMUX_ERROR_INPUT);
   g_test_message("%s", err->message);
-  g_assert_true(g_str_has_prefix(err->message, "remuxing to MP4"));
+  g_assert_true(g_str_has_prefix(err->message, "junk.ts: "));   /* the file, not its directory */
   g_unlink(out);
-  g_rmdir(dir);
-}
-
-/* Freed without finishing (the verdict was INVALID): the pipeline stops. */
-static void
-test_free_unfinished(void)
-{
-  g_autofree char *dir = g_dir_make_tmp("haven-remux-XXXXXX", NULL);
-  g_autofree char *ts = make_ts(dir);
-  g_autofree char *out = g_build_filename(dir, "x.mp4", NULL);
-  gchar *data;
-  gsize len;
-  g_assert_true(g_file_get_contents(ts, &data, &len, NULL));
-  HvRemux *r = hv_remux_new(out, NULL);
-  g_assert_nonnull(r);
-  g_assert_true(hv_remux_push(r, (const guint8 *) data, len / 2));
-  hv_remux_free(r);
-  g_free(data);
-  g_unlink(out);
-  g_unlink(ts);
+  g_unlink(in);
   g_rmdir(dir);
 }
 
@@ -128,8 +230,9 @@ main(int argc, char **argv)
 {
   gst_init(&argc, &argv);
   g_test_init(&argc, &argv, NULL);
-  g_test_add_func("/ts-remux/streamed-equals-file", test_streamed_equals_file);
+  g_test_add_func("/ts-remux/complete", test_complete);
+  g_test_add_func("/ts-remux/interrupted", test_interrupted);
+  g_test_add_func("/ts-remux/chapters", test_chapters);
   g_test_add_func("/ts-remux/not-ts", test_not_ts);
-  g_test_add_func("/ts-remux/free-unfinished", test_free_unfinished);
   return g_test_run();
 }

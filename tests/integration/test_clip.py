@@ -1,0 +1,180 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Provable clips (issue 15 §3, docs/FORMAT.md §14): `haven export --from
+--until` writes a clip that is the last PAT and PMT before its start then a
+byte range of the whole export's .ts, cut at keyframes, that plays alone
+(ffprobe: the first frame a keyframe; the MP4 decodes with no error line), with
+clip.json and the report naming the byte and record range; `haven
+verify-clip` re-derives it from the sealed session and names the first thing
+that does not hold (a changed clip, a changed clip.json, another session, a
+tampered session); bad points are exit 2 with nothing left behind."""
+import json
+import os
+import shutil
+import subprocess
+
+from playback import check_playable
+from vaulttest import HAVEN, MKSESSION, Runner, Workspace, flip, records, run
+
+ws = Workspace()
+R = Runner("clip")
+
+# six seconds encoded as the recorder encodes: a keyframe a second
+TS = ws.path("media.ts")
+subprocess.run(
+    ["gst-launch-1.0", "-q", "videotestsrc", "num-buffers=150", "pattern=ball", "!",
+     "video/x-raw,width=320,height=240,framerate=25/1", "!", "x264enc", "tune=zerolatency",
+     "speed-preset=ultrafast", "key-int-max=25", "!", "h264parse", "!", "mpegtsmux", "name=m", "!",
+     "filesink", f"location={TS}", "audiotestsrc", "num-buffers=282", "!", "audio/x-raw,rate=48000",
+     "!", "avenc_aac", "!", "aacparse", "!", "m."], check=True)
+SESSION = ws.session("s", "--media", TS, "--commit-every", "20000", "--markers", "2")
+KEY = ws.path("cust.key")
+
+
+def export(out, *extra, check=0):
+    return run(HAVEN, "export", "-i", KEY, "-o", ws.path(out), *extra, SESSION, check=check)
+
+
+def clip_json(out):
+    with open(ws.path(out, "clip.json")) as f:
+        return json.load(f)
+
+
+def packet_pid(data, off):
+    assert data[off] == 0x47, off
+    return ((data[off + 1] & 0x1F) << 8) | data[off + 2]
+
+
+def clip_is_a_range():
+    p = export("exp-clip", "--from", "1.5", "--until", "3.2")
+    c = clip_json("exp-clip")
+    name = "s-clip-1.0s-4.0s"
+    assert f"clip:        {name}.ts (stream bytes {c['start']}-{c['end']}" in p.stdout, p.stdout
+    assert sorted(os.listdir(ws.path("exp-clip"))) == sorted(
+        ["clip.json", "custody-report.html", "custody-report.html.sig", "custody-report.txt",
+         "custody-report.txt.sig", name + ".ts", name + ".mp4"]), os.listdir(ws.path("exp-clip"))
+    assert (c["from_us"], c["to_us"], c["start_us"], c["end_us"]) == (1500000, 3200000, 1000000, 4000000), c
+    # the clip is the whole stream's bytes: the tables, then [start, end)
+    export("exp-whole")
+    whole = open(ws.path("exp-whole", "s.ts"), "rb").read()
+    clip = open(ws.path("exp-clip", name + ".ts"), "rb").read()
+    assert packet_pid(whole, c["pat"]) == 0 and packet_pid(whole, c["pmt"]) != 0, c
+    assert clip == whole[c["pat"]:c["pat"] + 188] + whole[c["pmt"]:c["pmt"] + 188] + whole[c["start"]:c["end"]]
+    assert c["stream_bytes"] == len(whole) and c["ts_bytes"] == len(clip), c
+    assert c["first_record_offset"] <= c["start"] and c["last_record_offset"] < c["end"], c
+    assert c["first_record"] <= c["last_record"], c
+    # it plays alone: first frame a keyframe, 75 frames (1 s to 4 s); its MP4 decodes cleanly
+    frames = run("ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "frame=key_frame",
+                 "-of", "csv=p=0", ws.path("exp-clip", name + ".ts"), check=0).stdout.split()
+    assert frames[0] == "1" and len(frames) == 75, frames
+    check_playable(ws.path("exp-clip", name + ".mp4"))
+    print(f"     clip 1.0-4.0 s: {len(clip)} bytes of the stream's {len(whole)}")
+    rep = open(ws.path("exp-clip", "custody-report.txt")).read()
+    assert f"Clip stream bytes {c['start']} to {c['end']} of the {len(whole)}-byte plaintext stream" in rep, rep
+    assert f"in media records {c['first_record']} to {c['last_record']}" in rep, rep
+    assert c["ts_sha256"] in rep and "--from 1.5 --until 3.2" in rep, rep
+    # the custody event lists the clip's files (named by the cut)
+    log = open(os.path.join(SESSION, "custody.log")).read()
+    assert name + ".ts" in log and c["ts_sha256"] in log, log
+    p = run(HAVEN, "verify-clip", "-i", KEY, ws.path("exp-clip"), SESSION, check=0)
+    assert p.stdout.startswith(f"clip OK: {name}.ts is bytes {c['start']}-{c['end']} of session"), p.stdout
+
+
+R.case("export --from 1.5 --until 3.2: the tables and a keyframe-cut range of the stream, plays alone, "
+       "verify-clip re-derives it", clip_is_a_range)
+
+
+def to_the_end():
+    export("exp-end", "--from", "00:00:04.5")
+    c = clip_json("exp-end")
+    # the whole stream is the media sealed
+    assert (c["start_us"], c["end_us"], c["end"], c["until"]) == (4000000, -1, os.path.getsize(TS), "end"), c
+    assert os.path.exists(ws.path("exp-end", "s-clip-4.0s-end.ts"))
+    # a marker as the start (mksession's markers are within a few ms of the first record)
+    export("exp-marker", "--from", "marker:2", "--until", "0:01")
+    c = clip_json("exp-marker")
+    assert 0 <= c["from_us"] < 500000 and (c["start_us"], c["end_us"]) == (0, 1000000), c
+    for d in ("exp-end", "exp-marker"):
+        run(HAVEN, "verify-clip", "-i", KEY, ws.path(d), SESSION, check=0)
+
+
+R.case("export --from 00:00:04.5 runs to the end of the stream; --from marker:2 starts at the marker",
+       to_the_end)
+
+
+def interrupted_to_the_end():
+    s = ws.path("crashed")
+    p = run(MKSESSION, "--device-key", ws.path("dev.key"), "--recipient", ws.path("cust.pub"), "--out", s,
+            "--media", TS, "--commit-every", "20000", "--kill-after", "200001")
+    assert p.returncode == -9, p
+    run(HAVEN, "recover", "--device-key", ws.path("dev.key"), "--open-seq", "1", s, check=0)
+    p = run(HAVEN, "export", "-i", KEY, "-o", ws.path("exp-int"), "--from", "2", s, check=0)
+    c = clip_json("exp-int")
+    # the stream ends wherever the last checkpoint did: the clip ends at its last whole packet
+    assert c["status"] == "INTERRUPTED" and c["end_us"] == -1, c
+    assert c["end"] == c["stream_bytes"] - c["stream_bytes"] % 188 and c["start_us"] == 2000000, c
+    mp4 = [n for n in os.listdir(ws.path("exp-int")) if n.endswith(".mp4")][0]
+    check_playable(ws.path("exp-int", mp4))   # the last access unit, which may be torn, left out
+    rep = open(ws.path("exp-int", "custody-report.txt")).read()
+    assert "ends at the interruption and may be incomplete: not included in the MP4" in rep, rep
+    p = run(HAVEN, "verify-clip", "-i", KEY, ws.path("exp-int"), s, check=0)
+    assert "(INTERRUPTED; records" in p.stdout, p.stdout
+
+
+R.case("INTERRUPTED session: a clip to the end stops at the last whole packet, its MP4 without the torn "
+       "last frame decodes cleanly, verify-clip re-derives it", interrupted_to_the_end)
+
+
+def bad_points():
+    cases = [(("--from", "9"), "after the recording's last frame"),
+             (("--from", "3", "--until", "2"), "is empty"),
+             (("--from", "1:75"), "is neither a time from the start of the recording"),
+             (("--until", "abc"), "'abc' is neither a time"),
+             (("--from", "marker:3"), "'marker:3': the session has 2 markers"),
+             (("--from", "marker:0"), "is not marker:N with N from 1")]
+    for i, (args, says) in enumerate(cases):
+        p = export(f"exp-bad{i}", *args, check=2)
+        assert says in p.stderr, (args, p.stderr)
+        assert not os.path.exists(ws.path(f"exp-bad{i}"))
+        assert not [n for n in os.listdir(ws.dir) if n.startswith(f"exp-bad{i}.")]
+
+
+R.case("--from/--until: a point after the end, an empty range, a bad time or marker: exit 2, nothing left",
+       bad_points)
+
+
+def verify_clip_detects():
+    def expect(d, session, says):
+        p = run(HAVEN, "verify-clip", "-i", KEY, ws.path(d), session, check=1)
+        assert p.stdout.startswith("CLIP NOT RE-DERIVED: ") and says in p.stdout, (d, p.stdout)
+
+    # one byte of the clip changed
+    shutil.copytree(ws.path("exp-clip"), ws.path("vc-byte"))
+    ts = [n for n in os.listdir(ws.path("vc-byte")) if n.endswith(".ts")][0]
+    flip(ws.path("vc-byte", ts), 5000)
+    expect("vc-byte", SESSION, "clip file: ")
+    # clip.json moved by one packet: the cut by FORMAT §14 is not that
+    shutil.copytree(ws.path("exp-clip"), ws.path("vc-json"))
+    c = clip_json("vc-json")
+    c["start"] += 188
+    with open(ws.path("vc-json", "clip.json"), "w") as f:
+        json.dump(c, f)
+    expect("vc-json", SESSION, "cut: ")
+    # another session with the same media
+    other = ws.session("other", "--media", TS, "--commit-every", "20000", "--markers", "2")
+    expect("exp-clip", other, "fingerprint: the session's is ")
+    # the session itself tampered with: INVALID
+    ws.copy("s", "s-bad")
+    recs, _ = records(ws.path("s-bad"))
+    flip(ws.path("s-bad", "records.hvr"), recs[3][0] + 60)
+    expect("exp-clip", ws.path("s-bad"), "is INVALID")
+    # clip.json unreadable: a usage error naming it
+    with open(ws.path("vc-json", "clip.json"), "w") as f:
+        f.write("{}")
+    p = run(HAVEN, "verify-clip", "-i", KEY, ws.path("vc-json"), SESSION, check=2)
+    assert "clip.json: \"format\" is missing" in p.stderr, p.stderr
+
+
+R.case("verify-clip: a changed clip byte, a moved cut in clip.json, another session, a tampered session: "
+       "exit 1 naming it", verify_clip_detects)
+
+R.finish()
