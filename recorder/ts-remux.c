@@ -74,17 +74,19 @@ typedef struct {
   gint64     offset;          /* subtracted so that the MP4 starts at 0 (stream time base) */
   gint64     frame;           /* a frame's duration when the packet has none (stream time base) */
   gint64     last_dts;        /* as written (stream time base); INT64_MIN: none yet */
+  gint64     last_out_dts;    /* as written (the MP4 track's time base); INT64_MIN: none yet */
   gint64     first_pts, end_pts;
 } Track;
 
-/* An ADTS frame is whole when its header's frame_length is its size. */
+/* An ADTS frame is whole when its header's frame_length is its size. The
+ * demuxer flags every frame of a torn PES corrupt, also the whole ones
+ * before the torn last (a PES may carry several frames): the flag decides
+ * only for a frame without an ADTS header. */
 static gboolean
 aac_frame_whole(const AVPacket *pkt)
 {
-  if (pkt->flags & AV_PKT_FLAG_CORRUPT)
-    return FALSE;
   if (pkt->size < 7 || pkt->data[0] != 0xff || (pkt->data[1] & 0xf6) != 0xf0)
-    return TRUE;   /* not ADTS-framed: nothing says how long it should be */
+    return !(pkt->flags & AV_PKT_FLAG_CORRUPT);   /* nothing says how long it should be */
   int frame_length = ((pkt->data[3] & 0x03) << 11) | (pkt->data[4] << 3) | (pkt->data[5] >> 5);
   return frame_length == pkt->size;
 }
@@ -110,14 +112,17 @@ write_packet(AVFormatContext *out, Track *t, const AVStream *is, AVPacket *pkt, 
     pkt->pts -= t->offset;
   else
     pkt->pts = pkt->dts;
-  /* the muxer takes strictly increasing dts only (a source restarted mid-session) */
-  if (t->last_dts != G_MININT64 && pkt->dts <= t->last_dts) {
-    gint64 shift = t->last_dts + 1 - pkt->dts;
+  /* Timestamps that jump back by more than a frame (a source restarted
+   * mid-session): the rest of the track follows what was written, its
+   * spacing kept (squeezed onto one tick each, the muxer refused them). */
+  gint64 frame = MAX(packet_duration(t, pkt), 1);
+  if (t->last_dts != G_MININT64 && pkt->dts <= t->last_dts - frame) {
+    gint64 shift = t->last_dts + frame - pkt->dts;
+    t->offset -= shift;
     pkt->dts += shift;
-    if (pkt->pts < pkt->dts)
-      pkt->pts = pkt->dts;
+    pkt->pts += shift;
   }
-  t->last_dts = pkt->dts;
+  t->last_dts = MAX(pkt->dts, t->last_dts);
   gint64 end = pkt->pts + packet_duration(t, pkt);
   if (t->first_pts == G_MININT64 || pkt->pts < t->first_pts)
     t->first_pts = pkt->pts;
@@ -128,6 +133,14 @@ write_packet(AVFormatContext *out, Track *t, const AVStream *is, AVPacket *pkt, 
   AVStream *os = out->streams[t->out_index];
   pkt->stream_index = t->out_index;
   av_packet_rescale_ts(pkt, is->time_base, os->time_base);
+  /* the muxer takes strictly increasing dts only, in its own time base (the
+   * audio's is the sample rate, coarser than the stream's 90 kHz) */
+  if (t->last_out_dts != G_MININT64 && pkt->dts <= t->last_out_dts) {
+    pkt->dts = t->last_out_dts + 1;
+    if (pkt->pts < pkt->dts)
+      pkt->pts = pkt->dts;
+  }
+  t->last_out_dts = pkt->dts;
   pkt->pos = -1;
   int ret = av_interleaved_write_frame(out, pkt);
   if (ret < 0) {
@@ -183,6 +196,7 @@ hv_ts_remux_to_mp4(const char *ts_path, const char *mp4_path, const HvRemuxOptio
     Track *t = &tracks[i];
     t->out_index = -1;
     t->last_dts = G_MININT64;
+    t->last_out_dts = G_MININT64;
     t->first_pts = G_MININT64;
     t->end_pts = G_MININT64;
     const AVCodecParameters *par = is->codecpar;

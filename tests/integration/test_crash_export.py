@@ -86,6 +86,25 @@ R.case("a long marker text: chapter title cut at 200 characters, the event list 
        long_marker_title)
 
 
+def timestamps_jump_back():
+    # the same stream twice: its timestamps go back 10 s half way (a source
+    # restarted); the MP4 muxer takes increasing ones only (was: exit 4, no
+    # MP4, "writing the MP4: Invalid argument")
+    both = ws.path("twice.ts")
+    with open(both, "wb") as f:
+        f.write(open(TS, "rb").read() * 2)
+    s = ws.session("twice", "--media", both)
+    out = ws.path("exp-twice")
+    p = run(HAVEN, "export", "--identity", ws.path("cust.key"), "--out", out, s, check=0)
+    assert open(os.path.join(out, "twice.ts"), "rb").read() == open(both, "rb").read()
+    info = check_playable(os.path.join(out, "twice.mp4"))
+    video = float([x for x in info["streams"] if x["codec_type"] == "video"][0]["duration"])
+    assert abs(video - 20.0) < 0.5, f"video {video} s, not the 20 s sealed"
+
+
+R.case("media whose timestamps jump back (a source restarted): the MP4 plays it all", timestamps_jump_back)
+
+
 def export_wrong_key():
     s = ws.path("full")
     out = ws.path("exp-wrong")
@@ -175,6 +194,44 @@ for i in range(6):
             assert "Last 0.040 s of video (1 frame) ends at the interruption and may be incomplete: not " \
                 "included in the MP4; the sealed TS keeps every byte." in rep, rep
     R.case(f"SIGKILL at media byte {kill_at}: recovered INTERRUPTED, prefix exports", crash)
+
+
+def torn_pes_of_several_aac_frames():
+    # ffmpeg's muxer puts several ADTS frames in one PES; the demuxer flags
+    # each frame of the torn last PES corrupt, also the whole ones before the
+    # torn one: only the torn one is left out (was: 10 frames, 0.2 s of audio
+    # dropped and reported "incomplete")
+    audio = ws.path("aac-only.ts")
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i",
+                    "sine=frequency=440:sample_rate=48000:duration=5", "-c:a", "aac", "-f", "mpegts", audio],
+                   check=True)
+    s = ws.path("aac-torn")
+    p = run(os.path.join(os.path.dirname(HAVEN), "../tests/hv-mksession"), "--device-key",
+            ws.path("dev.key"), "--recipient", ws.path("cust.pub"), "--out", s, "--media", audio,
+            "--commit-every", "8192", "--kill-after", "30000")
+    assert p.returncode == -9
+    run(HAVEN, "recover", "--device-key", ws.path("dev.key"), "--open-seq", "1", s, check=0)
+    out = ws.path("exp-aac-torn")
+    run(HAVEN, "export", "--identity", ws.path("cust.key"), "--out", out, s, check=0)
+    info = check_playable(os.path.join(out, "aac-torn.mp4"), video=False)
+    rep = open(os.path.join(out, "custody-report.txt")).read()
+    line = [l for l in rep.splitlines() if "of audio (" in l]
+    assert line and "of audio (1 frame) incomplete at the interruption" in line[0], line
+    # every whole frame of the sealed prefix is in the MP4
+    sealed = open(os.path.join(out, "aac-torn.ts"), "rb").read()
+    with open(ws.path("aac-torn-prefix.ts"), "wb") as f:
+        f.write(sealed)
+    frames = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a", "-count_packets", "-show_entries",
+                             "stream=nb_read_packets", "-of", "csv=p=0", ws.path("aac-torn-prefix.ts")],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    kept = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a", "-count_packets", "-show_entries",
+                           "stream=nb_read_packets", "-of", "csv=p=0", os.path.join(out, "aac-torn.mp4")],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    kept, frames = int(kept.split()[0]), int(frames.split()[0])   # a TS lists its program's stream too
+    assert kept == frames - 1, f"{kept} of {frames} frames kept"
+
+
+R.case("INTERRUPTED in a PES of several AAC frames: only the torn frame is left out", torn_pes_of_several_aac_frames)
 
 
 def recovery_interrupted():
