@@ -181,6 +181,7 @@ hv_remux_process_result_to_json(const HvRemuxResult *res)
     { "audio_frames_dropped", res->audio_frames_dropped },
     { "audio_dropped_us", res->audio_dropped_us },
     { "chapters", res->chapters },
+    { "chapters_given", res->chapters_given },
   };
   for (guint i = 0; i < G_N_ELEMENTS(ints); i++) {
     json_builder_set_member_name(b, ints[i].name);
@@ -224,18 +225,20 @@ hv_remux_process_result_parse(const char *json, gsize len, HvRemuxResult *res, G
   if (!ha)
     return FALSE;
   HvRemuxResult r = { .has_video = json_node_get_boolean(hv), .has_audio = json_node_get_boolean(ha) };
-  gint64 vf = 0, af = 0, ch = 0;
+  gint64 vf = 0, af = 0, ch = 0, given = 0;
   if (!count_member(o, "video_us", G_MAXINT64, &r.video_us, error)
       || !count_member(o, "audio_us", G_MAXINT64, &r.audio_us, error)
       || !count_member(o, "video_frames_dropped", G_MAXUINT, &vf, error)
       || !count_member(o, "video_dropped_us", G_MAXINT64, &r.video_dropped_us, error)
       || !count_member(o, "audio_frames_dropped", G_MAXUINT, &af, error)
       || !count_member(o, "audio_dropped_us", G_MAXINT64, &r.audio_dropped_us, error)
-      || !count_member(o, "chapters", G_MAXUINT, &ch, error))
+      || !count_member(o, "chapters", G_MAXUINT, &ch, error)
+      || !count_member(o, "chapters_given", ch, &given, error))
     return FALSE;
   r.video_frames_dropped = (guint) vf;
   r.audio_frames_dropped = (guint) af;
   r.chapters = (guint) ch;
+  r.chapters_given = (guint) given;
   *res = r;
   return TRUE;
 }
@@ -350,6 +353,13 @@ hv_remux_process_run(const char *ts_path, const char *mp4_path, const HvRemuxOpt
   if (!hv_remux_process_result_parse(odata ? odata : "", olen, result, &e)) {
     g_set_error(error, HV_REMUX_PROCESS_ERROR, HV_REMUX_PROCESS_ERROR_PROTOCOL,
                 "the MP4 remux program %s exited 0 without a result: %s", prog, e->message);
+    return FALSE;
+  }
+  guint asked = opts ? opts->n_chapters : 0;
+  if (result->chapters_given > asked) {
+    g_set_error(error, HV_REMUX_PROCESS_ERROR, HV_REMUX_PROCESS_ERROR_PROTOCOL,
+                "the MP4 remux program %s claims %u of the %u chapters asked for", prog,
+                result->chapters_given, asked);
     return FALSE;
   }
   return TRUE;

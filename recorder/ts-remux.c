@@ -231,10 +231,23 @@ hv_ts_remux_to_mp4(const char *ts_path, const char *mp4_path, const HvRemuxOptio
                 "%s: no H.264 video or AAC audio stream in it: not the recorder's MPEG-TS", ts_name);
     return FALSE;
   }
+  /* the length of the media as the demuxer estimates it (the frame left out
+   * at an interruption aside) */
+  gint64 total_us = in->duration > 0 ? in->duration : 0;
+  for (guint i = 0; i < in->nb_streams && opts->interrupted; i++)
+    if (tracks[i].video)
+      total_us = MAX(total_us - av_rescale_q(tracks[i].frame, in->streams[i]->time_base, US), 0);
   /* chapters need to be there at the header (the muxer reserves their
    * track); their times are settled once the duration is known. A QuickTime
-   * chapter track has no gaps: one at 0 covers what comes before the first. */
-  guint n_chapters = opts->n_chapters + (opts->n_chapters > 0 && opts->chapters[0].start_us > 0);
+   * chapter track has no gaps: one at 0 covers what comes before the first.
+   * There is room for one chapter a CHAPTER_MIN: more (thousands of markers
+   * in a short session) would make the chapter track, and so the MP4, last
+   * longer than its media; the first ones are taken. */
+  guint n_given = opts->n_chapters;
+  guint lead = n_given > 0 && opts->chapters[0].start_us > 0;
+  if (total_us > 0 && n_given + lead > MAX((guint64) total_us / CHAPTER_MIN, 2))
+    n_given = (guint) (MAX((guint64) total_us / CHAPTER_MIN, 2) - lead);
+  guint n_chapters = n_given + lead;
   if (n_chapters > 0) {
     out->chapters = av_calloc(n_chapters, sizeof *out->chapters);
     if (!out->chapters) {
@@ -250,8 +263,8 @@ hv_ts_remux_to_mp4(const char *ts_path, const char *mp4_path, const HvRemuxOptio
       out->chapters[out->nb_chapters++] = ch;
       ch->id = i + 1;
       ch->time_base = US;
-      guint k = i - (n_chapters - opts->n_chapters);   /* wraps for the start chapter */
-      const HvRemuxChapter *c = i + opts->n_chapters >= n_chapters ? &opts->chapters[k] : NULL;
+      guint k = i - lead;   /* wraps for the start chapter */
+      const HvRemuxChapter *c = i >= lead ? &opts->chapters[k] : NULL;
       ch->start = ch->end = c ? MAX(c->start_us, 0) : 0;
       av_dict_set(&ch->metadata, "title", c ? c->title : HV_REMUX_START_CHAPTER, 0);
     }
@@ -264,10 +277,6 @@ hv_ts_remux_to_mp4(const char *ts_path, const char *mp4_path, const HvRemuxOptio
    * are moved by as little as that takes. */
   if (out->nb_chapters > 0) {
     guint n = out->nb_chapters;
-    gint64 total_us = in->duration > 0 ? in->duration : 0;
-    for (guint i = 0; i < in->nb_streams && opts->interrupted; i++)
-      if (tracks[i].video)
-        total_us = MAX(total_us - av_rescale_q(tracks[i].frame, in->streams[i]->time_base, US), 0);
     for (guint i = 0; i < n; i++) {
       AVChapter *ch = out->chapters[i];
       gint64 earliest = i ? out->chapters[i - 1]->start + CHAPTER_MIN : 0;
@@ -364,6 +373,7 @@ hv_ts_remux_to_mp4(const char *ts_path, const char *mp4_path, const HvRemuxOptio
       res.audio_us = MAX(res.audio_us, us);
   }
   res.chapters = out->nb_chapters;
+  res.chapters_given = n_given;
   if ((ret = av_write_trailer(out)) < 0) {
     g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_OUTPUT, "finishing the MP4: %s", av_error(ret, e));
     return FALSE;

@@ -52,6 +52,8 @@ typedef struct {
   guint    audio_frames_dropped;        /* AAC frames that are not whole */
   gint64   audio_dropped_us;
   guint    chapters;                    /* chapters written (with the start chapter) */
+  guint    chapters_given;              /* of the options' chapters, the first this many are
+                                         * written (one a millisecond of media at most) */
 } HvRemuxResult;
 
 /* Writes mp4_path (created 0600 if it does not exist; its mode is kept if it

@@ -300,24 +300,26 @@ export_mp4(const char *ts_path, const char *mp4_path, gboolean interrupted, cons
                                            res.audio_frames_dropped,
                                            hv_cli_plural(res.audio_frames_dropped, "frame", "frames"),
                                            ro.interrupted ? " at the interruption" : ""));
-  if (pass->markers_not_chapters)
+  /* beyond MAX_CHAPTERS, or more than the MP4 has room for (one a millisecond) */
+  guint64 not_chapters = pass->markers_not_chapters + (n - res.chapters_given);
+  if (not_chapters)
     g_ptr_array_add(lines, g_strdup_printf("Only the first %u markers are chapters; the %" G_GUINT64_FORMAT
-                                           " after them are in the event list only.", MAX_CHAPTERS,
-                                           pass->markers_not_chapters));
+                                           " after them are in the event list only.", res.chapters_given,
+                                           not_chapters));
   g_string_append_c(tail, '\n');
   for (guint i = 0; i < lines->len; i++) {
     g_string_append_printf(tail, "%s\n", (const char *) lines->pdata[i]);
     hv_report_html_note(html, lines->pdata[i]);
   }
-  if (n) {
+  if (res.chapters_given) {
     g_autoptr(GString) note = g_string_new("MP4 chapters (offset from the first record):");
     g_string_append(tail, "MP4 chapters (one per marker; offset from the first record):\n");
-    if (res.chapters > n) {   /* the muxer's chapter at 0, before the first marker */
+    if (res.chapters > res.chapters_given) {   /* the muxer's chapter at 0, before the first marker */
       g_autofree char *at = hv_cli_format_duration((guint64) from_us);
       g_string_append_printf(tail, "   0  +%s  " HV_REMUX_START_CHAPTER "\n", at);
       g_string_append_printf(note, " 0. +%s " HV_REMUX_START_CHAPTER ";", at);
     }
-    for (guint k = 0; k < n; k++) {
+    for (guint k = 0; k < res.chapters_given; k++) {
       guint i = marker_of[k];
       const Chapter *c = &g_array_index(chapters, Chapter, i);
       g_autofree char *off = hv_cli_format_duration((guint64) MAX(c->offset_us, 0));

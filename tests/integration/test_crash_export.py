@@ -105,6 +105,34 @@ def timestamps_jump_back():
 R.case("media whose timestamps jump back (a source restarted): the MP4 plays it all", timestamps_jump_back)
 
 
+def twenty_thousand_markers():
+    # more markers than chapters fit (10,000 at most, one a millisecond of
+    # media): the MP4 lasts as long as its media (was: its chapter track made
+    # it 10 s longer), the report lists the chapters it holds and says how
+    # many markers are in the event list only
+    short = ws.path("short.ts")   # 3 s: room for about 3,000 chapters
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", TS, "-t", "3", "-c", "copy", "-f", "mpegts", short],
+                   check=True)
+    s = ws.session("crowd", "--media", short, "--markers", "20000", "--commit-every", "100000")
+    out = ws.path("exp-crowd")
+    run(HAVEN, "export", "--identity", ws.path("cust.key"), "--out", out, s, check=0)
+    info = check_playable(os.path.join(out, "crowd.mp4"))
+    media = max(float(x["duration"]) for x in info["streams"] if x["codec_type"] in ("audio", "video"))
+    assert float(info["format"]["duration"]) <= media + 0.05, (info["format"]["duration"], media)
+    n = len(info["chapters"]) - 1   # the start chapter aside
+    assert 0 < n <= 10000, n
+    rep = open(os.path.join(out, "custody-report.txt")).read()
+    assert f"Only the first {n} markers are chapters; the {20000 - n} after them are in the event list " \
+        "only." in rep, [l for l in rep.splitlines() if "Only" in l]
+    listed = rep.split("MP4 chapters (one per marker")[1].split("Files (SHA-256)")[0]
+    assert len([l for l in listed.splitlines() if " +00:00 marker " in l]) == n
+    assert len([l for l in rep.splitlines() if "MARKER" in l.upper() and "  marker " in l.lower()]) >= 20000
+
+
+R.case("20,000 markers: as many chapters as fit, the MP4 no longer than its media, the report says so",
+       twenty_thousand_markers)
+
+
 def export_wrong_key():
     s = ws.path("full")
     out = ws.path("exp-wrong")

@@ -139,7 +139,8 @@ main(int argc, char **argv)
       return fail(err);
     done += k;
     since_commit += k;
-    if (markers > marked && done >= total * (guint64) (marked + 1) / (guint64) (markers + 1)) {
+    /* several markers per chunk when there are more markers than chunks */
+    while (markers > marked && done >= total * (guint64) (marked + 1) / (guint64) (markers + 1)) {
       marked++;
       g_autofree char *t = marker_text ? g_strdup(marker_text) : g_strdup_printf("marker %d", marked);
       if (!hv_vault_writer_append_event(w, HV_EVENT_MARKER, t, &err))

@@ -10,7 +10,7 @@
 static const char RESULT[] =
   "{\"has_video\":true,\"has_audio\":false,\"video_us\":7100000,\"audio_us\":0,"
   "\"video_frames_dropped\":1,\"video_dropped_us\":40000,\"audio_frames_dropped\":2,"
-  "\"audio_dropped_us\":42666,\"chapters\":3}";
+  "\"audio_dropped_us\":42666,\"chapters\":2,\"chapters_given\":1}";
 
 static void
 test_request_round_trip(void)
@@ -76,7 +76,8 @@ test_result_round_trip(void)
 {
   HvRemuxResult r = { .has_video = TRUE, .has_audio = TRUE, .video_us = G_GINT64_CONSTANT(300000000000),
                       .audio_us = 299990000, .video_frames_dropped = 1, .video_dropped_us = 33333,
-                      .audio_frames_dropped = 4, .audio_dropped_us = 85333, .chapters = 10001 };
+                      .audio_frames_dropped = 4, .audio_dropped_us = 85333, .chapters = 10001,
+                      .chapters_given = 10000 };
   g_autofree char *json = hv_remux_process_result_to_json(&r);
   HvRemuxResult back;
   memset(&back, 0xa5, sizeof back);
@@ -92,6 +93,7 @@ test_result_round_trip(void)
   g_assert_cmpuint(back.audio_frames_dropped, ==, r.audio_frames_dropped);
   g_assert_cmpint(back.audio_dropped_us, ==, r.audio_dropped_us);
   g_assert_cmpuint(back.chapters, ==, r.chapters);
+  g_assert_cmpuint(back.chapters_given, ==, r.chapters_given);
 }
 
 static void
@@ -109,6 +111,12 @@ test_result_bad(void)
       "\"video_frames_dropped\":4294967296}", "out of range" },
     { "{\"has_video\":true,\"has_audio\":true,\"video_us\":1,\"audio_us\":1,\"video_frames_dropped\":0,"
       "\"video_dropped_us\":0,\"audio_frames_dropped\":0,\"audio_dropped_us\":0}", "\"chapters\" is missing" },
+    { "{\"has_video\":true,\"has_audio\":true,\"video_us\":1,\"audio_us\":1,\"video_frames_dropped\":0,"
+      "\"video_dropped_us\":0,\"audio_frames_dropped\":0,\"audio_dropped_us\":0,\"chapters\":2}",
+      "\"chapters_given\" is missing" },
+    { "{\"has_video\":true,\"has_audio\":true,\"video_us\":1,\"audio_us\":1,\"video_frames_dropped\":0,"
+      "\"video_dropped_us\":0,\"audio_frames_dropped\":0,\"audio_dropped_us\":0,\"chapters\":2,"
+      "\"chapters_given\":3}", "\"chapters_given\" is 3, out of range" },
   };
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
     g_autoptr(GError) err = NULL;
@@ -188,7 +196,8 @@ test_run_ok(Fixture *f, gconstpointer data)
   g_assert_cmpint(res.video_dropped_us, ==, 40000);
   g_assert_cmpuint(res.audio_frames_dropped, ==, 2);
   g_assert_cmpint(res.audio_dropped_us, ==, 42666);
-  g_assert_cmpuint(res.chapters, ==, 3);
+  g_assert_cmpuint(res.chapters, ==, 2);
+  g_assert_cmpuint(res.chapters_given, ==, 1);
 }
 
 static void
@@ -202,6 +211,17 @@ expect_failure(const char *prog, HvRemuxProcessError code, const char *says, con
       || (not_says && strstr(err->message, not_says)))
     g_error("\"%s\" does not say \"%s\" and %s, or says \"%s\"", err->message, says, prog ? prog : "-",
             not_says ? not_says : "-");
+}
+
+static void
+test_run_too_many_chapters(Fixture *f, gconstpointer data)
+{
+  /* a result claiming more of the chapters than were asked for (one) */
+  g_autofree char *prog = stand_in(f, "cat >/dev/null\n"
+    "echo '{\"has_video\":true,\"has_audio\":true,\"video_us\":1,\"audio_us\":1,\"video_frames_dropped\":0,"
+    "\"video_dropped_us\":0,\"audio_frames_dropped\":0,\"audio_dropped_us\":0,\"chapters\":3,"
+    "\"chapters_given\":2}'");
+  expect_failure(prog, HV_REMUX_PROCESS_ERROR_PROTOCOL, "claims 2 of the 1 chapters asked for", NULL);
 }
 
 static void
@@ -276,6 +296,8 @@ main(int argc, char **argv)
   g_test_add("/remux-process/run/false", Fixture, NULL, fixture_set_up, test_run_false, fixture_tear_down);
   g_test_add("/remux-process/run/crashes", Fixture, NULL, fixture_set_up, test_run_crashes, fixture_tear_down);
   g_test_add("/remux-process/run/missing", Fixture, NULL, fixture_set_up, test_run_missing, fixture_tear_down);
+  g_test_add("/remux-process/run/too-many-chapters", Fixture, NULL, fixture_set_up, test_run_too_many_chapters,
+             fixture_tear_down);
   g_test_add("/remux-process/run/no-result", Fixture, NULL, fixture_set_up, test_run_no_result,
              fixture_tear_down);
   return g_test_run();

@@ -205,6 +205,42 @@ test_chapters(void)
   g_rmdir(dir);
 }
 
+/* Thousands of markers at the same instant of a 2 s session: the chapter
+ * track (one chapter a millisecond at least) must not outlast the media
+ * (was: 5001 chapters, an MP4 of 5.001 s with 2 s of media). */
+static void
+test_chapters_crowded(void)
+{
+  g_autofree char *dir = g_dir_make_tmp("haven-remux-XXXXXX", NULL);
+  g_autofree char *ts = make_ts(dir);
+  g_autofree char *mp4 = g_build_filename(dir, "crowd.mp4", NULL);
+  enum { N = 5000 };
+  g_autofree HvRemuxChapter *ch = g_new0(HvRemuxChapter, N);
+  for (guint i = 0; i < N; i++)
+    ch[i] = (HvRemuxChapter) { 1000000, "2026-11-29 10:00:01 +00:00 marker" };
+  HvRemuxOptions ro = { .chapters = ch, .n_chapters = N };
+  HvRemuxResult res;
+  g_autoptr(GError) err = NULL;
+  g_assert_true(hv_ts_remux_to_mp4(ts, mp4, &ro, &res, &err));
+  g_assert_no_error(err);
+  g_test_message("%u chapters written, the first %u of %u given", res.chapters, res.chapters_given, N);
+  g_assert_cmpuint(res.chapters, ==, res.chapters_given + 1);   /* and the start */
+  g_assert_cmpuint(res.chapters_given, <, N);
+  g_assert_cmpuint(res.chapters_given, >, 1900);   /* one a millisecond fits */
+  const char *argv[] = { "ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", mp4, NULL };
+  g_autofree char *out = NULL;
+  int status;
+  g_assert_true(g_spawn_sync(NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
+                             NULL, NULL, &out, NULL, &status, &err));
+  g_test_message("MP4 duration %s", out);
+  g_assert_cmpfloat(g_ascii_strtod(out, NULL), <, 2.1);   /* the stream lasts 2.027 s */
+  g_autofree char *errors = decode_errors(mp4);
+  g_assert_cmpstr(errors, ==, "");
+  g_unlink(mp4);
+  g_unlink(ts);
+  g_rmdir(dir);
+}
+
 static void
 test_not_ts(void)
 {
@@ -233,6 +269,7 @@ main(int argc, char **argv)
   g_test_add_func("/ts-remux/complete", test_complete);
   g_test_add_func("/ts-remux/interrupted", test_interrupted);
   g_test_add_func("/ts-remux/chapters", test_chapters);
+  g_test_add_func("/ts-remux/chapters-crowded", test_chapters_crowded);
   g_test_add_func("/ts-remux/not-ts", test_not_ts);
   return g_test_run();
 }
