@@ -323,8 +323,12 @@ hv_remux_process_run(const char *ts_path, const char *mp4_path, const HvRemuxOpt
   g_autoptr(GError) e = NULL;
   g_autoptr(GSubprocess) p = g_subprocess_launcher_spawnv(l, argv, &e);
   if (!p) {
+    /* on a Debian system it is a package of its own, which haven only
+     * recommends (the board, which never exports, goes without) */
+    gboolean missing = g_error_matches(e, G_SPAWN_ERROR, G_SPAWN_ERROR_NOENT);
     g_set_error(error, HV_REMUX_PROCESS_ERROR, HV_REMUX_PROCESS_ERROR_FAILED,
-                "the MP4 remux program could not be run: %s", e->message);
+                "the MP4 remux program could not be run: %s%s", e->message,
+                missing ? " (it comes with the haven-remux package)" : "");
     return FALSE;
   }
   g_autoptr(GBytes) out = NULL;

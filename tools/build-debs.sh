@@ -7,7 +7,8 @@
 #   tools/build-debs.sh --arch amd64|arm64 --out DIR [--check]
 #
 # DIR receives havend_<ver>_<arch>.deb (the appliance), haven_<ver>_<arch>.deb
-# (the custodians' CLI), their -dbgsym packages, and the .buildinfo/.changes.
+# (the custodians' CLI), haven-remux_<ver>_<arch>.deb (export's MP4 helper,
+# the only one linking FFmpeg's libraries), their -dbgsym packages, and the .buildinfo/.changes.
 # The packaging is board/debian/, copied to debian/ in a throwaway copy of the
 # tree; debian/changelog is written here with CMake's project version.
 #
@@ -98,7 +99,7 @@ for f in "$built"/*_"$version"_"$arch".deb "$built"/*_"$version"_"$arch".buildin
   cp "$f" "$out/"
   n=$((n + 1))
 done
-for p in havend haven; do
+for p in havend haven haven-remux; do
   [ -e "$out/${p}_${version}_${arch}.deb" ] || hv_die "${p}_${version}_${arch}.deb was not built"
 done
 hv_log "$n files in $out ($arch, $(( $(date +%s) - t0 )) s)"

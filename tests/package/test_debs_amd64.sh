@@ -4,7 +4,7 @@
 # and install them with apt into pristine Debian 12 roots (mmdebstrap minbase,
 # cached): the haven package alone pulls in neither libgpiod nor libsystemd and
 # its haven verifies a session sealed by this build tree (and rejects a
-# tampered copy); havend installs its user, directories and enabled unit,
+# tampered copy) and exports one only once haven-remux is installed; havend installs its user, directories and enabled unit,
 # checks the example configuration, creates a device key, and a purge keeps
 # the evidence. Needs root and the network (apt).
 # Usage: test_debs_amd64.sh (HAVEN_BUILD: the build tree, for hv-mksession)
@@ -40,6 +40,7 @@ if [ -z "${HAVEN_TEST_DEBS:-}" ]; then
 fi
 havend_deb=$debs/havend_${version}_amd64.deb
 haven_deb=$debs/haven_${version}_amd64.deb
+remux_deb=$debs/haven-remux_${version}_amd64.deb
 
 # 2. contents and dependencies
 dpkg-deb -c "$havend_deb" | awk '{ print $6 }' | sed 's|^\./|/|' > "$work/havend.files"
@@ -56,14 +57,17 @@ check "havend holds only the real boards (no sim.board, vm-gpio-sim.board)" \
 unit_doc=$(dpkg-deb --fsys-tarfile "$havend_deb" | tar -xOf - ./lib/systemd/system/havend.service |
            sed -n 's|^Documentation=file://\([^ ]*\).*|\1|p')
 check "the unit's Documentation= ($unit_doc) is in the package" grep -q -x -F "$unit_doc" "$work/havend.files"
-for f in /usr/bin/haven /usr/libexec/haven/haven-remux /usr/share/man/man1/haven.1.gz \
-         /usr/share/bash-completion/completions/haven; do
+for f in /usr/bin/haven /usr/share/man/man1/haven.1.gz /usr/share/bash-completion/completions/haven; do
   check "haven holds $f" grep -q -x -F "$f" "$work/haven.files"
 done
-check "haven holds no daemon" bash -c "! grep -E 'havend|haven-capture' '$work/haven.files'"
+check "haven holds no daemon and no helper" bash -c "! grep -E 'havend|libexec' '$work/haven.files'"
+check "haven-remux holds only /usr/libexec/haven/haven-remux (and its docs)" \
+  test "$(dpkg-deb -c "$remux_deb" | awk '{ print $6 }' | sed 's|^\./|/|' | grep -v -E '/$|^/usr/share/doc/')" \
+       = /usr/libexec/haven/haven-remux
 # export's remux runs in haven-remux, the only program linking libavformat
 mkdir -p "$work/haven-x"
 dpkg-deb -x "$haven_deb" "$work/haven-x"
+dpkg-deb -x "$remux_deb" "$work/haven-x"
 check "/usr/bin/haven does not link FFmpeg's libraries (haven-remux does)" \
   bash "$src/tests/tools/check-needed.sh" "$work/haven-x/usr/bin/haven" '^lib(av|sw|postproc)[a-z]*[.-]'
 check "/usr/libexec/haven/haven-remux links libavformat" \
@@ -71,11 +75,14 @@ check "/usr/libexec/haven/haven-remux links libavformat" \
 deps=$(dpkg-deb -f "$haven_deb" Depends)
 echo "haven Depends: $deps"
 check "haven does not depend on libgpiod or libsystemd" bash -c "! grep -E 'gpiod|libsystemd' <<<'$deps'"
-check "haven does not depend on GStreamer (haven-remux remuxes with libavformat)" bash -c "! grep -E 'gstreamer' <<<'$deps'"
+check "haven does not depend on GStreamer or FFmpeg" bash -c "! grep -E 'gstreamer|libav' <<<'$deps'"
+check "haven Recommends haven-remux of its own version" \
+  test "$(dpkg-deb -f "$haven_deb" Recommends)" = "haven-remux (= $version)"
+check "haven-remux depends on libavformat" bash -c "dpkg-deb -f '$remux_deb' Depends | grep -q libavformat"
 
 # 3. lintian (errors fail; overrides in board/debian/*.lintian-overrides say why)
 t=$(date +%s)
-lintian --fail-on error --display-info --tag-display-limit 0 "$havend_deb" "$haven_deb" > "$work/lintian.txt" 2>&1 \
+lintian --fail-on error --display-info --tag-display-limit 0 "$havend_deb" "$haven_deb" "$remux_deb" > "$work/lintian.txt" 2>&1 \
   && lint=0 || lint=$?
 sed 's/^/lintian: /' "$work/lintian.txt"
 echo "lintian summary: $(grep -c '^E:' "$work/lintian.txt") errors, $(grep -c '^W:' "$work/lintian.txt") warnings," \
@@ -89,6 +96,11 @@ check "lintian reports no error" test "$lint" = 0
 [ -f "$work/dev.key.pub" ] || bad "hv-mksession wrote no dev.key.pub"
 cp -a "$work/sess/session" "$work/tampered"
 printf '\x01' | dd of="$work/tampered/records.hvr" bs=1 seek=1000 conv=notrunc status=none
+# and one of real media (H.264 and AAC in MPEG-TS, as the recorder writes), to export
+ffmpeg -v error -f lavfi -i testsrc=size=320x240:rate=25:duration=2 -f lavfi -i sine=frequency=440:duration=2 \
+  -c:v libx264 -g 25 -c:a aac -f mpegts "$work/media.ts"
+"$build/tests/hv-mksession" --device-key "$work/dev.key" --recipient "$work/cust.pub" \
+  --out "$work/real/session" --media "$work/media.ts" --markers 1 --room "Package test" >/dev/null
 
 # 5. the haven package alone in a pristine root
 t=$(date +%s)
@@ -98,7 +110,8 @@ r1=$work/r1; roots+=("$r1")
 hv_root_unpack "$minbase" "$r1"
 mkdir -p "$r1/tmp/hv"
 cp "$haven_deb" "$r1/tmp/hv/"
-cp -a "$work/sess" "$work/tampered" "$work/dev.key.pub" "$r1/tmp/hv/"
+cp "$remux_deb" "$r1/tmp/hv/"
+cp -a "$work/sess" "$work/tampered" "$work/real" "$work/dev.key.pub" "$work/cust.key" "$r1/tmp/hv/"
 in_r1() { chroot "$r1" "$@"; }
 t=$(date +%s)
 in_r1 dpkg-query -W -f '${Package}\n' | sort > "$work/before"
@@ -112,6 +125,7 @@ in_r1 dpkg-query -W -f '${Package}\n' | sort > "$work/after"
 comm -13 "$work/before" "$work/after" > "$work/new"
 echo "time: install haven alone $(elapsed $t) s ($(wc -l < "$work/new") packages)"
 check "haven alone pulls in no libgpiod or gpiod" bash -c "! grep -E 'gpiod' '$work/new'"
+check "haven alone (without its Recommends) pulls in no FFmpeg library" bash -c "! grep -E '^libav' '$work/new'"
 # libsystemd0 is in every Debian root (apt depends on it): haven must not be
 # what brings it, and its own Depends name neither (checked above). Debian's
 # FFmpeg libraries that export needs may bring systemd-related packages
@@ -127,19 +141,39 @@ check "installed haven verify: COMPLETE" grep -q COMPLETE "$work/verify.txt"
 in_r1 haven verify /tmp/hv/tampered > "$work/verify2.txt" 2>&1 && v=0 || v=$?
 check "installed haven verify: a flipped byte is INVALID, exit 1 (got $v)" test $v = 1
 in_r1 man -w haven >/dev/null 2>&1 || true   # man-db is not in minbase; the file is checked above
+# export without haven-remux: the verified TS and the report, no MP4, exit 4
+# and a message naming the package
+in_r1 haven export -i /tmp/hv/cust.key --device-key /tmp/hv/dev.key.pub -o /tmp/hv/exp1 /tmp/hv/real/session \
+  > "$work/export1.txt" 2>&1 && v=0 || v=$?
+cat "$work/export1.txt"
+check "export without haven-remux: exit 4 (got $v)" test $v = 4
+check "export without haven-remux names the package" grep -q "haven-remux package" "$work/export1.txt"
+check "export without haven-remux: the TS exported, no MP4" \
+  bash -c "test -s '$r1/tmp/hv/exp1/session.ts' && ! ls '$r1'/tmp/hv/exp1/*.mp4 2>/dev/null"
+in_r1 env DEBIAN_FRONTEND=noninteractive apt-get -y -q install "/tmp/hv/$(basename "$remux_deb")" \
+  > "$work/apt1b.log" 2>&1 || { cat "$work/apt1b.log"; bad "apt-get install haven-remux"; }
+in_r1 haven export -i /tmp/hv/cust.key --device-key /tmp/hv/dev.key.pub -o /tmp/hv/exp2 /tmp/hv/real/session \
+  > "$work/export2.txt" 2>&1 && v=0 || v=$?
+cat "$work/export2.txt"
+check "export with haven-remux installed (exit $v)" test $v = 0
+mp4=$(ls "$r1"/tmp/hv/exp2/*.mp4 2>/dev/null | head -n1)
+check "export wrote an MP4" test -s "$mp4"
+check "the MP4 is fast start (moov before mdat)" \
+  python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); sys.exit(not 0 < d.find(b"moov") < d.find(b"mdat"))' "$mp4"
+check "the MP4 has a chapter for the marker" bash -c "ffprobe -v error -show_chapters '$mp4' | grep -q '^\[CHAPTER\]'"
 
 # 6. both packages in another pristine root
 r2=$work/r2; roots+=("$r2")
 hv_root_unpack "$minbase" "$r2"
 mkdir -p "$r2/tmp/hv"
-cp "$haven_deb" "$havend_deb" "$work/cust.pub" "$r2/tmp/hv/"
+cp "$haven_deb" "$havend_deb" "$remux_deb" "$work/cust.pub" "$r2/tmp/hv/"
 in_r2() { chroot "$r2" "$@"; }
 t=$(date +%s)
 in_r2 env DEBIAN_FRONTEND=noninteractive apt-get -q update >/dev/null
 in_r2 env DEBIAN_FRONTEND=noninteractive apt-get -y -q install "/tmp/hv/$(basename "$havend_deb")" \
-  "/tmp/hv/$(basename "$haven_deb")" > "$work/apt2.log" 2>&1 \
-  || { cat "$work/apt2.log"; bad "apt-get install havend haven"; exit 1; }
-echo "time: install havend + haven $(elapsed $t) s"
+  "/tmp/hv/$(basename "$haven_deb")" "/tmp/hv/$(basename "$remux_deb")" > "$work/apt2.log" 2>&1 \
+  || { cat "$work/apt2.log"; bad "apt-get install havend haven haven-remux"; exit 1; }
+echo "time: install havend + haven + haven-remux $(elapsed $t) s"
 check "havend --version says $version" test "$(in_r2 havend --version)" = "havend $version"
 check "postinst created the haven user" in_r2 getent passwd haven
 check "postinst put haven in the gpio group" bash -c "chroot '$r2' id -nG haven | grep -qw gpio"

@@ -32,10 +32,12 @@ debs=$(hv_debs_cached "$src" arm64)   # shared with the image label
 echo "time: arm64 packages (tools/build-debs.sh in the cross chroot, or this source's cached build) $(elapsed $t) s"
 havend_deb=$debs/havend_${version}_arm64.deb
 haven_deb=$debs/haven_${version}_arm64.deb
+remux_deb=$debs/haven-remux_${version}_arm64.deb
 
 mkdir -p "$work/x"
 dpkg-deb -x "$havend_deb" "$work/x"
 dpkg-deb -x "$haven_deb" "$work/x"
+dpkg-deb -x "$remux_deb" "$work/x"
 for b in usr/sbin/havend usr/libexec/haven/haven-capture usr/bin/haven usr/libexec/haven/haven-remux; do
   desc=$(file -b "$work/x/$b")
   echo "$b: $desc"
@@ -44,7 +46,7 @@ done
 check "haven (arm64) does not depend on libgpiod or libsystemd" \
   bash -c "! dpkg-deb -f '$haven_deb' Depends | grep -E 'gpiod|libsystemd'"
 
-lintian --fail-on error "$havend_deb" "$haven_deb" > "$work/lintian.txt" 2>&1 && lint=0 || lint=$?
+lintian --fail-on error "$havend_deb" "$haven_deb" "$remux_deb" > "$work/lintian.txt" 2>&1 && lint=0 || lint=$?
 sed 's/^/lintian: /' "$work/lintian.txt"
 check "lintian (arm64) reports no error" test "$lint" = 0
 

@@ -257,6 +257,7 @@ test_run_missing(Fixture *f, gconstpointer data)
   g_autofree char *prog = g_build_filename(f->dir, "no-such-remux", NULL);
   g_setenv("HAVEN_REMUX", prog, TRUE);
   expect_failure(prog, HV_REMUX_PROCESS_ERROR_FAILED, "could not be run", NULL);
+  expect_failure(prog, HV_REMUX_PROCESS_ERROR_FAILED, "(it comes with the haven-remux package)", NULL);
 }
 
 static void
