@@ -382,6 +382,18 @@ hv_ts_remux_to_mp4(const char *ts_path, const char *mp4_path, const HvRemuxOptio
     g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_OUTPUT, "%s: %s", mp4_name, av_error(ret, e));
     return FALSE;
   }
+  /* on the medium before export says it is there (a USB stick pulled out
+   * at once); libavformat's file protocol does not sync */
+  fd = open(mp4_path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || fsync(fd) < 0) {
+    int en = errno;
+    if (fd >= 0)
+      close(fd);
+    g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_OUTPUT, "%s: writing it to disk: %s", mp4_name,
+                g_strerror(en));
+    return FALSE;
+  }
+  close(fd);
   if (result)
     *result = res;
   return TRUE;

@@ -21,7 +21,7 @@ PACKAGES=(
   qemu-system-x86 busybox-static kmod e2fsprogs cpio xz-utils
   # Debian packages (tools/build-debs.sh, label package): debhelper, man pages,
   # lintian, the build and install roots, arm64 binaries under emulation
-  debhelper dpkg-dev scdoc bash-completion lintian mmdebstrap qemu-user-static binfmt-support file
+  debhelper dpkg-dev scdoc bash-completion lintian mmdebstrap arch-test qemu-user-static binfmt-support file
   # the board image (board/image/build-image.sh) and its boot test (label image)
   bmap-tools qemu-system-arm
   # haven flash (label flash)

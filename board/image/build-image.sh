@@ -60,7 +60,7 @@ mkdir -p "$cache/apt-arm64"
 log() { printf '[build-image %s] %s\n' "$(date -u +%T)" "$*" >&2; }
 
 # qemu-user for the arm64 maintainer scripts: binfmt_misc mounted, handler on.
-for p in mmdebstrap qemu-user-static binfmt-support bmap-tools dosfstools mtools e2fsprogs fdisk; do
+for p in mmdebstrap arch-test qemu-user-static binfmt-support bmap-tools dosfstools mtools e2fsprogs fdisk; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
     { echo "build-image: package $p is missing (tools/setup-deps.sh installs it)" >&2; exit 2; }
 done
