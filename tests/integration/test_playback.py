@@ -39,7 +39,7 @@ def complete_with_markers():
         s = d.wait(lambda s: s["state"] == "IDLE", 60, "IDLE")
         assert s["last_session"]["status"] == "COMPLETE", s
         mp4, rep = export(ws, d.sessions()[0], "exp")
-        info = check_playable(mp4)
+        info = check_playable(mp4, ts=mp4[:-len(".mp4")] + ".ts")
         titles = [c["tags"]["title"] for c in info["chapters"]]
         assert len(titles) == 3 and titles[0] == "Start of the recording", titles
         assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+00:00 marker by .*: child drew a picture",
@@ -58,7 +58,7 @@ def complete_with_markers():
         with open(os.path.join(out, "clip.json")) as f:
             c = json.load(f)
         clip_mp4 = [n for n in os.listdir(out) if n.endswith(".mp4")][0]
-        cinfo = check_playable(os.path.join(out, clip_mp4))
+        cinfo = check_playable(os.path.join(out, clip_mp4), ts=os.path.join(out, clip_mp4[:-len(".mp4")] + ".ts"))
         ctitles = [ch["tags"]["title"] for ch in cinfo["chapters"]]
         cstarts = [float(ch["start_time"]) for ch in cinfo["chapters"]]
         for title, start in zip(titles[1:], starts[1:]):
@@ -94,7 +94,7 @@ def killed(offsets):
                 v = run(HAVEN, "verify", sess, check=0)
                 assert v.stdout.startswith("INTERRUPTED"), v.stdout
                 mp4, rep = export(ws, sess, f"exp{k}")
-                info = check_playable(mp4)
+                info = check_playable(mp4, ts=mp4[:-len(".mp4")] + ".ts")
                 m = re.search(r"Last (\d+\.\d{3}) s of video \(1 frame\) ends at the interruption and may be "
                               r"incomplete: not included in the MP4; the sealed TS keeps every byte\.", rep)
                 assert m and 0 < float(m[1]) <= 0.1, rep
