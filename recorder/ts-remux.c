@@ -14,6 +14,10 @@ G_DEFINE_QUARK(hv-remux-error-quark, hv_remux_error)
 
 static const AVRational US = { 1, 1000000 };
 #define CHAPTER_MIN 1000   /* us: the chapter track's time unit is 1 ms */
+/* The recorder's MPEG-TS has a video and an audio stream. A stream that
+ * declares hundreds (PMTs of many programs) cost the demuxer a decoder each
+ * while it probes: 860 MB and 13 s for a 1.2 MB TS of 1300 H.264 PIDs. */
+#define MAX_STREAMS 16
 
 /* libavformat's own diagnostics (e.g. "PES packet size mismatch" on the
  * torn last PES) are for debugging: what matters is in the GError. */
@@ -173,7 +177,9 @@ hv_ts_remux_to_mp4(const char *ts_path, const char *mp4_path, const HvRemuxOptio
   /* named by file name: the caller's directory may be a temporary one */
   g_autofree char *ts_name = g_path_get_basename(ts_path);
   g_autofree char *mp4_name = g_path_get_basename(mp4_path);
-  int ret = avformat_open_input(&in, in_url, av_find_input_format("mpegts"), NULL);
+  g_autoptr(AVDictionary) in_opts = NULL;
+  av_dict_set_int(&in_opts, "max_streams", MAX_STREAMS + 1, 0);   /* one more: more than MAX_STREAMS is seen */
+  int ret = avformat_open_input(&in, in_url, av_find_input_format("mpegts"), &in_opts);
   if (ret < 0) {
     g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_INPUT, "%s: %s", ts_name, av_error(ret, e));
     return FALSE;
@@ -181,6 +187,11 @@ hv_ts_remux_to_mp4(const char *ts_path, const char *mp4_path, const HvRemuxOptio
   if ((ret = avformat_find_stream_info(in, NULL)) < 0) {
     g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_INPUT, "%s: no audio or video stream could be read "
                 "from it (%s): not the recorder's MPEG-TS", ts_name, av_error(ret, e));
+    return FALSE;
+  }
+  if (in->nb_streams > MAX_STREAMS) {
+    g_set_error(error, HV_REMUX_ERROR, HV_REMUX_ERROR_INPUT, "%s: more than %u streams: not the recorder's "
+                "MPEG-TS (a video and an audio stream)", ts_name, MAX_STREAMS);
     return FALSE;
   }
 

@@ -1,10 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "clip.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 G_DEFINE_QUARK(hv-clip-error-quark, hv_clip_error)
+
+/* clip.json is about a kilobyte */
+#define HV_CLIP_JSON_MAX (1 << 20)
 
 /* SS[.fraction] (at most 6 digits of fraction) in microseconds. */
 static gboolean
@@ -53,13 +60,19 @@ hv_clip_parse_point(const char *opt, const char *text, const gint64 *markers_us,
   guint64 v = 0;
   if (ok && n == 3)
     ok = g_ascii_string_to_unsigned(parts[0], 10, 0, G_MAXUINT32, &v, NULL)
-         && (us += (gint64) v * 3600 * G_USEC_PER_SEC, TRUE)
+         && (us = (gint64) MIN(v, HV_CLIP_MAX_HOURS + 1) * 3600 * G_USEC_PER_SEC, TRUE)
          && g_ascii_string_to_unsigned(parts[1], 10, 0, 59, &v, NULL);
   else if (ok && n == 2)
     ok = g_ascii_string_to_unsigned(parts[0], 10, 0, G_MAXUINT32, &v, NULL);
   if (!ok) {
     g_set_error(error, HV_CLIP_ERROR, HV_CLIP_ERROR_POINT, "%s: '%s' is neither a time from the start of the "
                 "recording ([[HH:]MM:]SS[.fraction], e.g. 1:30 or 00:01:30.5) nor marker:N", opt, text);
+    return FALSE;
+  }
+  /* in microseconds, more hours would overflow */
+  if (n == 3 && us / (G_GINT64_CONSTANT(3600) * G_USEC_PER_SEC) > HV_CLIP_MAX_HOURS) {
+    g_set_error(error, HV_CLIP_ERROR, HV_CLIP_ERROR_POINT, "%s: '%s' is too large a time: no recording lasts "
+                "more than %u hours", opt, text, HV_CLIP_MAX_HOURS);
     return FALSE;
   }
   if (n >= 2)
@@ -198,9 +211,30 @@ get_int(JsonObject *o, const char *name, gint64 min, gint64 *ret, GError **error
 gboolean
 hv_clip_info_load(const char *path, HvClipInfo *c, GError **error)
 {
-  g_autoptr(JsonParser) p = json_parser_new_immutable();
+  /* a regular file, not followed if a symbolic link: a FIFO would hang,
+   * a device never end, a link read what is outside the clip's directory */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    int err = errno;
+    if (fd >= 0)
+      close(fd);
+    g_set_error(error, HV_CLIP_ERROR, HV_CLIP_ERROR_JSON, "%s: %s", path,
+                err == ELOOP ? "a symbolic link, not the clip's own file" : g_strerror(err));
+    return FALSE;
+  }
+  if (!S_ISREG(st.st_mode) || st.st_size > HV_CLIP_JSON_MAX) {
+    close(fd);
+    g_set_error(error, HV_CLIP_ERROR, HV_CLIP_ERROR_JSON, "%s: %s", path,
+                !S_ISREG(st.st_mode) ? "not a regular file" : "larger than any clip.json");
+    return FALSE;
+  }
   g_autoptr(GError) e = NULL;
-  if (!json_parser_load_from_mapped_file(p, path, &e)) {
+  g_autoptr(GMappedFile) m = g_mapped_file_new_from_fd(fd, FALSE, &e);
+  close(fd);
+  g_autoptr(JsonParser) p = json_parser_new_immutable();
+  if (!m || !json_parser_load_from_data(p, g_mapped_file_get_contents(m) ? g_mapped_file_get_contents(m) : "",
+                                        (gssize) g_mapped_file_get_length(m), &e)) {
     g_set_error(error, HV_CLIP_ERROR, HV_CLIP_ERROR_JSON, "%s: %s", path, e->message);
     return FALSE;
   }

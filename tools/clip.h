@@ -24,6 +24,9 @@ typedef enum {
 
 #define HV_CLIP_JSON "clip.json"
 #define HV_CLIP_FORMAT "haven-clip-v1"
+/* The largest hour a point may name (HH:MM:SS): far beyond any recording,
+ * and its microseconds far within a gint64. */
+#define HV_CLIP_MAX_HOURS 1000000u
 
 /* A point of the recording: "marker:N" (the report's chapter N, from 1: its
  * offset from the first record), or a time from the first record:

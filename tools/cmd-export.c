@@ -168,6 +168,7 @@ typedef struct {
   GArray      *chapters;   /* of Chapter: one per marker, for the MP4 and the report */
   guint64      markers_not_chapters;   /* beyond MAX_CHAPTERS */
   GArray      *records;    /* of HvClipRecord, for a clip (--from/--until); else NULL */
+  GArray      *markers;    /* of gint64: every marker's offset, chapter or not, for a clip's marker:N; else NULL */
 } ExportPass;
 
 /* Memory stays bounded whatever the session holds: at most this many
@@ -217,6 +218,10 @@ export_record(const HvRecordHeader *rh, const guint8 *payload, gpointer user_dat
   }
   if (rh->type == HV_RECORD_MEDIA)
     return hv_decryptor_on_record(rh, payload, x->dec, error);
+  if (rh->type == HV_EVENT_MARKER && x->markers) {   /* marker:N is the session's marker N, as verify-clip reads it */
+    gint64 off = (gint64) (rh->mono_us - x->first_mono_us);
+    g_array_append_val(x->markers, off);
+  }
   if (rh->type == HV_EVENT_MARKER && x->chapters->len >= MAX_CHAPTERS) {
     x->markers_not_chapters++;
   } else if (rh->type == HV_EVENT_MARKER) {
@@ -459,15 +464,15 @@ export_clip(const Options *o, const HvVerdict *v, const ExportPass *pass, const 
             const char *base, const char *stream_sum, char **ts_name, char **ts_path, char **mp4_name,
             char **mp4_path, HvClipInfo *ci, GError **error)
 {
-  GArray *chapters = pass->chapters;
-  g_autofree gint64 *markers = g_new0(gint64, MAX(chapters->len, 1));
-  for (guint i = 0; i < chapters->len; i++)
-    markers[i] = g_array_index(chapters, Chapter, i).offset_us;
+  /* every marker, also those beyond the chapters the MP4 holds */
+  const gint64 *markers = (const gint64 *) (void *) pass->markers->data;
+  guint n_markers = pass->markers->len;
   ci->from = g_strdup(o->from ? o->from : "0");
   ci->until = g_strdup(o->until ? o->until : "end");
   ci->to_us = G_MAXINT64;
-  if (!hv_clip_parse_point("--from", ci->from, markers, chapters->len, &ci->from_us, error)
-      || (o->until && !hv_clip_parse_point("--until", ci->until, markers, chapters->len, &ci->to_us, error)))
+  if (!hv_clip_parse_point("--from", ci->from, markers, n_markers, &ci->from_us, error)
+      || (g_strcmp0(ci->until, "end") != 0   /* as clip.json and the report give it when not given */
+          && !hv_clip_parse_point("--until", ci->until, markers, n_markers, &ci->to_us, error)))
     return HV_EXIT_USAGE;
   if (!hv_ts_scan_cut(scan, ci->from_us, ci->to_us, &ci->cut, error)) {
     g_prefix_error(error, "no clip: ");
@@ -670,13 +675,14 @@ export_session(const char *session, const Options *o)
   gboolean clip = o->from || o->until;
   g_autoptr(HvTsScan) scan = clip ? hv_ts_scan_new() : NULL;
   g_autoptr(GArray) records = clip ? g_array_new(FALSE, FALSE, sizeof(HvClipRecord)) : NULL;
+  g_autoptr(GArray) marker_us = clip ? g_array_new(FALSE, FALSE, sizeof(gint64)) : NULL;
   PlainSink psink = { ts_sum, scan };
   hv_decryptor_set_sink(dec, export_plain, &psink);
   g_autoptr(GString) line = g_string_sized_new(4 * HV_EVENT_MAX + 128);
   g_autoptr(GArray) chapters = g_array_new(FALSE, FALSE, sizeof(Chapter));
   g_array_set_clear_func(chapters, chapter_clear);
   ExportPass pass = { .dec = dec, .events = events, .html_rows = html_rows, .line = line,
-                      .chapters = chapters, .records = records };
+                      .chapters = chapters, .records = records, .markers = marker_us };
   HvVerifyOptions vo = { .expected_device_pk = pin, .on_record = export_record, .user_data = &pass,
                          .threads = HV_VERIFY_ALL_CPUS };
   g_autoptr(HvVerdict) v = hv_vault_verify(session, &vo, &err);

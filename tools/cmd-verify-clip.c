@@ -134,6 +134,9 @@ verify_clip(const char *dir, const char *session, const char *identity, const ch
     return mismatch("session", "%s is INVALID: %s", session, v->problem);
   if (g_strcmp0(v->fingerprint, ci.fingerprint) != 0)
     return mismatch("fingerprint", "the session's is %s, clip.json names %s", v->fingerprint, ci.fingerprint);
+  if (g_strcmp0(hv_status_name(v->seal.status), ci.status) != 0)
+    return mismatch("status", "the session is sealed %s, clip.json says %s", hv_status_name(v->seal.status),
+                    ci.status);
   g_autofree char *stream_hex = hv_sha256_finish(stream);
   if (hv_ts_scan_bytes(scan) != ci.stream_bytes || g_strcmp0(stream_hex, ci.stream_sha256) != 0)
     return mismatch("plaintext stream", "%" G_GUINT64_FORMAT " bytes, SHA-256 %s; clip.json: %" G_GUINT64_FORMAT
@@ -165,6 +168,9 @@ verify_clip(const char *dir, const char *session, const char *identity, const ch
     return mismatch("record range", "records %" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT "; clip.json: %"
                     G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT, re.first.index, re.last.index, ci.first.index,
                     ci.last.index);
+  if (hv_ts_cut_length(&cut) != ci.ts_bytes)
+    return mismatch("clip", "the cut is %" G_GUINT64_FORMAT " bytes with its tables; clip.json: %" G_GUINT64_FORMAT,
+                    hv_ts_cut_length(&cut), ci.ts_bytes);
   if (!hv_ts_extract_finish(extract, &err))
     return mismatch("clip", "%s", err->message);
   g_autofree char *clip_hex = hv_sha256_finish(clip_sum);

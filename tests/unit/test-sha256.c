@@ -61,6 +61,10 @@ test_not_regular(void)
   g_assert_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL);
   g_assert_nonnull(strstr(err->message, "not a regular file"));
   close(w);
+  g_clear_error(&err);
+  /* no writer at all: open itself must not wait for one */
+  g_assert_null(hv_sha256_file(fifo, &err));
+  g_assert_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL);
   g_unlink(fifo);
   g_clear_error(&err);
   g_assert_null(hv_sha256_file(dir, &err));

@@ -261,6 +261,93 @@ test_not_ts(void)
   g_rmdir(dir);
 }
 
+/* MPEG-2 CRC-32 of a PSI section. */
+static guint32
+psi_crc(const guint8 *d, gsize len)
+{
+  guint32 crc = 0xffffffffu;
+  for (gsize i = 0; i < len; i++) {
+    crc ^= (guint32) d[i] << 24;
+    for (int b = 0; b < 8; b++)
+      crc = (crc & 0x80000000u) ? (crc << 1) ^ 0x04c11db7u : crc << 1;
+  }
+  return crc;
+}
+
+/* A TS packet of pid holding one PSI section (table id, extension, body). */
+static void
+psi_packet(GByteArray *out, guint16 pid, guint8 table, guint16 ext, const guint8 *body, gsize body_len)
+{
+  guint8 p[188];
+  memset(p, 0xff, sizeof p);
+  gsize l = 5 + body_len + 4;
+  guint8 head[] = { 0x47, (guint8) (0x40 | (pid >> 8)), (guint8) pid, 0x10, 0x00,
+                    table, (guint8) (0xb0 | (l >> 8)), (guint8) l, (guint8) (ext >> 8), (guint8) ext, 0xc1, 0, 0 };
+  g_assert_cmpuint(sizeof head + body_len + 4, <=, sizeof p);
+  memcpy(p, head, sizeof head);
+  memcpy(p + sizeof head, body, body_len);
+  guint32 crc = psi_crc(p + 5, 8 + body_len);
+  guint8 c[] = { (guint8) (crc >> 24), (guint8) (crc >> 16), (guint8) (crc >> 8), (guint8) crc };
+  memcpy(p + sizeof head + body_len, c, 4);
+  g_byte_array_append(out, p, sizeof p);
+}
+
+static void
+test_many_streams(void)
+{
+  /* the recorder's TS with a PAT of 38 more programs before every PAT of its
+   * own, each program's PMT declaring 33 H.264 streams: 1254 declared
+   * streams (libavformat probed a decoder for each, 860 MB and 13 s) */
+  g_autofree char *dir = g_dir_make_tmp("haven-remux-XXXXXX", NULL);
+  g_autofree char *ts = make_ts(dir);
+  g_autofree char *many = g_build_filename(dir, "many.ts", NULL);
+  g_autofree char *out = g_build_filename(dir, "x.mp4", NULL);
+  gchar *data;
+  gsize len;
+  g_assert_true(g_file_get_contents(ts, &data, &len, NULL));
+  g_autofree gchar *src = data;
+  g_autoptr(GByteArray) tables = g_byte_array_new();
+  guint8 pat[4 * 38];
+  for (guint n = 0; n < 38; n++) {
+    guint16 pmt_pid = (guint16) (0x1000 + n);
+    guint8 e[] = { 0, (guint8) (n + 2), (guint8) (0xe0 | (pmt_pid >> 8)), (guint8) pmt_pid };
+    memcpy(pat + 4 * n, e, 4);
+    guint8 pmt[4 + 5 * 33] = { 0xe1, 0x00, 0xf0, 0x00 };
+    for (guint k = 0; k < 33; k++) {
+      guint16 es = (guint16) (0x200 + n * 33 + k);
+      guint8 d[] = { 0x1b, (guint8) (0xe0 | (es >> 8)), (guint8) es, 0xf0, 0x00 };
+      memcpy(pmt + 4 + 5 * k, d, 5);
+    }
+    psi_packet(tables, pmt_pid, 0x02, (guint16) (n + 2), pmt, sizeof pmt);
+  }
+  g_autoptr(GByteArray) stream = g_byte_array_new();
+  for (gsize off = 0; off + 188 <= len; off += 188) {
+    const guint8 *p = (const guint8 *) src + off;
+    if ((((p[1] & 0x1f) << 8) | p[2]) == 0) {   /* before the recorder's PAT, one with the extra programs */
+      psi_packet(stream, 0, 0x00, 1, pat, sizeof pat);
+      g_byte_array_append(stream, tables->data, tables->len);
+    }
+    g_byte_array_append(stream, p, 188);
+  }
+  g_assert_true(g_file_set_contents(many, (const char *) stream->data, stream->len, NULL));
+  g_autoptr(GError) err = NULL;
+  g_assert_false(hv_ts_remux_to_mp4(many, out, NULL, NULL, &err));
+  g_assert_error(err, HV_REMUX_ERROR, HV_REMUX_ERROR_INPUT);
+  g_test_message("%s", err->message);
+  g_assert_cmpstr(err->message, ==, "many.ts: more than 16 streams: not the recorder's MPEG-TS (a video and an "
+                  "audio stream)");
+  /* the recorder's own is remuxed as before */
+  g_clear_error(&err);
+  HvRemuxResult res;
+  g_assert_true(hv_ts_remux_to_mp4(ts, out, NULL, &res, &err));
+  g_assert_no_error(err);
+  g_assert_true(res.has_video && res.has_audio);
+  g_unlink(out);
+  g_unlink(many);
+  g_unlink(ts);
+  g_rmdir(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -271,5 +358,6 @@ main(int argc, char **argv)
   g_test_add_func("/ts-remux/chapters", test_chapters);
   g_test_add_func("/ts-remux/chapters-crowded", test_chapters_crowded);
   g_test_add_func("/ts-remux/not-ts", test_not_ts);
+  g_test_add_func("/ts-remux/many-streams", test_many_streams);
   return g_test_run();
 }
