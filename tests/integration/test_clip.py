@@ -177,4 +177,37 @@ def verify_clip_detects():
 R.case("verify-clip: a changed clip byte, a moved cut in clip.json, another session, a tampered session: "
        "exit 1 naming it", verify_clip_detects)
 
+def verify_clip_says():
+    """a custodian's and a defence expert's mistakes, each named with what to do;
+    the device pinned or NOT PINNED said as export says it"""
+    env = dict(os.environ, HAVEN_TRUST_DIR=ws.path("no-trust"))
+    clip = ws.path("exp-clip")
+    p = run(HAVEN, "verify-clip", "-i", KEY, clip, SESSION, env=env, check=0)
+    assert p.stdout.startswith("clip OK: ") and "(NOT PINNED: no --device-key given" in p.stdout, p.stdout
+    p = run(HAVEN, "verify-clip", "-i", KEY, "--device-key", ws.path("dev.key.pub"), clip, SESSION, env=env,
+            check=0)
+    assert "(pinned: matches the device key given with --device-key)" in p.stdout, p.stdout
+    assert "NOT PINNED" not in p.stdout, p.stdout
+    # a key that does not open the session: the recipients' key ids, as export names them
+    kid = run(HAVEN, "key", "info", ws.path("cust.pub"), check=0).stdout.split("key id:")[1].split()[0]
+    p = run(HAVEN, "verify-clip", "-i", ws.path("cust2.key"), clip, SESSION, env=env, check=2)
+    assert "is not one of this session's recipients" in p.stderr and f"recipient is key id {kid}" in p.stderr, \
+        p.stderr
+    # the arguments swapped
+    p = run(HAVEN, "verify-clip", "-i", KEY, SESSION, clip, env=env, check=2)
+    assert "the arguments are the wrong way round: CLIPDIR first, then SESSION" in p.stderr, p.stderr
+    # a whole-session export is not a clip; a clip without its clip.json; no directory at all
+    p = run(HAVEN, "verify-clip", "-i", KEY, ws.path("exp-whole"), SESSION, env=env, check=2)
+    assert "is an export of the whole session, not a clip (no clip.json)" in p.stderr, p.stderr
+    shutil.copytree(clip, ws.path("vc-nojson"))
+    os.unlink(ws.path("vc-nojson", "clip.json"))
+    p = run(HAVEN, "verify-clip", "-i", KEY, ws.path("vc-nojson"), SESSION, env=env, check=2)
+    assert "clip.json is missing: the clip cannot be re-derived without it" in p.stderr, p.stderr
+    p = run(HAVEN, "verify-clip", "-i", KEY, ws.path("no-such-clip"), SESSION, env=env, check=2)
+    assert "no-such-clip: no such directory (CLIPDIR is the directory" in p.stderr, p.stderr
+
+
+R.case("verify-clip: says whether the device is pinned; a wrong key names the recipients; swapped arguments, "
+       "a whole export, a missing clip.json or CLIPDIR each named", verify_clip_says)
+
 R.finish()
