@@ -95,6 +95,17 @@ def to_the_end():
     assert 0 <= c["from_us"] < 500000 and (c["start_us"], c["end_us"]) == (0, 1000000), c
     for d in ("exp-end", "exp-marker"):
         run(HAVEN, "verify-clip", "-i", KEY, ws.path(d), SESSION, check=0)
+    # the clip's MP4 starts at the clip, and its first chapter says so (not "Start of the recording");
+    # the report gives each chapter's time in the clip's MP4 beside its offset in the recording
+    mp4 = [n for n in os.listdir(ws.path("exp-marker")) if n.endswith(".mp4")][0]
+    info = json.loads(run("ffprobe", "-v", "error", "-show_chapters", "-of", "json",
+                          ws.path("exp-marker", mp4), check=0).stdout)
+    titles = [ch["tags"]["title"] for ch in info["chapters"]]
+    assert titles[0] == "Start of the clip (+00:00:00.0 in the recording)" and len(titles) == 3, titles
+    rep = open(ws.path("exp-marker", "custody-report.txt")).read()
+    assert "time in the clip's MP4, then offset from the first record of the recording" in rep, rep
+    assert "   0  00:00:00.0 in the clip  +00:00:00.0  Start of the clip" in rep, rep
+    assert "to the keyframe at +00:00:01.0 (not included)." in rep, rep
 
 
 R.case("export --from 00:00:04.5 runs to the end of the stream; --from marker:2 starts at the marker",
