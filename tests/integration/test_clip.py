@@ -140,8 +140,11 @@ def bad_points():
              (("--from", "3", "--until", "2"), "is empty"),
              (("--from", "1:75"), "is neither a time from the start of the recording"),
              (("--until", "abc"), "'abc' is neither a time"),
-             (("--from", "marker:3"), "'marker:3': the session has 2 markers"),
-             (("--from", "marker:0"), "is not marker:N with N from 1")]
+             (("--from", "marker:3"), "'marker:3': the session has 2 markers (marker:1 to marker:2; "
+                                       "'haven info SESSION' lists them)"),
+             (("--from", "marker:0"), "is not marker:N with N from 1 (markers are numbered from 1"),
+             (("--from", "3", "--until", "2"), "its end (--until) must be after its start (--from)"),
+             (("--from", "9"), "'haven info SESSION' gives the recording's duration")]
     for i, (args, says) in enumerate(cases):
         p = export(f"exp-bad{i}", *args, check=2)
         assert says in p.stderr, (args, p.stderr)
