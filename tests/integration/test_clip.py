@@ -89,6 +89,12 @@ def to_the_end():
     # the whole stream is the media sealed
     assert (c["start_us"], c["end_us"], c["end"], c["until"]) == (4000000, -1, os.path.getsize(TS), "end"), c
     assert os.path.exists(ws.path("exp-end", "s-clip-4.0s-end.ts"))
+    # an --until after the end is the end (as documented), said in the report
+    export("exp-end99", "--from", "4.5", "--until", "99")
+    c99 = clip_json("exp-end99")
+    assert (c99["start"], c99["end"], c99["end_us"], c99["until"]) == (c["start"], c["end"], -1, "99"), c99
+    assert "from the keyframe at +00:00:04.0 to the end of the recording." in \
+        open(ws.path("exp-end99", "custody-report.txt")).read()
     # a marker as the start (mksession's markers are within a few ms of the first record)
     export("exp-marker", "--from", "marker:2", "--until", "0:01")
     c = clip_json("exp-marker")
@@ -219,6 +225,11 @@ def verify_clip_says():
     assert "clip.json is missing: the clip cannot be re-derived without it" in p.stderr, p.stderr
     p = run(HAVEN, "verify-clip", "-i", KEY, ws.path("no-such-clip"), SESSION, env=env, check=2)
     assert "no-such-clip: no such directory (CLIPDIR is the directory" in p.stderr, p.stderr
+    # 'haven verify' given an export instead of the sealed session says what checks it
+    p = run(HAVEN, "verify", clip, check=2)
+    assert "no sessions found: it is a clip" in p.stderr and "haven verify-clip -i KEYFILE" in p.stderr, p.stderr
+    p = run(HAVEN, "verify", ws.path("exp-whole"), check=2)
+    assert "no sessions found: it is what 'haven export' wrote" in p.stderr, p.stderr
 
 
 R.case("verify-clip: says whether the device is pinned; a wrong key names the recipients; swapped arguments, "
