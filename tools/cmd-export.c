@@ -75,6 +75,7 @@ typedef struct {
   const char       *to;          /* --to, or NULL */
   const char       *custody_log; /* NULL: no custody event (identity without a signing key) */
   guint64           custody_seq;
+  const HvClipInfo *clip;        /* --from/--until: the clip exported; NULL: the whole session */
 } ReportContext;
 
 /* One "Label:  value" line of the text report and one row of the HTML
@@ -127,6 +128,16 @@ custody_head(const HvVerdict *v, const ReportContext *c, HvReportHtml *html, GEr
                                             hv_cli_plural(v->events, "event", "events"), v->markers,
                                             hv_cli_plural(v->markers, "marker", "markers"));
   report_field(r, html, "Records", counts);
+  /* said at the top: a reader must not take a clip's report for the whole session's */
+  g_autofree char *part = NULL;
+  if (c->clip) {
+    g_autofree char *a = hv_cli_format_duration((guint64) MAX(c->clip->cut.start_us, 0));
+    g_autofree char *e = c->clip->cut.end_us < 0 ? NULL : hv_cli_format_duration((guint64) c->clip->cut.end_us);
+    g_autofree char *b = e ? g_strdup_printf("+%s", e) : g_strdup("the end of the recording");
+    part = g_strdup_printf("a CLIP of the session, from +%s to %s (asked --from %s --until %s; see CLIP below)",
+                           a, b, c->clip->from, c->clip->until);
+  }
+  report_field(r, html, "Exported part", part ? part : "the whole session");
   report_field(r, html, "Case/exhibit", c->ref ? c->ref : "(not given: --ref)");
   report_field(r, html, "Recipient", c->to ? c->to : "(not given: --to)");
   g_autofree char *custody = NULL;
@@ -150,8 +161,10 @@ custody_head(const HvVerdict *v, const ReportContext *c, HvReportHtml *html, GEr
     g_string_append_printf(r, "  %s  %s\n", sum, shown);
     hv_report_html_source_file(html, p, sum);
   }
-  g_string_append(r, "\nEvents and markers (device wall clock; offset from the first record; text "
-                     "escaped):\n");
+  g_string_append(r, c->clip ? "\nEvents and markers of the whole session, in and outside the clip (device wall "
+                               "clock; offset from the first record; text escaped):\n"
+                             : "\nEvents and markers (device wall clock; offset from the first record; text "
+                               "escaped):\n");
   return g_steal_pointer(&r);
 }
 
@@ -751,7 +764,8 @@ export_session(const char *session, const Options *o)
   ReportContext rc = { .id = id, .pinned = pin != NULL, .enrolled = enrolled, .expected = want != NULL, .source = abs,
                        .ref = o->ref, .to = o->to,
                        .custody_log = custody ? hv_custody_writer_path(custody) : NULL,
-                       .custody_seq = custody ? hv_custody_writer_next_seq(custody) : 0 };
+                       .custody_seq = custody ? hv_custody_writer_next_seq(custody) : 0,
+                       .clip = clip ? &ci : NULL };
   g_autoptr(GString) head = custody_head(v, &rc, html, &err);
   if (!head)
     return refuse(tmpl, HV_EXIT_USAGE, "hashing the sealed source files: %s", err->message);

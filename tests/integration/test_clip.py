@@ -72,6 +72,12 @@ def clip_is_a_range():
     assert f"Clip stream bytes {c['start']} to {c['end']} of the {len(whole)}-byte plaintext stream" in rep, rep
     assert f"in media records {c['first_record']} to {c['last_record']}" in rep, rep
     assert c["ts_sha256"] in rep and "--from 1.5 --until 3.2" in rep, rep
+    # said at the top, beside the verdict: this report is a clip's, not the whole session's
+    assert "\nExported part:   a CLIP of the session, from +00:00:01.0 to +00:00:04.0 (asked --from 1.5 " \
+        "--until 3.2; see CLIP below)\n" in rep, rep
+    assert "Events and markers of the whole session, in and outside the clip" in rep, rep
+    assert "\nExported part:   the whole session\n" in open(ws.path("exp-whole", "custody-report.txt")).read()
+    assert "a CLIP of the session, from +00:00:01.0" in open(ws.path("exp-clip", "custody-report.html")).read()
     # the custody event lists the clip's files (named by the cut)
     log = open(os.path.join(SESSION, "custody.log")).read()
     assert name + ".ts" in log and c["ts_sha256"] in log, log
