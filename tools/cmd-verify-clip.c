@@ -120,7 +120,8 @@ clip_dir_usable(const char *dir, const char *json_path)
 }
 
 static int
-verify_clip(const char *dir, const char *session, const char *identity, const char *device_key)
+verify_clip(const char *dir, const char *session, const char *identity, const char *device_key,
+            const char *expect)
 {
   g_autoptr(GError) err = NULL;
   g_autofree char *json_path = g_build_filename(dir, HV_CLIP_JSON, NULL);
@@ -129,6 +130,13 @@ verify_clip(const char *dir, const char *session, const char *identity, const ch
     return HV_EXIT_USAGE;
   if (!hv_clip_info_load(json_path, &ci, &err)) {
     hv_cli_error("verify-clip", "%s", err->message);
+    return HV_EXIT_USAGE;
+  }
+  g_autofree char *want = NULL;
+  if (expect && !(want = hv_fingerprint_normalise(expect))) {
+    g_autofree char *shown = hv_text_escape(expect, -1);
+    hv_cli_error("verify-clip", "--expect: '%s' is not a fingerprint (20 letters A-Z and digits 2-7, grouped by 4)",
+                 shown);
     return HV_EXIT_USAGE;
   }
   g_autoptr(HvIdentity) id = hv_identity_load(identity, &err);
@@ -205,6 +213,9 @@ verify_clip(const char *dir, const char *session, const char *identity, const ch
   }
   if (!v->intact)
     return mismatch("session", "%s is INVALID: %s", session, v->problem);
+  if (want && g_strcmp0(v->fingerprint, want) != 0)
+    return mismatch("fingerprint", "the session's is %s, not the expected %s (a different session, or the paper "
+                    "record was misread)", v->fingerprint, want);
   if (g_strcmp0(v->fingerprint, ci.fingerprint) != 0)
     return mismatch("fingerprint", "the session's is %s, clip.json names %s", v->fingerprint, ci.fingerprint);
   g_autofree char *stream_hex = hv_sha256_finish(stream);
@@ -253,6 +264,8 @@ verify_clip(const char *dir, const char *session, const char *identity, const ch
          G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT "), with its PAT and PMT, re-derived byte for byte (SHA-256 %s)\n",
          ci.ts_name, ci.cut.start, ci.cut.end, v->fingerprint, hv_status_name(v->seal.status), ci.first.index,
          ci.last.index, clip_hex);
+  printf("fingerprint: %s (%s)\n", v->fingerprint,
+         want ? "as expected" : "not compared: no --expect given");
   g_autofree char *dev = hv_key_id(header.device_pk, HV_DEVICE_PK_SIZE);
   g_autofree char *room = enrolled ? hv_text_escape(enrolled->room, -1) : NULL;
   if (enrolled)
@@ -273,11 +286,14 @@ hv_cmd_verify_clip(int argc, char **argv)
 {
   g_autofree char *identity = NULL;
   g_autofree char *device_key = NULL;
+  g_autofree char *expect = NULL;
   GOptionEntry entries[] = {
     { "identity", 'i', 0, G_OPTION_ARG_FILENAME, &identity, "Custodian identity file that opens the session",
       "KEYFILE" },
     { "device-key", 0, 0, G_OPTION_ARG_FILENAME, &device_key,
       "Require the session to be signed by this device (its .pub file)", "FILE" },
+    { "expect", 0, 0, G_OPTION_ARG_STRING, &expect, "Require this fingerprint (from the paper interview record)",
+      "FP" },
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new("CLIPDIR SESSION - re-derive a clip from its sealed session");
@@ -291,6 +307,8 @@ hv_cmd_verify_clip(int argc, char **argv)
     "--device-key, else an enrolled device (haven enroll) by its key in the trust\n"
     "list; otherwise the output says NOT PINNED. The identity must be one of the\n"
     "session's recipients (a wrong one is named with the recipients' key ids).\n"
+    "--expect FP requires the session's fingerprint to be the paper record's, not\n"
+    "only clip.json's.\n"
     "Exit status: 0 re-derived, 1 not (the first difference is named), 2 usage or I/O\n"
     "error.");
   if (!hv_cli_parse(ctx, &argc, &argv))
@@ -310,5 +328,5 @@ hv_cmd_verify_clip(int argc, char **argv)
   }
   if (!hv_cli_require_session_dir("verify-clip", argv[2]))
     return HV_EXIT_USAGE;
-  return verify_clip(argv[1], argv[2], identity, device_key);
+  return verify_clip(argv[1], argv[2], identity, device_key, expect);
 }

@@ -214,6 +214,18 @@ def verify_clip_says():
             check=0)
     assert "(pinned: matches the device key given with --device-key)" in p.stdout, p.stdout
     assert "NOT PINNED" not in p.stdout, p.stdout
+    # --expect: the paper record's fingerprint, not only clip.json's
+    fp = clip_json("exp-clip")["fingerprint"]
+    p = run(HAVEN, "verify-clip", "-i", KEY, "--expect", fp.lower(), clip, SESSION, env=env, check=0)
+    assert f"\nfingerprint: {fp} (as expected)\n" in p.stdout, p.stdout
+    p = run(HAVEN, "verify-clip", "-i", KEY, clip, SESSION, env=env, check=0)
+    assert f"\nfingerprint: {fp} (not compared: no --expect given)\n" in p.stdout, p.stdout
+    p = run(HAVEN, "verify-clip", "-i", KEY, "--expect", "AAAA-BBBB-CCCC-DDDD-EEEE", clip, SESSION, env=env,
+            check=1)
+    assert p.stdout.startswith(f"CLIP NOT RE-DERIVED: fingerprint: the session's is {fp}, not the expected "
+                               "AAAA-BBBB-CCCC-DDDD-EEEE"), p.stdout
+    p = run(HAVEN, "verify-clip", "-i", KEY, "--expect", "xx", clip, SESSION, env=env, check=2)
+    assert "--expect: 'xx' is not a fingerprint" in p.stderr, p.stderr
     # a key that does not open the session: the recipients' key ids, as export names them
     kid = run(HAVEN, "key", "info", ws.path("cust.pub"), check=0).stdout.split("key id:")[1].split()[0]
     p = run(HAVEN, "verify-clip", "-i", ws.path("cust2.key"), clip, SESSION, env=env, check=2)
