@@ -35,6 +35,7 @@ struct HvRemuxRequest {
   HvRemuxOptions opts;
   GArray        *chapters;   /* of HvRemuxChapter */
   GPtrArray     *titles;     /* owns the chapters' titles */
+  char          *start_title;
 };
 
 char *
@@ -55,6 +56,10 @@ hv_remux_process_request_to_json(const HvRemuxOptions *opts, gsize *len)
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
+  if (opts && opts->start_title) {   /* absent: the default title */
+    json_builder_set_member_name(b, "start_title");
+    json_builder_add_string_value(b, opts->start_title);
+  }
   json_builder_end_object(b);
   g_autoptr(JsonNode) root = json_builder_get_root(b);
   g_autoptr(JsonGenerator) gen = json_generator_new();
@@ -69,6 +74,7 @@ hv_remux_request_free(HvRemuxRequest *req)
     return;
   g_array_unref(req->chapters);
   g_ptr_array_unref(req->titles);
+  g_free(req->start_title);
   g_free(req);
 }
 
@@ -153,9 +159,15 @@ hv_remux_process_request_parse(const char *json, gsize len, GError **error)
     HvRemuxChapter c = { .start_us = json_node_get_int(start), .title = t };
     g_array_append_val(req->chapters, c);
   }
+  if (json_object_has_member(o, "start_title")) {   /* optional */
+    JsonNode *st = member(what, o, "start_title", G_TYPE_STRING, error);
+    if (!st)
+      return NULL;
+    req->start_title = g_strdup(json_node_get_string(st));
+  }
   req->opts = (HvRemuxOptions) { .interrupted = json_node_get_boolean(intr),
                                  .chapters = (const HvRemuxChapter *) (void *) req->chapters->data,
-                                 .n_chapters = req->chapters->len };
+                                 .n_chapters = req->chapters->len, .start_title = req->start_title };
   return g_steal_pointer(&owned);
 }
 

@@ -235,13 +235,15 @@ hv_ts_scan_cut(const HvTsScan *s, gint64 from_us, gint64 to_us, HvTsCut *cut, GE
   }
   if (from_us < 0 || to_us <= from_us) {
     g_autofree char *f = us_text(from_us), *t = us_text(to_us);
-    g_set_error(error, HV_TS_CLIP_ERROR, HV_TS_CLIP_ERROR_RANGE, "the clip from %s to %s is empty", f, t);
+    g_set_error(error, HV_TS_CLIP_ERROR, HV_TS_CLIP_ERROR_RANGE, "the clip from %s to %s is empty: its end "
+                "(--until) must be after its start (--from)", f, t);
     return FALSE;
   }
   if (from_us > s->last_us) {
     g_autofree char *f = us_text(from_us), *l = us_text(s->last_us);
     g_set_error(error, HV_TS_CLIP_ERROR, HV_TS_CLIP_ERROR_RANGE,
-                "the clip starts at %s, after the recording's last frame (%s)", f, l);
+                "the clip starts at %s, after the recording's last frame (%s): "
+                "'haven info SESSION' gives the recording's duration and its markers", f, l);
     return FALSE;
   }
   guint first = 0;

@@ -277,7 +277,9 @@ hv_ts_remux_to_mp4(const char *ts_path, const char *mp4_path, const HvRemuxOptio
       guint k = i - lead;   /* wraps for the start chapter */
       const HvRemuxChapter *c = i >= lead ? &opts->chapters[k] : NULL;
       ch->start = ch->end = c ? MAX(c->start_us, 0) : 0;
-      av_dict_set(&ch->metadata, "title", c ? c->title : HV_REMUX_START_CHAPTER, 0);
+      av_dict_set(&ch->metadata, "title", c                   ? c->title
+                  : opts->start_title ? opts->start_title
+                                      : HV_REMUX_START_CHAPTER, 0);
     }
   }
 

@@ -41,6 +41,9 @@ typedef struct {
   gboolean              interrupted;
   const HvRemuxChapter *chapters;   /* in start order; may be NULL */
   guint                 n_chapters;
+  /* The title of the chapter added at 0; NULL: HV_REMUX_START_CHAPTER (a
+   * clip's MP4 starts at the clip, not at the start of the recording). */
+  const char           *start_title;
 } HvRemuxOptions;
 
 /* What the MP4 holds and what was left out of it. */

@@ -41,13 +41,17 @@ hv_clip_parse_point(const char *opt, const char *text, const gint64 *markers_us,
   if (g_str_has_prefix(text, "marker:")) {
     guint64 n;
     if (!g_ascii_string_to_unsigned(text + strlen("marker:"), 10, 1, G_MAXUINT, &n, NULL)) {
-      g_set_error(error, HV_CLIP_ERROR, HV_CLIP_ERROR_POINT, "%s: '%s' is not marker:N with N from 1", opt,
-                  text);
+      g_set_error(error, HV_CLIP_ERROR, HV_CLIP_ERROR_POINT, "%s: '%s' is not marker:N with N from 1 "
+                  "(markers are numbered from 1 as in the report and 'haven info')", opt, text);
       return FALSE;
     }
     if (n > n_markers) {
-      g_set_error(error, HV_CLIP_ERROR, HV_CLIP_ERROR_POINT, "%s: '%s': the session has %u marker%s", opt,
-                  text, n_markers, n_markers == 1 ? "" : "s");
+      g_autofree char *which = n_markers == 0 ? g_strdup("give a time instead")
+                               : n_markers == 1 ? g_strdup("marker:1; 'haven info SESSION' lists it")
+                                                : g_strdup_printf("marker:1 to marker:%u; 'haven info SESSION' "
+                                                                  "lists them", n_markers);
+      g_set_error(error, HV_CLIP_ERROR, HV_CLIP_ERROR_POINT, "%s: '%s': the session has %u marker%s (%s)", opt,
+                  text, n_markers, n_markers == 1 ? "" : "s", which);
       return FALSE;
     }
     *ret_us = MAX(markers_us[n - 1], 0);

@@ -323,6 +323,11 @@ verify_report(int argc, char **argv)
   g_autoptr(GError) err = NULL;
   g_autofree char *sid = NULL;
   g_autofree char *shown = hv_text_escape(argv[1], -1);
+  if (g_file_test(argv[1], G_FILE_TEST_IS_DIR)) {   /* the export directory given for its report */
+    hv_cli_error(sub(), "%s is a directory: give the report, %s/custody-report.txt or %s/custody-report.html "
+                 "(each has its own signature)", shown, shown, shown);
+    return HV_EXIT_USAGE;
+  }
   if (!hv_report_verify(argv[1], signers, &sid, &err)) {
     g_autofree char *m = hv_text_escape(err->message, -1);
     if (err->code == HV_REPORT_SIGN_ERROR_IO) {

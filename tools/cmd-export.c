@@ -75,6 +75,7 @@ typedef struct {
   const char       *to;          /* --to, or NULL */
   const char       *custody_log; /* NULL: no custody event (identity without a signing key) */
   guint64           custody_seq;
+  const HvClipInfo *clip;        /* --from/--until: the clip exported; NULL: the whole session */
 } ReportContext;
 
 /* One "Label:  value" line of the text report and one row of the HTML
@@ -127,6 +128,16 @@ custody_head(const HvVerdict *v, const ReportContext *c, HvReportHtml *html, GEr
                                             hv_cli_plural(v->events, "event", "events"), v->markers,
                                             hv_cli_plural(v->markers, "marker", "markers"));
   report_field(r, html, "Records", counts);
+  /* said at the top: a reader must not take a clip's report for the whole session's */
+  g_autofree char *part = NULL;
+  if (c->clip) {
+    g_autofree char *a = hv_cli_format_duration((guint64) MAX(c->clip->cut.start_us, 0));
+    g_autofree char *e = c->clip->cut.end_us < 0 ? NULL : hv_cli_format_duration((guint64) c->clip->cut.end_us);
+    g_autofree char *b = e ? g_strdup_printf("+%s", e) : g_strdup("the end of the recording");
+    part = g_strdup_printf("a CLIP of the session, from +%s to %s (asked --from %s --until %s; see CLIP below)",
+                           a, b, c->clip->from, c->clip->until);
+  }
+  report_field(r, html, "Exported part", part ? part : "the whole session");
   report_field(r, html, "Case/exhibit", c->ref ? c->ref : "(not given: --ref)");
   report_field(r, html, "Recipient", c->to ? c->to : "(not given: --to)");
   g_autofree char *custody = NULL;
@@ -150,8 +161,10 @@ custody_head(const HvVerdict *v, const ReportContext *c, HvReportHtml *html, GEr
     g_string_append_printf(r, "  %s  %s\n", sum, shown);
     hv_report_html_source_file(html, p, sum);
   }
-  g_string_append(r, "\nEvents and markers (device wall clock; offset from the first record; text "
-                     "escaped):\n");
+  g_string_append(r, c->clip ? "\nEvents and markers of the whole session, in and outside the clip (device wall "
+                               "clock; offset from the first record; text escaped):\n"
+                             : "\nEvents and markers (device wall clock; offset from the first record; text "
+                               "escaped):\n");
   return g_steal_pointer(&r);
 }
 
@@ -283,7 +296,12 @@ export_mp4(const char *ts_path, const char *mp4_path, gboolean interrupted, cons
     ch[n++] = (HvRemuxChapter) { .start_us = c->offset_us - from_us, .title = c->title };
   }
   /* a stream that did not end with a clean stop may end inside a frame */
-  HvRemuxOptions ro = { .interrupted = interrupted, .chapters = ch, .n_chapters = n };
+  /* a clip's MP4 starts at the clip's first keyframe, not at the start of the recording */
+  g_autofree char *clip_at = cut ? hv_cli_format_duration((guint64) MAX(from_us, 0)) : NULL;
+  g_autofree char *start_title = cut ? g_strdup_printf("Start of the clip (+%s in the recording)", clip_at)
+                                     : NULL;
+  HvRemuxOptions ro = { .interrupted = interrupted, .chapters = ch, .n_chapters = n,
+                        .start_title = start_title };
   HvRemuxResult res;
   if (!hv_remux_process_run(ts_path, mp4_path, &ro, &res, error))
     return FALSE;
@@ -317,19 +335,37 @@ export_mp4(const char *ts_path, const char *mp4_path, gboolean interrupted, cons
     hv_report_html_note(html, lines->pdata[i]);
   }
   if (res.chapters_given) {
-    g_autoptr(GString) note = g_string_new("MP4 chapters (offset from the first record):");
-    g_string_append(tail, "MP4 chapters (one per marker; offset from the first record):\n");
+    /* a clip's chapters are at their time in the clip's MP4 (where a player
+     * seeks), which is not their offset in the recording: both are given */
+    g_autoptr(GString) note = g_string_new(cut ? "MP4 chapters (time in the clip's MP4; offset from the first "
+                                                 "record of the recording):"
+                                               : "MP4 chapters (offset from the first record):");
+    g_string_append(tail, cut ? "MP4 chapters (the markers within the clip; time in the clip's MP4, then offset "
+                                "from the first record of the recording):\n"
+                              : "MP4 chapters (one per marker; offset from the first record):\n");
     if (res.chapters > res.chapters_given) {   /* the muxer's chapter at 0, before the first marker */
       g_autofree char *at = hv_cli_format_duration((guint64) from_us);
-      g_string_append_printf(tail, "   0  +%s  " HV_REMUX_START_CHAPTER "\n", at);
-      g_string_append_printf(note, " 0. +%s " HV_REMUX_START_CHAPTER ";", at);
+      const char *title = start_title ? start_title : HV_REMUX_START_CHAPTER;
+      if (cut) {
+        g_string_append_printf(tail, "   0  00:00:00.0 in the clip  +%s  %s\n", at, title);
+        g_string_append_printf(note, " 0. 00:00:00.0 in the clip, +%s %s;", at, title);
+      } else {
+        g_string_append_printf(tail, "   0  +%s  %s\n", at, title);
+        g_string_append_printf(note, " 0. +%s %s;", at, title);
+      }
     }
     for (guint k = 0; k < res.chapters_given; k++) {
       guint i = marker_of[k];
       const Chapter *c = &g_array_index(chapters, Chapter, i);
       g_autofree char *off = hv_cli_format_duration((guint64) MAX(c->offset_us, 0));
-      g_string_append_printf(tail, "  %2u  +%s  %s\n", i + 1, off, c->title);
-      g_string_append_printf(note, "%s %u. +%s %s", k ? ";" : "", i + 1, off, c->title);
+      if (cut) {
+        g_autofree char *in = hv_cli_format_duration((guint64) MAX(ch[k].start_us, 0));
+        g_string_append_printf(tail, "  %2u  %s in the clip  +%s  %s\n", i + 1, in, off, c->title);
+        g_string_append_printf(note, "%s %u. %s in the clip, +%s %s", k ? ";" : "", i + 1, in, off, c->title);
+      } else {
+        g_string_append_printf(tail, "  %2u  +%s  %s\n", i + 1, off, c->title);
+        g_string_append_printf(note, "%s %u. +%s %s", k ? ";" : "", i + 1, off, c->title);
+      }
     }
     hv_report_html_note(html, note->str);
   }
@@ -529,7 +565,9 @@ clip_report(const HvClipInfo *ci, GString *tail, HvReportHtml *html)
   g_autofree char *from = hv_text_escape(ci->from, -1);
   g_autofree char *until = hv_text_escape(ci->until, -1);
   g_autofree char *a = clip_time(ci->cut.start_us);
-  g_autofree char *b = ci->cut.end_us < 0 ? g_strdup("the end of the recording") : clip_time(ci->cut.end_us);
+  g_autofree char *end = ci->cut.end_us < 0 ? NULL : clip_time(ci->cut.end_us);
+  g_autofree char *b = end ? g_strdup_printf("the keyframe at +%s (not included)", end)
+                           : g_strdup("the end of the recording");
   g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
   g_ptr_array_add(lines, g_strdup_printf("CLIP of the session (docs/FORMAT.md section 14), asked --from %s --until %s: "
                                          "from the keyframe at +%s to %s.", from, until, a, b));
@@ -732,7 +770,8 @@ export_session(const char *session, const Options *o)
   ReportContext rc = { .id = id, .pinned = pin != NULL, .enrolled = enrolled, .expected = want != NULL, .source = abs,
                        .ref = o->ref, .to = o->to,
                        .custody_log = custody ? hv_custody_writer_path(custody) : NULL,
-                       .custody_seq = custody ? hv_custody_writer_next_seq(custody) : 0 };
+                       .custody_seq = custody ? hv_custody_writer_next_seq(custody) : 0,
+                       .clip = clip ? &ci : NULL };
   g_autoptr(GString) head = custody_head(v, &rc, html, &err);
   if (!head)
     return refuse(tmpl, HV_EXIT_USAGE, "hashing the sealed source files: %s", err->message);

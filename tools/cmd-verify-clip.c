@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "clip.h"
 #include "sha256.h"
+#include "trust.h"
 #include "vault/vault.h"
 
 #include <errno.h>
@@ -76,14 +77,66 @@ mismatch(const char *what, const char *fmt, ...)
   return HV_EXIT_INTEGRITY;
 }
 
+/* A clip's TS (NAME-clip-S-E.ts) in dir. */
+static gboolean
+has_clip_ts(const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+  const char *name;
+  while (d && (name = g_dir_read_name(d)))
+    if (strstr(name, "-clip-") && g_str_has_suffix(name, ".ts"))
+      return TRUE;
+  return FALSE;
+}
+
+/* CLIPDIR must be what 'haven export --from/--until' wrote: say what it is
+ * instead when it is not (a whole export, a session, nothing). */
+static gboolean
+clip_dir_usable(const char *dir, const char *json_path)
+{
+  g_autofree char *shown = hv_text_escape(dir, -1);
+  if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+    hv_cli_error("verify-clip", "%s: %s (CLIPDIR is the directory 'haven export --from/--until' wrote)", shown,
+                 g_file_test(dir, G_FILE_TEST_EXISTS) ? "not a directory" : "no such directory");
+    return FALSE;
+  }
+  if (g_file_test(json_path, G_FILE_TEST_EXISTS))
+    return TRUE;
+  g_autofree char *report = g_build_filename(dir, "custody-report.txt", NULL);
+  if (hv_vault_is_session_dir(dir))
+    hv_cli_error("verify-clip", "%s is a sealed session, not a clip (no " HV_CLIP_JSON "): the clip directory "
+                 "comes first: haven verify-clip -i KEYFILE CLIPDIR SESSION", shown);
+  else if (g_file_test(report, G_FILE_TEST_IS_REGULAR) && has_clip_ts(dir))
+    hv_cli_error("verify-clip", "%s: " HV_CLIP_JSON " is missing: the clip cannot be re-derived without it "
+                 "(it names the cut; copy it with the clip, as 'haven export --from/--until' wrote it)", shown);
+  else if (g_file_test(report, G_FILE_TEST_IS_REGULAR))
+    hv_cli_error("verify-clip", "%s is an export of the whole session, not a clip (no " HV_CLIP_JSON "): "
+                 "verify-clip checks what 'haven export --from/--until' wrote; a whole export's files have "
+                 "their SHA-256 in its signed report (check it with 'haven custody verify-report')", shown);
+  else
+    hv_cli_error("verify-clip", "%s: no " HV_CLIP_JSON ": not a clip directory (CLIPDIR is the directory 'haven "
+                 "export --from/--until' wrote)", shown);
+  return FALSE;
+}
+
 static int
-verify_clip(const char *dir, const char *session, const char *identity, const char *device_key)
+verify_clip(const char *dir, const char *session, const char *identity, const char *device_key,
+            const char *expect)
 {
   g_autoptr(GError) err = NULL;
   g_autofree char *json_path = g_build_filename(dir, HV_CLIP_JSON, NULL);
   g_auto(HvClipInfo) ci = { 0 };
+  if (!clip_dir_usable(dir, json_path))
+    return HV_EXIT_USAGE;
   if (!hv_clip_info_load(json_path, &ci, &err)) {
     hv_cli_error("verify-clip", "%s", err->message);
+    return HV_EXIT_USAGE;
+  }
+  g_autofree char *want = NULL;
+  if (expect && !(want = hv_fingerprint_normalise(expect))) {
+    g_autofree char *shown = hv_text_escape(expect, -1);
+    hv_cli_error("verify-clip", "--expect: '%s' is not a fingerprint (20 letters A-Z and digits 2-7, grouped by 4)",
+                 shown);
     return HV_EXIT_USAGE;
   }
   g_autoptr(HvIdentity) id = hv_identity_load(identity, &err);
@@ -97,6 +150,19 @@ verify_clip(const char *dir, const char *session, const char *identity, const ch
     return HV_EXIT_USAGE;
   }
   const guint8 *pin = device_key ? device_pk : NULL;
+  /* without --device-key: an enrolled device is pinned to its trusted key, as
+   * by verify and export */
+  g_autoptr(HvTrustedDevice) enrolled = NULL;
+  if (!pin) {
+    g_autofree char *trust_dir = hv_trust_dir();
+    enrolled = hv_trust_lookup_session(trust_dir, session, &err);
+    if (err) {
+      hv_cli_error("verify-clip", "%s", err->message);
+      return HV_EXIT_USAGE;
+    }
+    if (enrolled)
+      pin = enrolled->pk;
+  }
   HvHeader header;
   if (!hv_vault_read_header(session, pin, &header, &err))
     return mismatch("session", "%s", err->message);
@@ -106,6 +172,21 @@ verify_clip(const char *dir, const char *session, const char *identity, const ch
     return HV_EXIT_USAGE;
   }
   g_autoptr(HvDecryptor) dec = hv_decryptor_new(&header, id, null_fd, &err);
+  if (!dec && g_error_matches(err, HV_VAULT_ERROR, HV_VAULT_ERROR_KEY) && header.n_recipients > 0) {
+    close(null_fd);
+    /* name the keys that would open it, as export does */
+    g_autoptr(GString) ids = g_string_new(NULL);
+    for (guint i = 0; i < header.n_recipients; i++) {
+      g_autofree char *rid = hv_key_id(header.recipients[i].recipient_pk, HV_RECIPIENT_PK_SIZE);
+      g_string_append_printf(ids, "%s%s", i ? ", " : "", rid);
+    }
+    g_autofree char *kid = hv_key_id(id->pk, HV_RECIPIENT_PK_SIZE);
+    g_autofree char *shown = hv_text_escape(session, -1);
+    hv_cli_error("verify-clip", "%s: identity %s is not one of this session's recipients (wrong key file?): the "
+                 "session's %s %s; re-deriving a clip needs an identity that opens the session", shown, kid,
+                 header.n_recipients == 1 ? "recipient is key id" : "recipients are key ids", ids->str);
+    return HV_EXIT_USAGE;
+  }
   if (!dec) {
     close(null_fd);
     hv_cli_error("verify-clip", "%s: %s", session, err->message);
@@ -132,6 +213,9 @@ verify_clip(const char *dir, const char *session, const char *identity, const ch
   }
   if (!v->intact)
     return mismatch("session", "%s is INVALID: %s", session, v->problem);
+  if (want && g_strcmp0(v->fingerprint, want) != 0)
+    return mismatch("fingerprint", "the session's is %s, not the expected %s (a different session, or the paper "
+                    "record was misread)", v->fingerprint, want);
   if (g_strcmp0(v->fingerprint, ci.fingerprint) != 0)
     return mismatch("fingerprint", "the session's is %s, clip.json names %s", v->fingerprint, ci.fingerprint);
   if (g_strcmp0(hv_status_name(v->seal.status), ci.status) != 0)
@@ -186,6 +270,20 @@ verify_clip(const char *dir, const char *session, const char *identity, const ch
          G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT "), with its PAT and PMT, re-derived byte for byte (SHA-256 %s)\n",
          ci.ts_name, ci.cut.start, ci.cut.end, v->fingerprint, hv_status_name(v->seal.status), ci.first.index,
          ci.last.index, clip_hex);
+  printf("fingerprint: %s (%s)\n", v->fingerprint,
+         want ? "as expected" : "not compared: no --expect given");
+  g_autofree char *dev = hv_key_id(header.device_pk, HV_DEVICE_PK_SIZE);
+  g_autofree char *room = enrolled ? hv_text_escape(enrolled->room, -1) : NULL;
+  if (enrolled)
+    printf("device: %s, sequence %" G_GUINT64_FORMAT " (pinned: enrolled device %s (room \"%s\"), matches its "
+           "key in the trust list)\n", dev, header.device_seq, enrolled->device_id, room);
+  else if (device_key)
+    printf("device: %s, sequence %" G_GUINT64_FORMAT " (pinned: matches the device key given with "
+           "--device-key)\n", dev, header.device_seq);
+  else
+    printf("device: %s, sequence %" G_GUINT64_FORMAT " (NOT PINNED: no --device-key given and the device is not "
+           "enrolled (haven enroll); the session is signed by the key in its own header, which does not prove "
+           "which device recorded it)\n", dev, header.device_seq);
   return HV_EXIT_OK;
 }
 
@@ -194,11 +292,14 @@ hv_cmd_verify_clip(int argc, char **argv)
 {
   g_autofree char *identity = NULL;
   g_autofree char *device_key = NULL;
+  g_autofree char *expect = NULL;
   GOptionEntry entries[] = {
     { "identity", 'i', 0, G_OPTION_ARG_FILENAME, &identity, "Custodian identity file that opens the session",
       "KEYFILE" },
     { "device-key", 0, 0, G_OPTION_ARG_FILENAME, &device_key,
       "Require the session to be signed by this device (its .pub file)", "FILE" },
+    { "expect", 0, 0, G_OPTION_ARG_STRING, &expect, "Require this fingerprint (from the paper interview record)",
+      "FP" },
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new("CLIPDIR SESSION - re-derive a clip from its sealed session");
@@ -208,7 +309,12 @@ hv_cmd_verify_clip(int argc, char **argv)
     "its fingerprint is the one clip.json names, decrypts it (nothing is written),\n"
     "recomputes the cut from clip.json's --from/--until by docs/FORMAT.md section 14 and\n"
     "requires the same byte range, tables, record range and SHA-256, and that the clip's\n"
-    "TS in CLIPDIR is those bytes.\n"
+    "TS in CLIPDIR is those bytes. The device is pinned as by 'haven verify': by\n"
+    "--device-key, else an enrolled device (haven enroll) by its key in the trust\n"
+    "list; otherwise the output says NOT PINNED. The identity must be one of the\n"
+    "session's recipients (a wrong one is named with the recipients' key ids).\n"
+    "--expect FP requires the session's fingerprint to be the paper record's, not\n"
+    "only clip.json's.\n"
     "Exit status: 0 re-derived, 1 not (the first difference is named), 2 usage or I/O\n"
     "error.");
   if (!hv_cli_parse(ctx, &argc, &argv))
@@ -217,7 +323,16 @@ hv_cmd_verify_clip(int argc, char **argv)
     hv_cli_error("verify-clip", "--identity KEYFILE, one CLIPDIR and one SESSION are required");
     return HV_EXIT_USAGE;
   }
+  /* the session given where CLIPDIR goes and the clip where SESSION goes: say the order */
+  g_autofree char *swapped_json = g_build_filename(argv[2], HV_CLIP_JSON, NULL);
+  if (hv_vault_is_session_dir(argv[1]) && g_file_test(swapped_json, G_FILE_TEST_IS_REGULAR)) {
+    g_autofree char *clip = hv_text_escape(argv[2], -1);
+    g_autofree char *session = hv_text_escape(argv[1], -1);
+    hv_cli_error("verify-clip", "the arguments are the wrong way round: CLIPDIR first, then SESSION (haven "
+                 "verify-clip -i KEYFILE %s %s)", clip, session);
+    return HV_EXIT_USAGE;
+  }
   if (!hv_cli_require_session_dir("verify-clip", argv[2]))
     return HV_EXIT_USAGE;
-  return verify_clip(argv[1], argv[2], identity, device_key);
+  return verify_clip(argv[1], argv[2], identity, device_key, expect);
 }

@@ -326,7 +326,17 @@ collect(char **paths, Run *r)
     }
     if (dirs->len == 0) {
       g_autofree char *p = hv_text_escape(paths[i], -1);
-      hv_cli_error("verify", "%s: no sessions found", p);
+      g_autofree char *report = g_build_filename(paths[i], "custody-report.txt", NULL);
+      g_autofree char *clip = g_build_filename(paths[i], "clip.json", NULL);
+      /* an export holds no sealed session: say what it is and what checks it */
+      if (g_file_test(clip, G_FILE_TEST_IS_REGULAR))
+        hv_cli_error("verify", "%s: no sessions found: it is a clip 'haven export --from/--until' wrote; check it "
+                     "against its sealed session with 'haven verify-clip -i KEYFILE %s SESSION'", p, p);
+      else if (g_file_test(report, G_FILE_TEST_IS_REGULAR))
+        hv_cli_error("verify", "%s: no sessions found: it is what 'haven export' wrote (custody-report.txt); "
+                     "verify the sealed session it was exported from", p);
+      else
+        hv_cli_error("verify", "%s: no sessions found", p);
       return FALSE;
     }
     for (guint k = 0; k < dirs->len; k++)

@@ -36,13 +36,13 @@ usage(FILE *out)
 {
   fprintf(out, "Usage: haven COMMAND [OPTION...]\n\nCommands:\n");
   for (guint i = 0; i < G_N_ELEMENTS(commands); i++)
-    fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "  %-11s %s\n", commands[i].name, commands[i].summary);
   fprintf(out, "\nRun 'haven COMMAND --help' for a command's options.\n"
-               "Exit status: 0 intact (verify, info, export) or done / already so (start, stop,\n"
-               "mark, status), 1 integrity failure (verify, info, export, recover), 2 usage or\n"
-               "I/O error (also: havend unreachable), 3 refused by havend or failed (start, stop,\n"
-               "mark; the reason on stderr), 4 export wrote the original and the report but not\n"
-               "the MP4 (the remux failed). flash: see 'haven flash --help'.\n");
+               "Exit status: 0 intact (verify, info, export), re-derived (verify-clip) or done /\n"
+               "already so (start, stop, mark, status), 1 integrity failure (verify, info, export,\n"
+               "verify-clip, recover), 2 usage or I/O error (also: havend unreachable), 3 refused\n"
+               "by havend or failed (start, stop, mark; the reason on stderr), 4 export wrote the\n"
+               "original and the report but not the MP4 (the remux failed). flash: see 'haven flash --help'.\n");
 }
 
 int

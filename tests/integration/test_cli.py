@@ -44,6 +44,13 @@ def version_and_help():
         else:
             assert p.stdout == want, (a, p.stdout, p.stderr)
     assert "list" in run(HAVEN, "catalog", "--help", check=0).stdout
+    # haven --help: every command's summary in one column (verify-clip's was not), and the
+    # exit statuses name verify-clip
+    top = run(HAVEN, "--help", check=0).stdout
+    rows = [ln for ln in top.split("Commands:\n")[1].split("\n\n")[0].splitlines()]
+    cols = {len(ln) - len(ln[2:].split(" ", 1)[1].lstrip()) for ln in rows}
+    assert len(cols) == 1 and any(ln.startswith("  verify-clip ") for ln in rows), rows
+    assert "re-derived (verify-clip)" in top and "verify-clip, recover" in top, top
 
 
 R.case("--version, -V and --help on every subcommand", version_and_help)

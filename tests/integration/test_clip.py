@@ -72,6 +72,12 @@ def clip_is_a_range():
     assert f"Clip stream bytes {c['start']} to {c['end']} of the {len(whole)}-byte plaintext stream" in rep, rep
     assert f"in media records {c['first_record']} to {c['last_record']}" in rep, rep
     assert c["ts_sha256"] in rep and "--from 1.5 --until 3.2" in rep, rep
+    # said at the top, beside the verdict: this report is a clip's, not the whole session's
+    assert "\nExported part:   a CLIP of the session, from +00:00:01.0 to +00:00:04.0 (asked --from 1.5 " \
+        "--until 3.2; see CLIP below)\n" in rep, rep
+    assert "Events and markers of the whole session, in and outside the clip" in rep, rep
+    assert "\nExported part:   the whole session\n" in open(ws.path("exp-whole", "custody-report.txt")).read()
+    assert "a CLIP of the session, from +00:00:01.0" in open(ws.path("exp-clip", "custody-report.html")).read()
     # the custody event lists the clip's files (named by the cut)
     log = open(os.path.join(SESSION, "custody.log")).read()
     assert name + ".ts" in log and c["ts_sha256"] in log, log
@@ -89,12 +95,29 @@ def to_the_end():
     # the whole stream is the media sealed
     assert (c["start_us"], c["end_us"], c["end"], c["until"]) == (4000000, -1, os.path.getsize(TS), "end"), c
     assert os.path.exists(ws.path("exp-end", "s-clip-4.0s-end.ts"))
+    # an --until after the end is the end (as documented), said in the report
+    export("exp-end99", "--from", "4.5", "--until", "99")
+    c99 = clip_json("exp-end99")
+    assert (c99["start"], c99["end"], c99["end_us"], c99["until"]) == (c["start"], c["end"], -1, "99"), c99
+    assert "from the keyframe at +00:00:04.0 to the end of the recording." in \
+        open(ws.path("exp-end99", "custody-report.txt")).read()
     # a marker as the start (mksession's markers are within a few ms of the first record)
     export("exp-marker", "--from", "marker:2", "--until", "0:01")
     c = clip_json("exp-marker")
     assert 0 <= c["from_us"] < 500000 and (c["start_us"], c["end_us"]) == (0, 1000000), c
     for d in ("exp-end", "exp-marker"):
         run(HAVEN, "verify-clip", "-i", KEY, ws.path(d), SESSION, check=0)
+    # the clip's MP4 starts at the clip, and its first chapter says so (not "Start of the recording");
+    # the report gives each chapter's time in the clip's MP4 beside its offset in the recording
+    mp4 = [n for n in os.listdir(ws.path("exp-marker")) if n.endswith(".mp4")][0]
+    info = json.loads(run("ffprobe", "-v", "error", "-show_chapters", "-of", "json",
+                          ws.path("exp-marker", mp4), check=0).stdout)
+    titles = [ch["tags"]["title"] for ch in info["chapters"]]
+    assert titles[0] == "Start of the clip (+00:00:00.0 in the recording)" and len(titles) == 3, titles
+    rep = open(ws.path("exp-marker", "custody-report.txt")).read()
+    assert "time in the clip's MP4, then offset from the first record of the recording" in rep, rep
+    assert "   0  00:00:00.0 in the clip  +00:00:00.0  Start of the clip" in rep, rep
+    assert "to the keyframe at +00:00:01.0 (not included)." in rep, rep
 
 
 R.case("export --from 00:00:04.5 runs to the end of the stream; --from marker:2 starts at the marker",
@@ -129,8 +152,11 @@ def bad_points():
              (("--from", "3", "--until", "2"), "is empty"),
              (("--from", "1:75"), "is neither a time from the start of the recording"),
              (("--until", "abc"), "'abc' is neither a time"),
-             (("--from", "marker:3"), "'marker:3': the session has 2 markers"),
-             (("--from", "marker:0"), "is not marker:N with N from 1")]
+             (("--from", "marker:3"), "'marker:3': the session has 2 markers (marker:1 to marker:2; "
+                                       "'haven info SESSION' lists them)"),
+             (("--from", "marker:0"), "is not marker:N with N from 1 (markers are numbered from 1"),
+             (("--from", "3", "--until", "2"), "its end (--until) must be after its start (--from)"),
+             (("--from", "9"), "'haven info SESSION' gives the recording's duration")]
     for i, (args, says) in enumerate(cases):
         p = export(f"exp-bad{i}", *args, check=2)
         assert says in p.stderr, (args, p.stderr)
@@ -176,5 +202,55 @@ def verify_clip_detects():
 
 R.case("verify-clip: a changed clip byte, a moved cut in clip.json, another session, a tampered session: "
        "exit 1 naming it", verify_clip_detects)
+
+def verify_clip_says():
+    """a custodian's and a defence expert's mistakes, each named with what to do;
+    the device pinned or NOT PINNED said as export says it"""
+    env = dict(os.environ, HAVEN_TRUST_DIR=ws.path("no-trust"))
+    clip = ws.path("exp-clip")
+    p = run(HAVEN, "verify-clip", "-i", KEY, clip, SESSION, env=env, check=0)
+    assert p.stdout.startswith("clip OK: ") and "(NOT PINNED: no --device-key given" in p.stdout, p.stdout
+    p = run(HAVEN, "verify-clip", "-i", KEY, "--device-key", ws.path("dev.key.pub"), clip, SESSION, env=env,
+            check=0)
+    assert "(pinned: matches the device key given with --device-key)" in p.stdout, p.stdout
+    assert "NOT PINNED" not in p.stdout, p.stdout
+    # --expect: the paper record's fingerprint, not only clip.json's
+    fp = clip_json("exp-clip")["fingerprint"]
+    p = run(HAVEN, "verify-clip", "-i", KEY, "--expect", fp.lower(), clip, SESSION, env=env, check=0)
+    assert f"\nfingerprint: {fp} (as expected)\n" in p.stdout, p.stdout
+    p = run(HAVEN, "verify-clip", "-i", KEY, clip, SESSION, env=env, check=0)
+    assert f"\nfingerprint: {fp} (not compared: no --expect given)\n" in p.stdout, p.stdout
+    p = run(HAVEN, "verify-clip", "-i", KEY, "--expect", "AAAA-BBBB-CCCC-DDDD-EEEE", clip, SESSION, env=env,
+            check=1)
+    assert p.stdout.startswith(f"CLIP NOT RE-DERIVED: fingerprint: the session's is {fp}, not the expected "
+                               "AAAA-BBBB-CCCC-DDDD-EEEE"), p.stdout
+    p = run(HAVEN, "verify-clip", "-i", KEY, "--expect", "xx", clip, SESSION, env=env, check=2)
+    assert "--expect: 'xx' is not a fingerprint" in p.stderr, p.stderr
+    # a key that does not open the session: the recipients' key ids, as export names them
+    kid = run(HAVEN, "key", "info", ws.path("cust.pub"), check=0).stdout.split("key id:")[1].split()[0]
+    p = run(HAVEN, "verify-clip", "-i", ws.path("cust2.key"), clip, SESSION, env=env, check=2)
+    assert "is not one of this session's recipients" in p.stderr and f"recipient is key id {kid}" in p.stderr, \
+        p.stderr
+    # the arguments swapped
+    p = run(HAVEN, "verify-clip", "-i", KEY, SESSION, clip, env=env, check=2)
+    assert "the arguments are the wrong way round: CLIPDIR first, then SESSION" in p.stderr, p.stderr
+    # a whole-session export is not a clip; a clip without its clip.json; no directory at all
+    p = run(HAVEN, "verify-clip", "-i", KEY, ws.path("exp-whole"), SESSION, env=env, check=2)
+    assert "is an export of the whole session, not a clip (no clip.json)" in p.stderr, p.stderr
+    shutil.copytree(clip, ws.path("vc-nojson"))
+    os.unlink(ws.path("vc-nojson", "clip.json"))
+    p = run(HAVEN, "verify-clip", "-i", KEY, ws.path("vc-nojson"), SESSION, env=env, check=2)
+    assert "clip.json is missing: the clip cannot be re-derived without it" in p.stderr, p.stderr
+    p = run(HAVEN, "verify-clip", "-i", KEY, ws.path("no-such-clip"), SESSION, env=env, check=2)
+    assert "no-such-clip: no such directory (CLIPDIR is the directory" in p.stderr, p.stderr
+    # 'haven verify' given an export instead of the sealed session says what checks it
+    p = run(HAVEN, "verify", clip, check=2)
+    assert "no sessions found: it is a clip" in p.stderr and "haven verify-clip -i KEYFILE" in p.stderr, p.stderr
+    p = run(HAVEN, "verify", ws.path("exp-whole"), check=2)
+    assert "no sessions found: it is what 'haven export' wrote" in p.stderr, p.stderr
+
+
+R.case("verify-clip: says whether the device is pinned; a wrong key names the recipients; swapped arguments, "
+       "a whole export, a missing clip.json or CLIPDIR each named", verify_clip_says)
 
 R.finish()

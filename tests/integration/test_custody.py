@@ -431,6 +431,9 @@ def report_signature():
         assert "does not verify" in p.stdout, p.stdout
         os.unlink(r + ".sig")
         run(HAVEN, "custody", "verify-report", r, check=2)
+    # the export directory instead of a report: the reports in it are named
+    p = run(HAVEN, "custody", "verify-report", ws.path("rep-x"), check=2)
+    assert "is a directory: give the report, " + ws.path("rep-x", "custody-report.txt") in p.stderr, p.stderr
 
 
 R.case("report signatures: valid, changed report, changed .sig, unpinned signer, missing", report_signature)

@@ -224,6 +224,21 @@ def verify_pins():
         with open(os.path.join(x, "custody-report.txt")) as f:
             rep = f.read()
         assert f"pinned: enrolled device {dev}" in rep and 'room "Room 7"' in rep, rep
+        # verify-clip pins an enrolled device too, and says so
+        ts = b.ws.path("media.ts")
+        run("gst-launch-1.0", "-q", "videotestsrc", "num-buffers=50", "!",
+            "video/x-raw,width=160,height=120,framerate=25/1", "!", "x264enc", "speed-preset=ultrafast",
+            "key-int-max=25", "!", "h264parse", "!", "mpegtsmux", "!", "filesink", f"location={ts}", check=0)
+        sm = b.ws.session("m1", "--media", ts, "--commit-every", "20000", key=key)
+        c = b.ws.path("c1")
+        run(HAVEN, "export", "--identity", b.ws.path("cust.key"), "--out", c, "--from", "1", sm, env=b.env,
+            check=0)
+        p = run(HAVEN, "verify-clip", "--identity", b.ws.path("cust.key"), c, sm, env=b.env, check=0)
+        assert f'(pinned: enrolled device {dev} (room "Room 7")' in p.stdout and "NOT PINNED" not in p.stdout, \
+            p.stdout
+        p = run(HAVEN, "verify-clip", "--identity", b.ws.path("cust.key"), c, sm,
+                env=dict(b.env, HAVEN_TRUST_DIR=b.ws.path("empty")), check=0)
+        assert "NOT PINNED" in p.stdout, p.stdout
         # --device-key still overrides: another device's key refuses the session
         other = b.ws.session("o1", "--bytes", "20000", key="other.key")
         p = run(HAVEN, "verify", "--device-key", b.ws.path("other.key.pub"), s, env=b.env, check=1)
@@ -280,7 +295,7 @@ def unpinned_named():
 
 R.case("a session by another key among an enrolled device's: named NOT PINNED (attack10)", unpinned_named)
 
-R.case("enrolled device: verify/export pin it automatically; others NOT PINNED; --device-key overrides",
+R.case("enrolled device: verify/export/verify-clip pin it automatically; others NOT PINNED; --device-key overrides",
        verify_pins)
 
 

@@ -34,6 +34,13 @@ test_request_round_trip(void)
     g_assert_cmpint(r->chapters[i].start_us, ==, ch[i].start_us);
     g_assert_cmpstr(r->chapters[i].title, ==, ch[i].title);
   }
+  g_assert_null(r->start_title);   /* not given: the default title */
+  /* a clip's start chapter title */
+  o.start_title = "Start of the clip (+00:00:06.0 in the recording)";
+  g_autofree char *clip = hv_remux_process_request_to_json(&o, &len);
+  g_autoptr(HvRemuxRequest) req3 = hv_remux_process_request_parse(clip, len, &err);
+  g_assert_no_error(err);
+  g_assert_cmpstr(hv_remux_request_options(req3)->start_title, ==, o.start_title);
   /* none: not interrupted, no chapters */
   g_autofree char *none = hv_remux_process_request_to_json(NULL, &len);
   g_autoptr(HvRemuxRequest) req2 = hv_remux_process_request_parse(none, len, &err);
@@ -60,6 +67,7 @@ test_request_bad(void)
       "chapter 2: \"title\" is missing" },
     { "{\"interrupted\":false,\"chapters\":[{\"start_us\":\"0\",\"title\":\"a\"}]}",
       "chapter 1: \"start_us\" has the wrong type" },
+    { "{\"interrupted\":false,\"chapters\":[],\"start_title\":7}", "\"start_title\" has the wrong type" },
   };
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
     g_autoptr(GError) err = NULL;
