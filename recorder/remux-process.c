@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -317,6 +318,79 @@ stderr_text(GBytes *b)
   return s->len ? g_string_free(g_steal_pointer(&s), FALSE) : g_strdup("it gave no reason");
 }
 
+guint
+hv_remux_process_time_limit(const char *ts_path)
+{
+  const char *env = g_getenv("HAVEN_REMUX_TIMEOUT");
+  guint64 v = 0;
+  if (env && g_ascii_string_to_unsigned(env, 10, 1, G_MAXUINT, &v, NULL))
+    return (guint) v;
+  GStatBuf st;
+  guint64 size = ts_path && g_stat(ts_path, &st) == 0 && st.st_size > 0 ? (guint64) st.st_size : 0;
+  return (guint) MIN(HV_REMUX_TIME_BASE_S + size / HV_REMUX_SLOWEST_BYTES_PER_S, G_MAXUINT);
+}
+
+typedef struct {
+  GBytes  *out, *err;
+  GError  *error;
+  gboolean done, timed_out;
+} Wait;
+
+static void
+communicated(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Wait *w = user_data;
+  (void) g_subprocess_communicate_finish(G_SUBPROCESS(source), res, &w->out, &w->err, &w->error);
+  w->done = TRUE;
+}
+
+static gboolean
+deadline(gpointer user_data)
+{
+  ((Wait *) user_data)->timed_out = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* g_subprocess_communicate(), but a helper still running after limit
+ * seconds (wedged in a hostile stream, or stopped) is killed and reaped. */
+static gboolean
+communicate_within(GSubprocess *p, guint limit, GBytes **out, GBytes **err, gboolean *timed_out,
+                   GError **error)
+{
+  g_autoptr(GMainContext) ctx = g_main_context_new();
+  g_main_context_push_thread_default(ctx);
+  Wait w = { 0 };
+  g_autoptr(GCancellable) cancel = g_cancellable_new();
+  g_subprocess_communicate_async(p, NULL, cancel, communicated, &w);
+  g_autoptr(GSource) timer = g_timeout_source_new_seconds(limit);
+  g_source_set_callback(timer, deadline, &w, NULL);
+  g_source_attach(timer, ctx);
+  while (!w.done && !w.timed_out)
+    g_main_context_iteration(ctx, TRUE);
+  g_source_destroy(timer);
+  if (!w.done) {
+    g_subprocess_force_exit(p);
+    g_cancellable_cancel(cancel);
+    while (!w.done)   /* the cancelled read returns; then the helper is reaped */
+      g_main_context_iteration(ctx, TRUE);
+    (void) g_subprocess_wait(p, NULL, NULL);
+  }
+  g_main_context_pop_thread_default(ctx);
+  *timed_out = w.timed_out;
+  if (w.timed_out || w.error) {
+    g_clear_pointer(&w.out, g_bytes_unref);
+    g_clear_pointer(&w.err, g_bytes_unref);
+    if (w.error)
+      g_propagate_error(error, w.error);
+    else
+      g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "timed out");
+    return FALSE;
+  }
+  *out = w.out;
+  *err = w.err;
+  return TRUE;
+}
+
 gboolean
 hv_remux_process_run(const char *ts_path, const char *mp4_path, const HvRemuxOptions *opts,
                      HvRemuxResult *result, GError **error)
@@ -345,9 +419,15 @@ hv_remux_process_run(const char *ts_path, const char *mp4_path, const HvRemuxOpt
   }
   g_autoptr(GBytes) out = NULL;
   g_autoptr(GBytes) err = NULL;
-  if (!g_subprocess_communicate(p, NULL, NULL, &out, &err, &e)) {
-    g_set_error(error, HV_REMUX_PROCESS_ERROR, HV_REMUX_PROCESS_ERROR_FAILED,
-                "reading from the MP4 remux program %s: %s", prog, e->message);
+  guint limit = hv_remux_process_time_limit(ts_path);
+  gboolean timed_out = FALSE;
+  if (!communicate_within(p, limit, &out, &err, &timed_out, &e)) {
+    if (timed_out)
+      g_set_error(error, HV_REMUX_PROCESS_ERROR, HV_REMUX_PROCESS_ERROR_FAILED,
+                  "the MP4 remux program %s did not finish within %u s; it was stopped", prog, limit);
+    else
+      g_set_error(error, HV_REMUX_PROCESS_ERROR, HV_REMUX_PROCESS_ERROR_FAILED,
+                  "reading from the MP4 remux program %s: %s", prog, e->message);
     return FALSE;
   }
   g_autofree char *why = stderr_text(err);

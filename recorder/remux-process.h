@@ -41,10 +41,19 @@ typedef enum {
  * program (build tree), else HAVEN_LIBEXECDIR's. */
 char *hv_remux_process_program(void);
 
+/* How long haven-remux may take on ts_path before it is stopped (seconds):
+ * HV_REMUX_TIME_BASE_S plus the stream at HV_REMUX_SLOWEST_BYTES_PER_S (a
+ * remux copies; this machine does ~300 MB/s, a Pi 4 from an SD card tens),
+ * or $HAVEN_REMUX_TIMEOUT. */
+#define HV_REMUX_TIME_BASE_S           60u
+#define HV_REMUX_SLOWEST_BYTES_PER_S   (2u << 20)
+guint hv_remux_process_time_limit(const char *ts_path);
+
 /* Runs haven-remux on ts_path, writing mp4_path (as hv_ts_remux_to_mp4
  * does), and fills result with what it reports. On failure (the program is
- * missing, exits non-zero, dies of a signal, or answers something that is
- * not a result) error says which, with haven-remux's own message. */
+ * missing, exits non-zero, dies of a signal, runs past its time limit, or
+ * answers something that is not a result) error says which, with
+ * haven-remux's own message. */
 gboolean hv_remux_process_run(const char *ts_path, const char *mp4_path, const HvRemuxOptions *opts,
                               HvRemuxResult *result, GError **error) G_GNUC_WARN_UNUSED_RESULT;
 

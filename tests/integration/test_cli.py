@@ -373,19 +373,25 @@ R.case("export: a full disk is exit 2 leaving nothing, a failed remux exit 4 say
 
 def remux_helper_fails():
     """The remux runs in haven-remux ($HAVEN_REMUX): a helper that exits
-    non-zero, dies of a signal or is missing is exit 4 with the original and
+    non-zero, dies of a signal, is missing or hangs past its time limit
+    ($HAVEN_REMUX_TIMEOUT here) is exit 4 with the original and
     the report exported, and a message naming the helper and what happened;
     never a crash of haven."""
     crash = ws.path("remux-crash.sh")
     with open(crash, "w") as f:
         f.write("#!/bin/sh\necho 'haven-remux: about to crash' >&2\nkill -SEGV $$\n")
     os.chmod(crash, 0o700)
+    hang = ws.path("remux-hang.sh")
+    with open(hang, "w") as f:
+        f.write("#!/bin/sh\nexec sleep 120\n")
+    os.chmod(hang, 0o700)
     cases = [("/bin/false", "the MP4 remux program /bin/false failed (exit status 1)"),
              (crash, f"the MP4 remux program {crash} was killed by signal 11 (Segmentation fault): about to crash"),
-             (ws.path("no-such-remux"), "the MP4 remux program could not be run")]
+             (ws.path("no-such-remux"), "the MP4 remux program could not be run"),
+             (hang, f"the MP4 remux program {hang} did not finish within 2 s; it was stopped")]
     for i, (helper, says) in enumerate(cases):
         out = ws.path(f"exp-helper{i}")
-        env = dict(os.environ, HAVEN_REMUX=helper)
+        env = dict(os.environ, HAVEN_REMUX=helper, HAVEN_REMUX_TIMEOUT="2")
         p = run(HAVEN, "export", "-i", ws.path("cust.key"), "-o", out, os.path.join(ARCH, "s1"), env=env, check=4)
         assert f"MP4 working copy NOT produced: {says}" in p.stderr, p.stderr
         assert "exit status 4" in p.stderr and "mp4:         NOT produced" in p.stdout, p
@@ -394,7 +400,8 @@ def remux_helper_fails():
         assert says in open(os.path.join(out, "custody-report.txt")).read()
 
 
-R.case("export: a failing, crashing or missing remux helper (haven-remux) is exit 4 saying which", remux_helper_fails)
+R.case("export: a failing, crashing, missing or hung remux helper (haven-remux) is exit 4 saying which",
+       remux_helper_fails)
 
 
 def wrong_key():

@@ -6,6 +6,7 @@
 
 #include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char RESULT[] =
   "{\"has_video\":true,\"has_audio\":false,\"video_us\":7100000,\"audio_us\":0,"
@@ -260,6 +261,35 @@ test_run_crashes(Fixture *f, gconstpointer data)
 }
 
 static void
+test_run_hangs(Fixture *f, gconstpointer data)
+{
+  /* a helper wedged in a hostile stream (or stopped) is stopped at its time
+   * limit: export then goes on without the MP4 */
+  g_free(stand_in(f, "exec sleep 60"));
+  g_setenv("HAVEN_REMUX_TIMEOUT", "1", TRUE);
+  gint64 t0 = g_get_monotonic_time();
+  expect_failure(NULL, HV_REMUX_PROCESS_ERROR_FAILED, "did not finish within 1 s; it was stopped", NULL);
+  g_unsetenv("HAVEN_REMUX_TIMEOUT");
+  g_assert_cmpint(g_get_monotonic_time() - t0, <, 30 * G_USEC_PER_SEC);
+}
+
+static void
+test_time_limit(Fixture *f, gconstpointer data)
+{
+  g_autofree char *ts = g_build_filename(f->dir, "s.ts", NULL);
+  g_assert_true(g_file_set_contents(ts, "", 0, NULL));
+  g_assert_cmpint(truncate(ts, 100 * HV_REMUX_SLOWEST_BYTES_PER_S), ==, 0);   /* sparse */
+  g_unsetenv("HAVEN_REMUX_TIMEOUT");
+  g_assert_cmpuint(hv_remux_process_time_limit(ts), ==, HV_REMUX_TIME_BASE_S + 100);
+  g_assert_cmpuint(hv_remux_process_time_limit("/no/such.ts"), ==, HV_REMUX_TIME_BASE_S);
+  g_setenv("HAVEN_REMUX_TIMEOUT", "7", TRUE);
+  g_assert_cmpuint(hv_remux_process_time_limit(ts), ==, 7);
+  g_setenv("HAVEN_REMUX_TIMEOUT", "0", TRUE);   /* not a limit: ignored */
+  g_assert_cmpuint(hv_remux_process_time_limit(ts), ==, HV_REMUX_TIME_BASE_S + 100);
+  g_unsetenv("HAVEN_REMUX_TIMEOUT");
+}
+
+static void
 test_run_missing(Fixture *f, gconstpointer data)
 {
   g_autofree char *prog = g_build_filename(f->dir, "no-such-remux", NULL);
@@ -304,6 +334,8 @@ main(int argc, char **argv)
   g_test_add("/remux-process/run/fails", Fixture, NULL, fixture_set_up, test_run_fails, fixture_tear_down);
   g_test_add("/remux-process/run/false", Fixture, NULL, fixture_set_up, test_run_false, fixture_tear_down);
   g_test_add("/remux-process/run/crashes", Fixture, NULL, fixture_set_up, test_run_crashes, fixture_tear_down);
+  g_test_add("/remux-process/run/hangs", Fixture, NULL, fixture_set_up, test_run_hangs, fixture_tear_down);
+  g_test_add("/remux-process/time-limit", Fixture, NULL, fixture_set_up, test_time_limit, fixture_tear_down);
   g_test_add("/remux-process/run/missing", Fixture, NULL, fixture_set_up, test_run_missing, fixture_tear_down);
   g_test_add("/remux-process/run/too-many-chapters", Fixture, NULL, fixture_set_up, test_run_too_many_chapters,
              fixture_tear_down);
