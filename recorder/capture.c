@@ -614,7 +614,10 @@ hv_capture_new(const HvRecorderConfig *cfg, const char *label, const HvCaptureCa
                                                 GST_TYPE_FRACTION, (gint) cfg->fps, 1, NULL);
   g_object_set(vcaps, "caps", caps, NULL);
   g_autoptr(GstElement) text = gst_bin_get_by_name(GST_BIN(c->pipeline), "label");
-  g_object_set(text, "text", label, NULL);
+  /* textoverlay reads its text as pango markup: the room name is text ("&"
+   * drew nothing, "<span font='60'>" would cover the picture) */
+  g_autofree char *label_markup = g_markup_escape_text(label, -1);
+  g_object_set(text, "text", label_markup, NULL);
 
   g_autoptr(GstElement) sink = gst_bin_get_by_name(GST_BIN(c->pipeline), "sink");
   GstAppSinkCallbacks acb = { .eos = on_appsink_eos, .new_sample = on_new_sample };

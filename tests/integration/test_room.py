@@ -4,8 +4,10 @@ identity: the real havend on the sim board journals and audits "room changed
 from X to Y" at its next start; the device key and the ledger stay."""
 import sqlite3
 
+import time
+
 from daemontest import Daemon
-from vaulttest import Runner, Workspace
+from vaulttest import HAVEN, Runner, Workspace, run
 
 R = Runner("room")
 
@@ -58,5 +60,34 @@ def room_change():
 
 
 R.case("room changed between starts: journaled and audited once, same device key", room_change)
+
+def room_markup():
+    """The room name is burned into the picture by textoverlay, which reads
+    pango markup: a name with '&' or '<' drew nothing (a Pango critical,
+    fatal in the tests: the capture process died and every press was a
+    FAULT) and '<span font=...>' could cover the picture. It is text."""
+    ws = Workspace()
+    d = Daemon(ws)
+    room = "Phòng A & B <1>"
+    try:
+        d.start()
+        assert d.stop() == 0
+        set_room(d.conf, "Test room", room)
+        d.start()
+        d.haven("start", check=0)
+        d.wait(lambda s: s["state"] == "RECORDING", 60, "RECORDING")
+        time.sleep(1.5)
+        d.haven("stop", check=0)
+        s = d.wait(lambda s: s["state"] == "IDLE", 60, "IDLE")
+        assert s["last_session"]["status"] == "COMPLETE", s
+        info = run(HAVEN, "info", d.sessions()[-1], check=0).stdout
+        assert room in info, info
+    finally:
+        if d.proc and d.proc.poll() is None:
+            d.stop()
+        ws.cleanup()
+
+
+R.case("a room name with '&' and '<' records COMPLETE (the overlay gets it as text, not markup)", room_markup)
 
 R.finish()
