@@ -67,7 +67,7 @@ check_config(const char *path, const char *user_name)
   g_autoptr(HvConfig) cfg = hv_config_load_all(path, problems);
   g_autoptr(HvBoard) board = NULL;
   g_autoptr(GError) err = NULL;
-  if (cfg && !(board = hv_board_load(cfg->board_path, &err)))
+  if (cfg && cfg->board_path && !(board = hv_board_load(cfg->board_path, &err)))
     g_ptr_array_add(problems, g_strdup_printf("%s: [device] board: %s", cfg->path, err->message));
   g_clear_error(&err);
   g_autoptr(HvServiceUser) user = service_user(user_name, &err);

@@ -160,6 +160,15 @@ def config_errors():
     p = run(HAVEND, "--config", d.conf, "--check-config")
     os.rename(ws.path("cust.pub.away"), ws.path("cust.pub"))
     assert p.returncode == 2 and "[custodians] recipients" in p.stderr, p.stderr
+    # no board= at all: named, and no board file looked for (a NULL path was
+    # passed to the board loader: a GLib critical, fatal in the tests)
+    d = Daemon(ws, name="noboard.conf")
+    with open(d.conf) as f:
+        text = f.read()
+    with open(d.conf, "w") as f:
+        f.write("".join(l for l in text.splitlines(True) if not l.startswith("board=")))
+    p = run(HAVEND, "--config", d.conf, "--check-config")
+    assert p.returncode == 2 and "[device] board is not set" in p.stderr and "CRITICAL" not in p.stderr, p.stderr
     ws.cleanup()
 
 
